@@ -1,0 +1,112 @@
+"""Command line: python -m app serve | migrate | seed-demo | create-api-key."""
+
+import argparse
+import asyncio
+import os
+import uuid
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from app.core.database import async_url, create_engine, create_sessionmaker, resolve_database_url
+from app.core.settings import Settings, get_settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def alembic_config(url: str) -> Config:
+    config = Config(str(REPO / "alembic.ini"))
+    config.set_main_option("script_location", str(REPO / "migrations"))
+    config.set_main_option("sqlalchemy.url", async_url(url).replace("%", "%%"))
+    return config
+
+
+def migrate(url: str) -> None:
+    command.upgrade(alembic_config(url), "head")
+
+
+async def _seed_demo(url: str, settings: Settings) -> list[str]:
+    from app.demo import seed_demo
+
+    engine = create_engine(url, pool_size=2)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            lines = await seed_demo(session, data_dir=settings.data_dir)
+            await session.commit()
+            return lines
+    finally:
+        await engine.dispose()
+
+
+async def _create_api_key(
+    url: str, organization_id: uuid.UUID, name: str, scopes: list[str]
+) -> str:
+    from app.core.auth import ADMIN_PRINCIPAL
+    from app.organizations.schemas import ApiKeyCreate
+    from app.organizations.service import issue_api_key
+
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            data = ApiKeyCreate.model_validate({"name": name, "scopes": scopes})
+            _, token = await issue_api_key(
+                session, ADMIN_PRINCIPAL, organization_id=organization_id, data=data
+            )
+            await session.commit()
+            return token
+    finally:
+        await engine.dispose()
+
+
+def serve(settings: Settings, *, demo: bool) -> None:
+    import uvicorn
+
+    url = resolve_database_url(settings)
+    # Workers read the same server; the embedded one stays owned (and stopped) by this process.
+    os.environ["DATABASE_URL"] = url
+    migrate(url)
+    lines = asyncio.run(_seed_demo(url, settings)) if demo else []
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"\nPerisai is serving on {base}\n  API docs: {base}/docs")
+    for line in lines:
+        print(f"  {line}")
+    print("  Stop with Ctrl-C.\n", flush=True)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=None,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="migrate, optionally seed, and serve the API")
+    serve_parser.add_argument("--demo", action="store_true", help="load the demo data once")
+    commands.add_parser("migrate", help="apply the Alembic migrations")
+    commands.add_parser("seed-demo", help="load the demo organizations and agreements once")
+    key_parser = commands.add_parser("create-api-key", help="issue a key for an organization")
+    key_parser.add_argument("--organization", type=uuid.UUID, required=True)
+    key_parser.add_argument("--name", default="cli key")
+    key_parser.add_argument("--scopes", required=True, help="comma-separated scopes")
+    args = parser.parse_args(argv)
+
+    from app.core.observability import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    if args.command == "serve":
+        serve(settings, demo=args.demo)
+        return
+    url = resolve_database_url(settings)
+    migrate(url)
+    if args.command == "seed-demo":
+        for line in asyncio.run(_seed_demo(url, settings)):
+            print(line)
+    elif args.command == "create-api-key":
+        scopes = [scope.strip() for scope in args.scopes.split(",") if scope.strip()]
+        print(asyncio.run(_create_api_key(url, args.organization, args.name, scopes)))

@@ -1,0 +1,5 @@
+"""HTTP endpoints of the contributions domain."""
+
+from app.core.routing import api_router
+
+router = api_router(prefix="/v1", tags=["contributions"])

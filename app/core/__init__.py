@@ -1,0 +1,1 @@
+"""Shared pieces every domain uses: settings, database, errors, auth, pagination."""

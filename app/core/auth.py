@@ -1,0 +1,163 @@
+"""API keys: issuing, hashing, verifying, and the scopes a request needs."""
+
+import hashlib
+import hmac
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from app.core.database import SessionDep
+from app.core.errors import Forbidden, Unauthorized
+from app.models import ApiKey, Organization, OrganizationKind
+
+SCOPES = (
+    "admin",
+    "agreements:write",
+    "agreements:read",
+    "rosters:write",
+    "registrations:read",
+    "coverage:read",
+    "pii:read",
+    "claims:write",
+    "claims:review",
+    "reports:read",
+)
+KEY_PREFIX = "prs_"
+PREFIX_LENGTH = 10
+CACHE_SECONDS = 10.0
+
+bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer prs_...`")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the key, its organization and what it may do."""
+
+    key_id: uuid.UUID | None
+    organization_id: uuid.UUID | None
+    organization_kind: str
+    scopes: frozenset[str]
+
+    @property
+    def is_operator(self) -> bool:
+        return self.organization_kind == OrganizationKind.OPERATOR or "admin" in self.scopes
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes or "admin" in self.scopes
+
+    @property
+    def owner(self) -> str:
+        return str(self.key_id) if self.key_id else "admin"
+
+
+ADMIN_PRINCIPAL = Principal(None, None, OrganizationKind.OPERATOR, frozenset({"admin"}))
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    prefix: str
+    secret: str
+    secret_hash: bytes
+
+    @property
+    def token(self) -> str:
+        return f"{KEY_PREFIX}{self.prefix}.{self.secret}"
+
+
+def issue_key() -> IssuedKey:
+    prefix = secrets.token_hex(PREFIX_LENGTH // 2)
+    secret = secrets.token_urlsafe(32)
+    return IssuedKey(prefix, secret, hash_secret(secret))
+
+
+def hash_secret(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def split_token(token: str) -> tuple[str, str] | None:
+    if not token.startswith(KEY_PREFIX):
+        return None
+    prefix, _, secret = token[len(KEY_PREFIX) :].partition(".")
+    if len(prefix) != PREFIX_LENGTH or not secret:
+        return None
+    return prefix, secret
+
+
+# token hash -> (expiry, principal); verified keys are reused briefly to spare the hot paths.
+_cache: dict[bytes, tuple[float, Principal]] = {}
+
+
+def forget_key(key_id: uuid.UUID) -> None:
+    for token_hash, (_, principal) in list(_cache.items()):
+        if principal.key_id == key_id:
+            _cache.pop(token_hash, None)
+
+
+async def _principal_from_token(
+    session: SessionDep, token: str, admin_key: SecretStr | None
+) -> Principal:
+    token_hash = hashlib.sha256(token.encode()).digest()
+    cached = _cache.get(token_hash)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    principal = await _verify_token(session, token, admin_key)
+    _cache[token_hash] = (time.monotonic() + CACHE_SECONDS, principal)
+    return principal
+
+
+async def _verify_token(session: SessionDep, token: str, admin_key: SecretStr | None) -> Principal:
+    if admin_key and hmac.compare_digest(token.encode(), admin_key.get_secret_value().encode()):
+        return ADMIN_PRINCIPAL
+    parts = split_token(token)
+    if parts is None:
+        raise Unauthorized("The API key is malformed")
+    prefix, secret = parts
+    row = (
+        await session.execute(
+            select(ApiKey, Organization.kind)
+            .join(Organization, Organization.id == ApiKey.organization_id)
+            .where(ApiKey.prefix == prefix)
+        )
+    ).first()
+    if row is None or not hmac.compare_digest(row[0].secret_hash, hash_secret(secret)):
+        raise Unauthorized("The API key is not valid")
+    key, kind = row
+    if key.revoked_at is not None:
+        raise Unauthorized("The API key has been revoked", code="key_revoked")
+    return Principal(key.id, key.organization_id, kind, frozenset(key.scopes))
+
+
+async def authenticate(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("Send an API key as `Authorization: Bearer <key>`")
+    admin_key = request.app.state.settings.admin_api_key
+    return await _principal_from_token(session, credentials.credentials, admin_key)
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+def require(*scopes: str) -> Any:
+    """A dependency giving the caller's Principal once it holds every one of `scopes`."""
+
+    async def check(principal: PrincipalDep) -> Principal:
+        missing = [scope for scope in scopes if not principal.has(scope)]
+        if missing:
+            raise Forbidden(f"This key lacks the scope {', '.join(missing)}", code="missing_scope")
+        return principal
+
+    check.__name__ = "require_" + "_".join(s.replace(":", "_") for s in scopes)
+    dependency: Callable[..., Coroutine[Any, Any, Principal]] = check
+    return Depends(dependency)

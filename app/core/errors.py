@@ -1,0 +1,251 @@
+"""Domain errors and their rendering as RFC 9457 problem+json."""
+
+import logging
+import traceback
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import asyncpg
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger("perisai.errors")
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://perisai.id/problems/"
+
+
+class AppError(Exception):
+    """An error the client can act on: a status, a stable code and a sentence."""
+
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        errors: Sequence[Mapping[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        self.detail = detail or self.title
+        if code is not None:
+            self.code = code
+        self.errors = list(errors) if errors else None
+        self.headers = dict(headers) if headers else None
+        self.extra = extra
+        super().__init__(self.detail)
+
+
+class Unauthorized(AppError):
+    status, code, title = 401, "unauthorized", "Missing or invalid API key"
+
+
+class Forbidden(AppError):
+    status, code, title = 403, "forbidden", "This key may not do that"
+
+
+class NotFound(AppError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class MethodNotAllowed(AppError):
+    status, code, title = 405, "method_not_allowed", "Method not allowed"
+
+
+class Conflict(AppError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class InvalidState(Conflict):
+    code, title = "invalid_state", "Not allowed in the current state"
+
+
+class PreconditionFailed(AppError):
+    status, code, title = 412, "precondition_failed", "The resource has changed (stale If-Match)"
+
+
+class PayloadTooLarge(AppError):
+    status, code, title = 413, "payload_too_large", "Request body too large"
+
+
+class UnsupportedMediaType(AppError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported content type"
+
+
+class Unprocessable(AppError):
+    status, code, title = 422, "unprocessable", "The request cannot be processed"
+
+
+class PreconditionRequired(AppError):
+    status, code, title = 428, "precondition_required", "If-Match header required"
+
+
+class ServiceUnavailable(AppError):
+    status, code, title = 503, "database_unavailable", "The database is not reachable"
+
+
+def problem_response(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    errors: Sequence[Mapping[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors is not None:
+        body["errors"] = list(errors)
+    if extra:
+        body.update(extra)
+    return Response(
+        orjson.dumps(body, default=str),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=dict(headers) if headers else None,
+    )
+
+
+def render(error: AppError) -> Response:
+    return problem_response(
+        error.status,
+        error.code,
+        error.title,
+        error.detail,
+        errors=error.errors,
+        headers=error.headers,
+        extra=error.extra,
+    )
+
+
+def _validation_items(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {
+            "loc": [str(part) for part in item.get("loc", ())],
+            "code": item.get("type", "invalid"),
+            "msg": item.get("msg", "invalid value"),
+        }
+        for item in exc.errors()
+    ]
+
+
+_HTTP_CODES = {
+    400: ("bad_request", "Bad request"),
+    401: ("unauthorized", "Missing or invalid API key"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    413: ("payload_too_large", "Request body too large"),
+    415: ("unsupported_media_type", "Unsupported content type"),
+}
+
+
+def _is_connection_failure(exc: BaseException) -> bool:
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(
+        exc,
+        OSError | asyncpg.exceptions.PostgresConnectionError | asyncpg.exceptions.InterfaceError,
+    )
+
+
+# Constraint name -> error, for IntegrityErrors a service did not translate itself.
+CONSTRAINT_ERRORS: dict[str, AppError] = {}
+
+
+def translate_integrity_error(exc: IntegrityError) -> AppError:
+    constraint = getattr(exc.orig, "constraint_name", None) or _constraint_from_cause(exc)
+    if constraint and constraint in CONSTRAINT_ERRORS:
+        return CONSTRAINT_ERRORS[constraint]
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
+        getattr(exc.orig, "__cause__", None), "sqlstate", None
+    )
+    if sqlstate == "23505":
+        return Conflict("A resource with these values already exists", code="duplicate")
+    if sqlstate == "23P01":
+        return Conflict("Overlaps an existing record", code="overlap")
+    if sqlstate == "23503":
+        return Unprocessable("A referenced resource does not exist", code="reference_not_found")
+    return Unprocessable("The values break a rule of the data", code="constraint_violated")
+
+
+def _constraint_from_cause(exc: IntegrityError) -> str | None:
+    cause = getattr(exc.orig, "__cause__", None)
+    return getattr(cause, "constraint_name", None)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(_: Request, exc: AppError) -> Response:
+        return render(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> Response:
+        return problem_response(
+            422,
+            "validation_error",
+            "The request is not valid",
+            "One or more fields are missing or invalid",
+            errors=_validation_items(exc),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        return problem_response(
+            exc.status_code, code, title, detail, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(DataError)
+    async def data_error(_: Request, exc: DataError) -> Response:
+        return render(Unprocessable("A value is out of range or malformed", code="invalid_value"))
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(_: Request, exc: IntegrityError) -> Response:
+        return render(translate_integrity_error(exc))
+
+    async def database_error(_: Request, exc: Exception) -> Response:
+        if _is_connection_failure(exc):
+            logger.warning("database unavailable: %s", type(exc).__name__)
+            return render(ServiceUnavailable("The database is not reachable; try again shortly"))
+        return internal_error(exc)
+
+    for error_class in CONNECTION_ERRORS:
+        app.add_exception_handler(error_class, database_error)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(_: Request, exc: Exception) -> Response:
+        return internal_error(exc)
+
+
+CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    DBAPIError,
+    OSError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+)
+
+
+def internal_error(exc: Exception) -> Response:
+    # The exception's message may quote request values (a NIK, a name): log only where it happened.
+    where = "".join(traceback.format_tb(exc.__traceback__)[-5:])
+    logger.error("unexpected error %s\n%s", type(exc).__name__, where)
+    return problem_response(500, "internal_error", "Internal error", "An unexpected error occurred")

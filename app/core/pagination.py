@@ -1,0 +1,90 @@
+"""Cursor pagination: `?limit=&cursor=` answered by `{items, next_cursor}`."""
+
+import base64
+import binascii
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+import orjson
+from fastapi import Query
+from pydantic import BaseModel
+from sqlalchemy import Select, bindparam, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.core.errors import Unprocessable
+
+T = TypeVar("T")
+
+LimitQuery = Annotated[int, Query(ge=1, le=1000, description="Items per page")]
+CursorQuery = Annotated[
+    str | None, Query(max_length=500, description="`next_cursor` of the previous page")
+]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = orjson.dumps([str(value) for value in values])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, width: int) -> list[str]:
+    try:
+        values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError) as exc:
+        raise Unprocessable(
+            "The cursor is not one this service gave", code="invalid_cursor"
+        ) from exc
+    if (
+        not isinstance(values, list)
+        or len(values) != width
+        or not all(isinstance(v, str) for v in values)
+    ):
+        raise Unprocessable("The cursor is not one this service gave", code="invalid_cursor")
+    return values
+
+
+def _typed(value: str, key: ColumnElement[Any]) -> Any:
+    python_type = key.type.python_type
+    try:
+        if python_type is datetime:
+            return datetime.fromisoformat(value)
+        if python_type is date:
+            return date.fromisoformat(value)
+        if python_type in (uuid.UUID, int):
+            return python_type(value)
+    except ValueError as exc:
+        raise Unprocessable(
+            "The cursor is not one this service gave", code="invalid_cursor"
+        ) from exc
+    return value
+
+
+async def keyset_page(
+    session: AsyncSession,
+    stmt: Select[Any],
+    *,
+    keys: Sequence[Any],
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Any], str | None]:
+    """Rows of `stmt` ordered by `keys` after `cursor`, and the cursor of the next page."""
+    if cursor is not None:
+        values = decode_cursor(cursor, len(keys))
+        bound = [
+            bindparam(None, _typed(v, key), type_=key.type)
+            for key, v in zip(keys, values, strict=True)
+        ]
+        stmt = stmt.where(tuple_(*keys) > tuple_(*bound))
+    rows = list((await session.execute(stmt.order_by(*keys).limit(limit + 1))).all())
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]._mapping
+    return rows, encode_cursor([last[key] for key in keys])

@@ -1,0 +1,97 @@
+"""Application factory: routers, error handlers, middleware and lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.agreements.endpoints import router as agreements_router
+from app.claims.endpoints import router as claims_router
+from app.contributions.endpoints import router as contributions_router
+from app.core.database import create_engine, create_sessionmaker, resolve_database_url
+from app.core.errors import install_error_handlers
+from app.core.health import router as health_router
+from app.core.observability import Metrics, RequestContextMiddleware
+from app.core.routing import Problem
+from app.core.settings import Settings, get_settings
+from app.coverage.endpoints import router as coverage_router
+from app.organizations.endpoints import router as organizations_router
+from app.reference.endpoints import router as reference_router
+from app.registrations.endpoints import router as registrations_router
+from app.rosters.endpoints import router as rosters_router
+
+ROUTERS = (
+    health_router,
+    organizations_router,
+    reference_router,
+    agreements_router,
+    rosters_router,
+    registrations_router,
+    coverage_router,
+    claims_router,
+    contributions_router,
+)
+
+DESCRIPTION = """
+Perisai records BPJS Ketenagakerjaan work-accident (JKK) and death (JKM) coverage for the
+ad-hoc officers of KPU and Bawaslu: cooperation agreements with their cohorts, officer rosters,
+coverage checks, claims, contributions and reports.
+
+Authenticate with `Authorization: Bearer <api key>`. Errors are RFC 9457
+`application/problem+json` with a stable `code`.
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    owns_engine = not hasattr(app.state, "sessionmaker")
+    if owns_engine:
+        settings: Settings = app.state.settings
+        engine = create_engine(
+            resolve_database_url(settings),
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+    try:
+        yield
+    finally:
+        if owns_engine:
+            await app.state.engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Perisai",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=app.state.metrics,
+        max_body_bytes=settings.max_upload_bytes,
+    )
+    _register_problem_schema(app)
+    return app
+
+
+def _register_problem_schema(app: FastAPI) -> None:
+    original = app.openapi
+
+    def openapi() -> dict[str, object]:
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault(
+            "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

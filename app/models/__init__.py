@@ -1,0 +1,29 @@
+"""Every table of the service, on one Base."""
+
+from app.models.agreement import Agreement, AgreementRate, Cohort
+from app.models.audit import AuditEntry
+from app.models.base import Base
+from app.models.idempotency import IdempotencyRecord
+from app.models.organization import ApiKey, Organization, OrganizationKind
+from app.models.reference import BenefitSchedule, Election, Region, Role, RoleAgeLimit
+from app.models.registration import Registration, RosterBatch, RosterBatchRow
+
+__all__ = [
+    "Agreement",
+    "AgreementRate",
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "BenefitSchedule",
+    "Cohort",
+    "Election",
+    "IdempotencyRecord",
+    "Organization",
+    "OrganizationKind",
+    "Region",
+    "Registration",
+    "Role",
+    "RoleAgeLimit",
+    "RosterBatch",
+    "RosterBatchRow",
+]

@@ -1,0 +1,70 @@
+"""Reference data: regions, officer roles, elections, age limits and benefit schedules."""
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, Numeric, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base
+
+
+class Region(Base):
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(Text)  # province, regency, district, village
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
+
+
+class Role(Base):
+    __tablename__ = "roles"
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    body: Mapped[str] = mapped_column(Text)  # kpu, bawaslu, any
+    level: Mapped[str] = mapped_column(Text)  # kecamatan, desa, tps, any
+    name: Mapped[str] = mapped_column(Text)
+    min_age: Mapped[int] = mapped_column(Integer)
+    max_age: Mapped[int | None] = mapped_column(Integer)
+
+
+class Election(Base):
+    __tablename__ = "elections"
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    voting_day: Mapped[date] = mapped_column(Date)
+
+
+class RoleAgeLimit(Base):
+    """An election's own age limits for a role, overriding the role's defaults."""
+
+    __tablename__ = "role_age_limits"
+
+    election_code: Mapped[str] = mapped_column(ForeignKey("elections.code"), primary_key=True)
+    role_code: Mapped[str] = mapped_column(ForeignKey("roles.code"), primary_key=True)
+    min_age: Mapped[int] = mapped_column(Integer)
+    max_age: Mapped[int | None] = mapped_column(Integer)
+
+
+class BenefitSchedule(Base):
+    """One benefit line of a program, as a regulation set it, for the dates it was in force."""
+
+    __tablename__ = "benefit_schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    program: Mapped[str] = mapped_column(Text)  # JKK, JKM
+    code: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    # fixed | wage_multiple | wage_percent_monthly | as_claimed | entitlement
+    calculation: Mapped[str] = mapped_column(Text)
+    # the JKK outcome (or death for JKM) the line belongs to; "any" for cost-based lines
+    applies_to: Mapped[str] = mapped_column(Text)
+    amount: Mapped[int | None] = mapped_column(BigInteger)
+    multiplier: Mapped[Decimal | None] = mapped_column(Numeric(8, 4))
+    minimum: Mapped[int | None] = mapped_column(BigInteger)
+    maximum: Mapped[int | None] = mapped_column(BigInteger)
+    legal_basis: Mapped[str] = mapped_column(Text)
+    effective_from: Mapped[date] = mapped_column(Date)
+    effective_to: Mapped[date | None] = mapped_column(Date)

@@ -1,0 +1,99 @@
+"""Roster batches and the registrations they create: one officer in one cohort for a period."""
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    Computed,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Integer,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import DATERANGE, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, Timestamped
+
+
+class RosterBatch(Timestamped, Base):
+    __tablename__ = "roster_batches"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    agreement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agreements.id"))
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"))
+    api_key_id: Mapped[uuid.UUID | None]
+    format: Mapped[str] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(Text)
+    atomic: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    idempotency_key: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="received")
+    total_rows: Mapped[int] = mapped_column(Integer, server_default="0")
+    processed_rows: Mapped[int] = mapped_column(Integer, server_default="0")
+    counts: Mapped[dict[str, int]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, server_default=text("'[]'::jsonb")
+    )
+    delimiter: Mapped[str | None] = mapped_column(Text)
+    columns: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    file_date: Mapped[date | None] = mapped_column(Date)
+    error: Mapped[str | None] = mapped_column(Text)
+    timings: Mapped[dict[str, float]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RosterBatchRow(Base):
+    """A row of a batch that did not simply land: rejected or held, with its reasons."""
+
+    __tablename__ = "roster_batch_rows"
+
+    batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("roster_batches.id"), primary_key=True)
+    row_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outcome: Mapped[str] = mapped_column(Text)
+    nik: Mapped[str | None] = mapped_column(Text)
+    codes: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    messages: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    original: Mapped[list[str]] = mapped_column(ARRAY(Text))
+
+
+class Registration(Timestamped, Base):
+    __tablename__ = "registrations"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    nik: Mapped[int] = mapped_column(BigInteger)
+    agreement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agreements.id"))
+    cohort_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cohorts.id"))
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("roster_batches.id"))
+    role_code: Mapped[str] = mapped_column(ForeignKey("roles.code"))
+    position: Mapped[str | None] = mapped_column(Text)
+    full_name: Mapped[str] = mapped_column(Text)
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    tps: Mapped[str | None] = mapped_column(Text)
+    coverage_start: Mapped[date] = mapped_column(Date)
+    coverage_end: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    # active | terminated | replaced | held | rejected
+    status: Mapped[str] = mapped_column(Text, server_default="active")
+    coverage: Mapped[Any] = mapped_column(
+        DATERANGE,
+        Computed("daterange(coverage_start, COALESCE(ended_on, coverage_end) + 1)", persisted=True),
+    )
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("registrations.id"))
+    conflict_registration_id: Mapped[int | None] = mapped_column(ForeignKey("registrations.id"))
+    conflict: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    kpj: Mapped[str | None] = mapped_column(Text)
+    nik_warnings: Mapped[list[str] | None] = mapped_column(ARRAY(Text))

@@ -1,0 +1,104 @@
+"""HTTP endpoints for organizations and API keys (operators only, except reading one's own)."""
+
+import uuid
+
+from fastapi import Query, Request
+from fastapi.responses import Response
+
+from app.core.auth import PrincipalDep, require
+from app.core.database import SessionDep
+from app.core.idempotency import IdempotencyKeyHeader, idempotent
+from app.core.pagination import CursorQuery, LimitQuery, Page, keyset_page
+from app.core.responses import json_response
+from app.core.routing import api_router, problems
+from app.models import Organization, OrganizationKind
+from app.organizations import repository, service
+from app.organizations.schemas import (
+    ApiKeyCreate,
+    ApiKeyIssued,
+    ApiKeyRead,
+    OrganizationCreate,
+    OrganizationRead,
+)
+
+router = api_router(prefix="/v1", tags=["organizations"])
+Admin = require("admin")
+
+
+@router.post(
+    "/organizations",
+    status_code=201,
+    response_model=OrganizationRead,
+    summary="Create an organization",
+    responses=problems(403, 409, 415),
+)
+async def create_organization(
+    request: Request,
+    data: OrganizationCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+    _: object = Admin,
+) -> Response:
+    async def create() -> Response:
+        organization = await service.create_organization(session, principal, data=data)
+        return json_response(OrganizationRead.model_validate(organization), 201)
+
+    return await idempotent(session, principal, request, idempotency_key, create)
+
+
+@router.get(
+    "/organizations",
+    response_model=Page[OrganizationRead],
+    summary="List organizations (operators see all; others their own)",
+)
+async def list_organizations(
+    session: SessionDep,
+    principal: PrincipalDep,
+    kind: OrganizationKind | None = Query(default=None),
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[OrganizationRead]:
+    stmt = repository.organizations_query(kind)
+    if not principal.is_operator:
+        stmt = stmt.where(Organization.id == principal.organization_id)
+    rows, next_cursor = await keyset_page(
+        session, stmt, keys=[Organization.id], limit=limit, cursor=cursor
+    )
+    return Page(
+        items=[OrganizationRead.model_validate(row[0]) for row in rows], next_cursor=next_cursor
+    )
+
+
+@router.post(
+    "/organizations/{organization_id}/api-keys",
+    status_code=201,
+    response_model=ApiKeyIssued,
+    summary="Issue an API key; the secret is in `key`, shown this once",
+    description="Not idempotent on purpose: a stored replay would keep the secret in clear.",
+    responses=problems(403, 404, 415),
+)
+async def issue_api_key(
+    organization_id: uuid.UUID,
+    data: ApiKeyCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    _: object = Admin,
+) -> ApiKeyIssued:
+    key, token = await service.issue_api_key(
+        session, principal, organization_id=organization_id, data=data
+    )
+    return ApiKeyIssued(**ApiKeyRead.model_validate(key).model_dump(), key=token)
+
+
+@router.delete(
+    "/api-keys/{key_id}",
+    response_model=ApiKeyRead,
+    summary="Revoke an API key",
+    responses=problems(403, 404),
+)
+async def revoke_api_key(
+    key_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, _: object = Admin
+) -> ApiKeyRead:
+    key = await service.revoke_api_key(session, principal, key_id=key_id)
+    return ApiKeyRead.model_validate(key)

@@ -1,0 +1,148 @@
+"""Roster batches, their problem rows, and registrations with the no-double-protection rule.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-22 08:30
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from migrations.helpers import timestamps
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+COVERING_STATUSES = "('active', 'terminated', 'replaced')"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "roster_batches",
+        sa.Column("id", sa.Uuid, primary_key=True, server_default=sa.text("gen_random_uuid()")),
+        sa.Column("agreement_id", sa.Uuid, sa.ForeignKey("agreements.id"), nullable=False),
+        sa.Column("organization_id", sa.Uuid, sa.ForeignKey("organizations.id")),
+        sa.Column("api_key_id", sa.Uuid),
+        sa.Column("format", sa.Text, nullable=False),
+        sa.Column("mode", sa.Text, nullable=False),
+        sa.Column("atomic", sa.Boolean, nullable=False, server_default="false"),
+        sa.Column("idempotency_key", sa.Text),
+        sa.Column("status", sa.Text, nullable=False, server_default="received"),
+        sa.Column("total_rows", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("processed_rows", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("counts", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+        sa.Column("warnings", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+        sa.Column("delimiter", sa.Text),
+        sa.Column("columns", ARRAY(sa.Text)),
+        sa.Column("file_date", sa.Date),
+        sa.Column("error", sa.Text),
+        sa.Column("timings", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+        sa.Column("started_at", sa.DateTime(timezone=True)),
+        sa.Column("finished_at", sa.DateTime(timezone=True)),
+        *timestamps(),
+        sa.CheckConstraint("format IN ('json', 'ndjson', 'csv', 'xlsx')", name="format"),
+        sa.CheckConstraint("mode IN ('upsert', 'replace')", name="mode"),
+        sa.CheckConstraint(
+            "status IN ('received', 'processing', 'completed', 'failed')", name="status"
+        ),
+        sa.CheckConstraint("processed_rows BETWEEN 0 AND total_rows", name="progress"),
+    )
+    op.create_index("ix_roster_batches_agreement_id", "roster_batches", ["agreement_id"])
+
+    op.create_table(
+        "roster_batch_rows",
+        sa.Column("batch_id", sa.Uuid, sa.ForeignKey("roster_batches.id"), primary_key=True),
+        sa.Column("row_number", sa.Integer, primary_key=True),
+        sa.Column("outcome", sa.Text, nullable=False),
+        sa.Column("nik", sa.Text),
+        sa.Column("codes", ARRAY(sa.Text), nullable=False),
+        sa.Column("messages", ARRAY(sa.Text), nullable=False),
+        sa.Column("original", ARRAY(sa.Text), nullable=False),
+        sa.CheckConstraint("outcome IN ('rejected', 'held')", name="outcome"),
+    )
+
+    op.create_table(
+        "registrations",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("nik", sa.BigInteger, nullable=False),
+        sa.Column("agreement_id", sa.Uuid, nullable=False),
+        sa.Column("cohort_id", sa.Uuid, nullable=False),
+        sa.Column("batch_id", sa.Uuid, sa.ForeignKey("roster_batches.id")),
+        sa.Column("role_code", sa.Text, nullable=False),
+        sa.Column("position", sa.Text),
+        sa.Column("full_name", sa.Text, nullable=False),
+        sa.Column("birth_date", sa.Date, nullable=False),
+        sa.Column("sex", sa.Text),
+        sa.Column("phone", sa.Text),
+        sa.Column("region_code", sa.Text, sa.ForeignKey("regions.code"), nullable=False),
+        sa.Column("tps", sa.Text),
+        sa.Column("coverage_start", sa.Date, nullable=False),
+        sa.Column("coverage_end", sa.Date, nullable=False),
+        sa.Column("ended_on", sa.Date),
+        sa.Column("status", sa.Text, nullable=False, server_default="active"),
+        sa.Column(
+            "coverage",
+            sa.dialects.postgresql.DATERANGE,
+            sa.Computed("daterange(coverage_start, COALESCE(ended_on, coverage_end) + 1)"),
+            nullable=False,
+        ),
+        sa.Column("end_reason", sa.Text),
+        sa.Column("replaces_id", sa.BigInteger, sa.ForeignKey("registrations.id")),
+        sa.Column("conflict_registration_id", sa.BigInteger, sa.ForeignKey("registrations.id")),
+        sa.Column("conflict", JSONB),
+        sa.Column("kpj", sa.Text),
+        sa.Column("nik_warnings", ARRAY(sa.Text)),
+        *timestamps(),
+        sa.ForeignKeyConstraint(
+            ["cohort_id", "agreement_id", "role_code"],
+            ["cohorts.id", "cohorts.agreement_id", "cohorts.role_code"],
+            name="fk_registrations_cohort_identity",
+        ),
+        sa.CheckConstraint("nik BETWEEN 1000000000000000 AND 9999999999999999", name="nik"),
+        sa.CheckConstraint("coverage_end >= coverage_start", name="period"),
+        sa.CheckConstraint("ended_on IS NULL OR ended_on >= coverage_start - 1", name="ended_on"),
+        sa.CheckConstraint(
+            "status IN ('active', 'terminated', 'replaced', 'held', 'rejected')", name="status"
+        ),
+        sa.CheckConstraint(
+            "status NOT IN ('terminated', 'replaced') OR ended_on IS NOT NULL", name="end_date"
+        ),
+        sa.CheckConstraint("status <> 'held' OR conflict IS NOT NULL", name="held_conflict"),
+        sa.CheckConstraint("sex IS NULL OR sex IN ('L', 'P')", name="sex"),
+        sa.CheckConstraint(
+            "position IS NULL OR position IN ('ketua', 'anggota', 'sekretaris', 'staf')",
+            name="position",
+        ),
+    )
+    op.create_index("ix_registrations_nik", "registrations", ["nik"])
+    op.create_index("ix_registrations_cohort_id", "registrations", ["cohort_id"])
+    op.create_index(
+        "ix_registrations_agreement_id_region_code",
+        "registrations",
+        ["agreement_id", "region_code"],
+    )
+    op.create_index("ix_registrations_batch_id", "registrations", ["batch_id"])
+    op.create_index(
+        "uq_registrations_nik_cohort_open",
+        "registrations",
+        ["nik", "cohort_id"],
+        unique=True,
+        postgresql_where=sa.text("status IN ('active', 'held')"),
+    )
+    # Rule 1 of the design: one NIK is protected at most once on any day, across all agreements.
+    op.execute(
+        "ALTER TABLE registrations ADD CONSTRAINT ex_registrations_nik_coverage "
+        "EXCLUDE USING gist (nik WITH =, coverage WITH &&) "
+        f"WHERE (status IN {COVERING_STATUSES})"
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("registrations")
+    op.drop_table("roster_batch_rows")
+    op.drop_table("roster_batches")

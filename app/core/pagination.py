@@ -74,7 +74,10 @@ async def keyset_page(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[Any], str | None]:
-    """Rows of `stmt` ordered by `keys` after `cursor`, and the cursor of the next page."""
+    """Rows of `stmt` ordered by `keys` after `cursor`, and the cursor of the next page.
+
+    Each row holds the selected columns followed by the key values.
+    """
     if cursor is not None:
         values = decode_cursor(cursor, len(keys))
         bound = [
@@ -82,9 +85,10 @@ async def keyset_page(
             for key, v in zip(keys, values, strict=True)
         ]
         stmt = stmt.where(tuple_(*keys) > tuple_(*bound))
-    rows = list((await session.execute(stmt.order_by(*keys).limit(limit + 1))).all())
+    # The keys ride along as trailing columns, so any select (entities or columns) can page.
+    paged = stmt.add_columns(*keys).order_by(*keys).limit(limit + 1)
+    rows = list((await session.execute(paged)).all())
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
-    last = rows[-1]._mapping
-    return rows, encode_cursor([last[key] for key in keys])
+    return rows, encode_cursor(list(rows[-1])[-len(keys) :])

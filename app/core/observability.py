@@ -83,20 +83,29 @@ class RequestContextMiddleware:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
+        limit = _BodyLimit(receive, self.max_body_bytes)
+        too_large = render(PayloadTooLarge(f"The body is larger than {self.max_body_bytes} bytes"))
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
+            if limit.exceeded:
+                # Whatever the app made of the cut-off body, the client hears 413.
+                if message["type"] == "http.response.start":
+                    message = {**message, "status": 413, "headers": too_large.raw_headers}
+                elif message["type"] == "http.response.body":
+                    message = {"type": "http.response.body", "body": bytes(too_large.body)}
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
             if _declared_length(scope) > self.max_body_bytes:
-                await _send_too_large(send_with_id, self.max_body_bytes)
+                limit.exceeded = True
+                await send_with_id({"type": "http.response.start", "status": 413, "headers": []})
+                await send_with_id({"type": "http.response.body", "body": b""})
                 return
-            await self.app(scope, _limited(receive, self.max_body_bytes), send_with_id)
+            await self.app(scope, limit.receive, send_with_id)
         finally:
             self._observe(scope, status, time.perf_counter() - started)
             request_id_var.reset(token)
@@ -138,28 +147,20 @@ def _declared_length(scope: Scope) -> int:
     return 0
 
 
-def _limited(receive: Receive, limit: int) -> Receive:
-    received = 0
+class _BodyLimit:
+    """Counts the body as it streams in; past the limit it stops the read."""
 
-    async def wrapped() -> Message:
-        nonlocal received
-        message = await receive()
+    def __init__(self, receive: Receive, limit: int) -> None:
+        self._receive = receive
+        self._limit = limit
+        self._received = 0
+        self.exceeded = False
+
+    async def receive(self) -> Message:
+        message = await self._receive()
         if message["type"] == "http.request":
-            received += len(message.get("body", b""))
-            if received > limit:
-                raise PayloadTooLarge(f"The body is larger than {limit} bytes")
+            self._received += len(message.get("body", b""))
+            if self._received > self._limit:
+                self.exceeded = True
+                raise PayloadTooLarge(f"The body is larger than {self._limit} bytes")
         return message
-
-    return wrapped
-
-
-async def _send_too_large(send: Send, limit: int) -> None:
-    response = render(PayloadTooLarge(f"The body is larger than {limit} bytes"))
-    await send(
-        {
-            "type": "http.response.start",
-            "status": response.status_code,
-            "headers": response.raw_headers,
-        }
-    )
-    await send({"type": "http.response.body", "body": bytes(response.body)})

@@ -97,7 +97,9 @@ async def test_secret_is_stored_as_hash_only(client: httpx.AsyncClient, session)
         headers=ADMIN,
     )
     secret = issued.json()["key"].rsplit(".", 1)[1]
-    stored = (await session.execute(select(ApiKey).where(ApiKey.id == issued.json()["id"]))).scalar_one()
+    stored = (
+        await session.execute(select(ApiKey).where(ApiKey.id == issued.json()["id"]))
+    ).scalar_one()
     assert secret.encode() not in stored.secret_hash
     assert len(stored.secret_hash) == 32
     listed = await client.get("/v1/organizations", headers=ADMIN)

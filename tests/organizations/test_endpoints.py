@@ -50,7 +50,9 @@ async def test_list_pages_and_kind_filter(client: httpx.AsyncClient) -> None:
     seen: list[str] = []
     cursor = None
     while True:
-        params = {"limit": 2, "kind": "kpu", **({"cursor": cursor} if cursor else {})}
+        params: dict[str, str | int] = {"limit": 2, "kind": "kpu"}
+        if cursor:
+            params["cursor"] = cursor
         page = (await client.get("/v1/organizations", params=params, headers=ADMIN)).json()
         seen += [item["id"] for item in page["items"]]
         cursor = page["next_cursor"]

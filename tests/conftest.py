@@ -97,13 +97,13 @@ async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterat
         yield session
 
 
-def test_settings(database_url: str) -> Settings:
+def app_settings(database_url: str) -> Settings:
     return Settings(environment="test", database_url=database_url, admin_api_key=ADMIN_KEY)
 
 
 @pytest.fixture
 def app(database_url: str, sessionmaker: async_sessionmaker[AsyncSession]) -> FastAPI:
-    app = create_app(test_settings(database_url))
+    app = create_app(app_settings(database_url))
     app.state.sessionmaker = sessionmaker
     return app
 
@@ -135,7 +135,7 @@ async def truncate_non_reference_tables(engine: AsyncEngine) -> None:
 @pytest.fixture
 async def committing_app(database_url: str, engine: AsyncEngine) -> AsyncIterator[FastAPI]:
     """An app whose requests commit for real, on separate connections: for concurrency tests."""
-    app = create_app(test_settings(database_url))
+    app = create_app(app_settings(database_url))
     app.state.sessionmaker = create_sessionmaker(engine)
     try:
         yield app

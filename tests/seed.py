@@ -16,7 +16,10 @@ from app.models import Agreement, AgreementRate, Cohort, Registration
 
 
 def make_nik(
-    district: str = "12.09.18", birth_date: date = date(1990, 5, 17), sex: str = "L", serial: int = 1
+    district: str = "12.09.18",
+    birth_date: date = date(1990, 5, 17),
+    sex: str = "L",
+    serial: int = 1,
 ) -> int:
     """A valid NIK for a person born in `district` (dotted, e.g. 12.09.18)."""
     day = birth_date.day + (40 if sex == "P" else 0)

@@ -31,6 +31,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def wait_until_started(server: uvicorn.Server, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 @pytest.fixture
 async def live_url(database_url: str, engine: AsyncEngine) -> AsyncIterator[str]:
     port = free_port()
@@ -40,9 +46,7 @@ async def live_url(database_url: str, engine: AsyncEngine) -> AsyncIterator[str]
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
+    await asyncio.to_thread(wait_until_started, server)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -74,7 +78,7 @@ def fuzz_operations(base_url: str) -> list[str]:
         try:
             check()
         except Exception as error:  # collected so one run reports every operation that fails
-            failures.append(f"{operation.verbose_name}: {error}")
+            failures.append(f"{operation.method.upper()} {operation.path}: {error}")
     return failures
 
 

@@ -1,5 +1,160 @@
-"""HTTP endpoints of the coverage domain."""
+"""HTTP endpoints of the coverage domain: coverage checks, the access log, KPJ numbers."""
 
-from app.core.routing import api_router
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
+from fastapi.responses import Response
+
+from app.core.auth import Principal, PrincipalDep, require
+from app.core.database import SessionDep
+from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.core.responses import json_response
+from app.core.routing import api_router, problems
+from app.coverage import service
+from app.coverage.accesslog import AccessLogWriter
+from app.coverage.schemas import (
+    AccessLogRead,
+    CoverageCheckRequest,
+    CoverageChecksRead,
+    CoverageRead,
+    KpjBulkRead,
+    KpjBulkRequest,
+    RegistrationKpjRead,
+    RegistrationUpdate,
+)
 
 router = api_router(prefix="/v1", tags=["coverage"])
+CoverageReader = require("coverage:read")
+AgreementWriter = require("agreements:write")
+
+
+def access_log_writer(request: Request) -> AccessLogWriter | None:
+    """The app's running writer (started by the lifespan); None when there is none."""
+    writer: AccessLogWriter | None = getattr(request.app.state, "access_log", None)
+    return writer
+
+
+AccessLogDep = Annotated[AccessLogWriter | None, Depends(access_log_writer)]
+RegistrationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+OnQuery = Annotated[
+    date | None,
+    Query(description="The day asked about (YYYY-MM-DD); today in Asia/Jakarta when left out"),
+]
+
+
+@router.get(
+    "/coverage/{nik}",
+    response_model=CoverageRead,
+    summary="Is this NIK covered on a day, and if not, why",
+    description=(
+        "Any key with `coverage:read` may ask about any NIK. Without `pii:read` the NIK is "
+        "masked and names, birth dates and KPJ numbers are left out; with it they are shown "
+        "for registrations under agreements the caller's organization is party to (all, for "
+        "operators), and stay masked for the rest. Every read is written to the access log."
+    ),
+    responses=problems(403),
+)
+async def get_coverage(
+    session: SessionDep,
+    access_log: AccessLogDep,
+    nik: Annotated[str, Path(description="16 digits", examples=["1209185705900001"])],
+    on: OnQuery = None,
+    principal: Principal = CoverageReader,
+) -> Response:
+    result = await service.check_one(session, principal, nik=nik, on=on, access_log=access_log)
+    return json_response(result)
+
+
+@router.post(
+    "/coverage/checks",
+    response_model=CoverageChecksRead,
+    summary="Check up to 10,000 NIKs at once",
+    description=(
+        "`{on, niks}` checks every NIK on one day, `{items: [{nik, on}]}` each on its own. "
+        "Results come in the order asked, each shaped like `GET /v1/coverage/{nik}`; a "
+        "malformed NIK gets an `error` in its place instead of failing the request. Masking "
+        "and the access log work as for a single check."
+    ),
+    responses=problems(403, 415),
+)
+async def check_coverage(
+    data: CoverageCheckRequest,
+    session: SessionDep,
+    access_log: AccessLogDep,
+    principal: Principal = CoverageReader,
+) -> Response:
+    result = await service.check_many(session, principal, data=data, access_log=access_log)
+    return json_response(result)
+
+
+@router.get(
+    "/access-log",
+    response_model=Page[AccessLogRead],
+    summary="Who read which NIK (operators only), newest first",
+    responses=problems(403),
+)
+async def list_access_log(
+    session: SessionDep,
+    principal: PrincipalDep,
+    nik: Annotated[str | None, Query(description="Reads of this NIK")] = None,
+    organization: Annotated[
+        uuid.UUID | None, Query(description="Reads by this organization")
+    ] = None,
+    key: Annotated[uuid.UUID | None, Query(description="Reads with this API key")] = None,
+    since: Annotated[date | None, Query(description="Reads on or after this day (UTC)")] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[AccessLogRead]:
+    return await service.list_access_log(
+        session,
+        principal,
+        nik=nik,
+        organization_id=organization,
+        api_key_id=key,
+        since=since,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.patch(
+    "/registrations/{registration_id}",
+    response_model=RegistrationKpjRead,
+    summary="Set a registration's KPJ membership number (the agreement's BPJS branch)",
+    description=(
+        "`kpj` is 11 digits (null clears it). A KPJ belongs to one person: the same number "
+        "on a registration of another NIK is 409 `kpj_taken`."
+    ),
+    responses=problems(403, 404, 409, 415),
+)
+async def update_registration(
+    registration_id: RegistrationId,
+    data: RegistrationUpdate,
+    session: SessionDep,
+    principal: Principal = AgreementWriter,
+) -> RegistrationKpjRead:
+    return await service.set_registration_kpj(
+        session, principal, registration_id=registration_id, data=data
+    )
+
+
+@router.post(
+    "/registrations/kpj",
+    response_model=KpjBulkRead,
+    summary="Set KPJ numbers for a list of NIKs on the caller's agreements",
+    description=(
+        "Up to 10,000 `{nik, kpj}` items applied in one statement to the registrations of "
+        "each NIK under agreements whose BPJS branch is the caller (all, for operators). "
+        "Each item answers `updated`, `not_found`, `invalid` or `taken`, in request order. "
+        "Repeating the request gives the same answers and changes nothing more."
+    ),
+    responses=problems(403, 409, 415),
+)
+async def set_kpjs(
+    data: KpjBulkRequest,
+    session: SessionDep,
+    principal: Principal = AgreementWriter,
+) -> Response:
+    return json_response(await service.set_kpjs(session, principal, data=data))

@@ -3,12 +3,14 @@
 from app.models.agreement import Agreement, AgreementRate, Cohort
 from app.models.audit import AuditEntry
 from app.models.base import Base
+from app.models.coverage import AccessLogEntry
 from app.models.idempotency import IdempotencyRecord
 from app.models.organization import ApiKey, Organization, OrganizationKind
 from app.models.reference import BenefitSchedule, Election, Region, Role, RoleAgeLimit
 from app.models.registration import Registration, RosterBatch, RosterBatchRow
 
 __all__ = [
+    "AccessLogEntry",
     "Agreement",
     "AgreementRate",
     "ApiKey",

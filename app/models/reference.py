@@ -10,15 +10,19 @@ from app.models.base import Base
 
 
 class Region(Base):
+    """A Kepmendagri 2025 region; the code's depth fixes the level and the parent (checked)."""
+
     __tablename__ = "regions"
 
     code: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     level: Mapped[str] = mapped_column(Text)  # province, regency, district, village
-    parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))  # null: province
 
 
 class Role(Base):
+    """An ad-hoc officer role with its default age limits on voting day (min_age >= 17)."""
+
     __tablename__ = "roles"
 
     code: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -26,7 +30,7 @@ class Role(Base):
     level: Mapped[str] = mapped_column(Text)  # kecamatan, desa, tps, any
     name: Mapped[str] = mapped_column(Text)
     min_age: Mapped[int] = mapped_column(Integer)
-    max_age: Mapped[int | None] = mapped_column(Integer)
+    max_age: Mapped[int | None] = mapped_column(Integer)  # null: no maximum
 
 
 class Election(Base):

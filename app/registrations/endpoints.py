@@ -1,5 +1,138 @@
-"""HTTP endpoints of the registrations domain."""
+"""HTTP endpoints of the registrations domain: list, read, terminate, resolve held ones."""
 
-from app.core.routing import api_router
+import uuid
+from typing import Annotated
+
+from fastapi import Path, Query
+
+from app.core.auth import PrincipalDep, require
+from app.core.database import SessionDep
+from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.core.routing import api_router, problems
+from app.registrations import service
+from app.registrations.schemas import (
+    PII_NOTE,
+    RegistrationRead,
+    RegistrationResolve,
+    RegistrationStatus,
+    RegistrationTerminate,
+)
 
 router = api_router(prefix="/v1", tags=["registrations"])
+Reader = require("registrations:read")
+
+RegistrationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Registration id")]
+VISIBILITY = (
+    "An organization sees the registrations of the agreements it is party to (BPJS branch, "
+    "counterpart or payer); operators see all. Others' ids answer 404 like missing ones."
+)
+
+
+@router.get(
+    "/registrations",
+    response_model=Page[RegistrationRead],
+    summary="List registrations, ordered by id, with filters",
+    description=f"{VISIBILITY}\n\n{PII_NOTE}",
+    responses=problems(403),
+)
+async def list_registrations(
+    session: SessionDep,
+    principal: PrincipalDep,
+    agreement_id: uuid.UUID | None = Query(default=None),
+    cohort_id: uuid.UUID | None = Query(default=None),
+    role: str | None = Query(default=None, max_length=40, examples=["KPPS"]),
+    region: str | None = Query(
+        default=None,
+        pattern=r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$",
+        description="A dotted region code: that region and every region inside it",
+        examples=["12.09.18"],
+    ),
+    status: RegistrationStatus | None = Query(default=None),
+    nik: str | None = Query(
+        default=None,
+        max_length=32,
+        description="16 digits; anything else is 422 `invalid_nik`",
+        examples=["1209185705900001"],
+    ),
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+    _: object = Reader,
+) -> Page[RegistrationRead]:
+    return await service.list_registrations(
+        session,
+        principal,
+        agreement_id=agreement_id,
+        cohort_id=cohort_id,
+        role=role,
+        region=region,
+        status=status,
+        nik=nik,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.get(
+    "/registrations/{registration_id}",
+    response_model=RegistrationRead,
+    summary="Read one registration",
+    description=f"{VISIBILITY}\n\n{PII_NOTE}",
+    responses=problems(403, 404),
+)
+async def get_registration(
+    registration_id: RegistrationId,
+    session: SessionDep,
+    principal: PrincipalDep,
+    _: object = Reader,
+) -> RegistrationRead:
+    return await service.get_registration(session, principal, registration_id=registration_id)
+
+
+@router.post(
+    "/registrations/{registration_id}/terminate",
+    response_model=RegistrationRead,
+    summary="End an active registration early, with the last covered day and a reason",
+    description=(
+        "For the agreement's counterpart (key with `rosters:write`), its BPJS branch (key with "
+        "`agreements:write`) or an operator. Only an `active` registration can be terminated "
+        "(409 `invalid_transition`); `ended_on` is the last covered day, from the day before "
+        "`coverage_start` (never covered) to `coverage_end` (422 `termination_date_invalid`). "
+        "Nothing is deleted: the registration stays, `terminated`, with its date and reason."
+    ),
+    responses=problems(403, 404, 409, 415),
+)
+async def terminate_registration(
+    registration_id: RegistrationId,
+    data: RegistrationTerminate,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> RegistrationRead:
+    return await service.terminate_registration(
+        session, principal, registration_id=registration_id, data=data
+    )
+
+
+@router.post(
+    "/registrations/{registration_id}/resolve",
+    response_model=RegistrationRead,
+    summary="Resolve a held registration: reject it, or transfer coverage to it",
+    description=(
+        "Only for `held` registrations (409 `not_held`), by the BPJS branch of this "
+        "registration's agreement (key with `agreements:write`) or an operator; other parties "
+        "get 403. `reject` makes it `rejected`. `transfer` ends the registration it collided "
+        "with the day before this one starts (`terminated`, reason `transferred to registration "
+        "N`) and makes this one `active`, in one transaction; if the other one no longer "
+        "overlaps, or another covering registration of the NIK would still overlap, the answer "
+        "is 409 `transfer_conflict` and nothing changes. Both outcomes are audited."
+    ),
+    responses=problems(403, 404, 409, 415),
+)
+async def resolve_registration(
+    registration_id: RegistrationId,
+    data: RegistrationResolve,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> RegistrationRead:
+    return await service.resolve_registration(
+        session, principal, registration_id=registration_id, data=data
+    )

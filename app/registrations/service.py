@@ -1,0 +1,304 @@
+"""Registrations: who may see them, their personal data, termination and resolving held ones."""
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import audit
+from app.core.auth import Principal
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.core.pagination import Page, keyset_page
+from app.models import Registration
+from app.registrations import repository
+from app.registrations.repository import RegistrationFilters
+from app.registrations.schemas import (
+    ConflictRead,
+    RegistrationRead,
+    RegistrationResolve,
+    RegistrationTerminate,
+)
+
+COVERING_STATUSES = frozenset({"active", "terminated", "replaced"})
+EXCLUSION_CONSTRAINT = "ex_registrations_nik_coverage"
+TERMINATE_SCOPES = ("rosters:write", "agreements:write")
+# Resolving is the branch's decision about its agreement, so the agreement-writing scope.
+RESOLVE_SCOPE = "agreements:write"
+ONE_DAY = timedelta(days=1)
+
+
+# Local until app/nik.py lands; same output as its format_nik / mask_nik.
+def _format_nik(value: int) -> str:
+    return f"{value:016d}"
+
+
+def _mask_nik(value: int) -> str:
+    text = _format_nik(value)
+    return f"{text[:6]}********{text[14:]}"
+
+
+def parse_nik(raw: str) -> int:
+    text = raw.strip()
+    if len(text) != 16 or not text.isascii() or not text.isdigit() or text[0] == "0":
+        raise Unprocessable("A NIK is 16 digits and does not start with 0", code="invalid_nik")
+    return int(text)
+
+
+def to_read(
+    registration: Registration, agreement_number: str, *, show_pii: bool
+) -> RegistrationRead:
+    conflict = (
+        ConflictRead.model_validate(registration.conflict)
+        if registration.conflict is not None
+        else None
+    )
+    return RegistrationRead(
+        id=registration.id,
+        nik=_format_nik(registration.nik) if show_pii else _mask_nik(registration.nik),
+        full_name=registration.full_name if show_pii else None,
+        birth_date=registration.birth_date if show_pii else None,
+        sex=registration.sex,
+        phone=registration.phone if show_pii else None,
+        agreement_id=registration.agreement_id,
+        agreement_number=agreement_number,
+        cohort_id=registration.cohort_id,
+        role=registration.role_code,
+        position=registration.position,
+        region_code=registration.region_code,
+        tps=registration.tps,
+        coverage_start=registration.coverage_start,
+        coverage_end=registration.coverage_end,
+        ended_on=registration.ended_on,
+        status=registration.status,
+        end_reason=registration.end_reason,
+        replaces_id=registration.replaces_id,
+        conflict=conflict,
+        kpj=registration.kpj if show_pii else None,
+        nik_warnings=list(registration.nik_warnings or ()),
+        batch_id=registration.batch_id,
+        created_at=registration.created_at,
+        updated_at=registration.updated_at,
+    )
+
+
+def _read(row: Row[Any], principal: Principal) -> RegistrationRead:
+    return to_read(row[0], row[1], show_pii=principal.has("pii:read"))
+
+
+def _scope(principal: Principal) -> uuid.UUID | None:
+    """The organization whose agreements bound what the caller sees; None for operators."""
+    if principal.is_operator:
+        return None
+    if principal.organization_id is None:  # not a real caller; see nothing
+        raise NotFound("No such registration", code="registration_not_found")
+    return principal.organization_id
+
+
+async def list_registrations(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    agreement_id: uuid.UUID | None = None,
+    cohort_id: uuid.UUID | None = None,
+    role: str | None = None,
+    region: str | None = None,
+    status: str | None = None,
+    nik: str | None = None,
+    limit: int,
+    cursor: str | None,
+) -> Page[RegistrationRead]:
+    filters = RegistrationFilters(
+        agreement_id=agreement_id,
+        cohort_id=cohort_id,
+        role=role,
+        region_prefix=region,
+        status=status,
+        nik=parse_nik(nik) if nik is not None else None,
+    )
+    if not principal.is_operator and principal.organization_id is None:
+        return Page(items=[])
+    stmt = repository.registrations_query(filters, organization_id=_scope(principal))
+    rows, next_cursor = await keyset_page(
+        session, stmt, keys=[Registration.id], limit=limit, cursor=cursor
+    )
+    return Page(items=[_read(row, principal) for row in rows], next_cursor=next_cursor)
+
+
+async def _visible(
+    session: AsyncSession, principal: Principal, registration_id: int, *, for_update: bool = False
+) -> Row[Any]:
+    row = await repository.get_registration(
+        session, registration_id, organization_id=_scope(principal), for_update=for_update
+    )
+    if row is None:
+        raise NotFound("No such registration", code="registration_not_found")
+    return row
+
+
+async def get_registration(
+    session: AsyncSession, principal: Principal, *, registration_id: int
+) -> RegistrationRead:
+    return _read(await _visible(session, principal, registration_id), principal)
+
+
+async def terminate_registration(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    registration_id: int,
+    data: RegistrationTerminate,
+) -> RegistrationRead:
+    """Ends an active registration early: the counterpart, the BPJS branch, or an operator."""
+    if not any(principal.has(scope) for scope in TERMINATE_SCOPES):
+        raise Forbidden(
+            "This key lacks the scope rosters:write or agreements:write", code="missing_scope"
+        )
+    row = await _visible(session, principal, registration_id, for_update=True)
+    registration: Registration = row[0]
+    if not principal.is_operator:
+        organization = principal.organization_id
+        as_counterpart = row.counterpart_id == organization and principal.has("rosters:write")
+        as_branch = row.bpjs_branch_id == organization and principal.has("agreements:write")
+        if not (as_counterpart or as_branch):
+            raise Forbidden(
+                "Only the agreement's counterpart (rosters:write) or BPJS branch "
+                "(agreements:write) may terminate its registrations",
+                code="not_agreement_party",
+            )
+    if registration.status != "active":
+        raise Conflict(
+            f"Only an active registration can be terminated; this one is {registration.status}",
+            code="invalid_transition",
+        )
+    earliest = registration.coverage_start - ONE_DAY
+    if not earliest <= data.ended_on <= registration.coverage_end:
+        raise Unprocessable(
+            f"ended_on must lie between {earliest} (the day before coverage starts) "
+            f"and {registration.coverage_end}",
+            code="termination_date_invalid",
+        )
+    # The row is locked, so the state read above still holds.
+    await repository.terminate(session, registration_id, ended_on=data.ended_on, reason=data.reason)
+    audit.record(
+        session,
+        principal,
+        action="registration.terminate",
+        entity_type="registration",
+        entity_id=registration_id,
+        detail={"agreement_id": str(registration.agreement_id), "ended_on": str(data.ended_on)},
+    )
+    return _read(await _visible(session, principal, registration_id), principal)
+
+
+async def resolve_registration(
+    session: AsyncSession, principal: Principal, *, registration_id: int, data: RegistrationResolve
+) -> RegistrationRead:
+    """Rejects a held registration, or transfers coverage to it from the one it collided with."""
+    if not principal.has(RESOLVE_SCOPE):
+        raise Forbidden(f"This key lacks the scope {RESOLVE_SCOPE}", code="missing_scope")
+    row = await _visible(session, principal, registration_id, for_update=True)
+    registration: Registration = row[0]
+    if not principal.is_operator and row.bpjs_branch_id != principal.organization_id:
+        raise Forbidden(
+            "Only the agreement's BPJS branch may resolve its held registrations",
+            code="not_agreement_branch",
+        )
+    if registration.status != "held":
+        raise Conflict(
+            f"Only a held registration can be resolved; this one is {registration.status}",
+            code="not_held",
+        )
+    detail: dict[str, Any] = {
+        "action": data.action,
+        "agreement_id": str(registration.agreement_id),
+        "conflict_registration_id": registration.conflict_registration_id,
+    }
+    if data.note:
+        detail["note"] = data.note
+    if data.action == "reject":
+        await repository.set_held_status(session, registration_id, status="rejected")
+    else:
+        await _transfer(session, principal, registration)
+    audit.record(
+        session,
+        principal,
+        action="registration.resolve",
+        entity_type="registration",
+        entity_id=registration_id,
+        detail=detail,
+    )
+    return _read(await _visible(session, principal, registration_id), principal)
+
+
+def _transfer_conflict(detail: str) -> Conflict:
+    return Conflict(detail, code="transfer_conflict")
+
+
+def _last_day(registration: Registration) -> date:
+    return registration.ended_on or registration.coverage_end
+
+
+async def _transfer(session: AsyncSession, principal: Principal, held: Registration) -> None:
+    """Ends the other registration the day before `held` starts, then activates `held`.
+
+    Both changes run in a savepoint: if the database still refuses the activation (a third
+    covering registration overlaps), neither stays.
+    """
+    other_id = held.conflict_registration_id
+    other = await repository.lock_registration(session, other_id) if other_id else None
+    if (
+        other is None
+        or other.nik != held.nik
+        or other.status not in COVERING_STATUSES
+        or not other.coverage_start <= _last_day(other)
+        or not (
+            other.coverage_start <= held.coverage_end and _last_day(other) >= held.coverage_start
+        )
+    ):
+        raise _transfer_conflict(
+            "The registration this one was held for no longer overlaps it; nothing to transfer"
+        )
+    ended_on = held.coverage_start - ONE_DAY
+    if other.coverage_start > held.coverage_start:
+        raise _transfer_conflict(
+            "The other registration starts after this one, so it cannot end the day before"
+        )
+    previous = {"status": other.status, "ended_on": str(other.ended_on) if other.ended_on else None}
+    try:
+        async with session.begin_nested():
+            await repository.end_for_transfer(
+                session,
+                other.id,
+                ended_on=ended_on,
+                reason=f"transferred to registration {held.id}",
+            )
+            await repository.set_held_status(session, held.id, status="active")
+    except IntegrityError as exc:
+        if _constraint(exc) != EXCLUSION_CONSTRAINT:
+            raise
+        raise _transfer_conflict(
+            "Another covering registration of this NIK still overlaps; nothing was changed"
+        ) from exc
+    audit.record(
+        session,
+        principal,
+        action="registration.end_by_transfer",
+        entity_type="registration",
+        entity_id=other.id,
+        detail={
+            "transferred_to_registration_id": held.id,
+            "ended_on": str(ended_on),
+            "previous_status": previous["status"],
+            "previous_ended_on": previous["ended_on"],
+        },
+    )
+
+
+def _constraint(exc: IntegrityError) -> str | None:
+    name = getattr(exc.orig, "constraint_name", None)
+    if name is None:
+        name = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+    return name if isinstance(name, str) else None

@@ -1,0 +1,86 @@
+"""The database itself refusing registrations that break the rules, whatever the API does."""
+
+from datetime import date
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.registrations.helpers import KPPS, PKD, PTPS, register, world
+from tests.seed import OfficerSpec, make_nik
+
+
+def constraint_of(error: pytest.ExceptionInfo[IntegrityError]) -> str | None:
+    cause = error.value.orig.__cause__ if error.value.orig is not None else None
+    return getattr(cause, "constraint_name", None)
+
+
+async def test_two_overlapping_covering_registrations_of_one_nik_are_refused(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    w = await world(client, session)
+    nik = make_nik(serial=9)
+    await register(session, w.bawaslu, PTPS, OfficerSpec(nik=nik))
+    # A held or rejected one may overlap: it covers nothing.
+    await register(session, w.kpu, KPPS, OfficerSpec(nik=nik, status="held", conflict={}))
+    for status, ended_on in (("active", None), ("terminated", date(2024, 12, 20))):
+        with pytest.raises(IntegrityError) as error:
+            async with session.begin_nested():
+                await register(
+                    session,
+                    w.bawaslu,
+                    PKD,
+                    OfficerSpec(nik=nik, status=status, ended_on=ended_on, tps=None),
+                )
+        assert constraint_of(error) == "ex_registrations_nik_coverage", status
+
+
+async def test_non_overlapping_periods_of_one_nik_are_allowed(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    w = await world(client, session)
+    nik = make_nik(serial=10)
+    # PTPS ends the day before KPPS starts (Nov 15): the transfer's outcome, held by the database.
+    await register(
+        session,
+        w.bawaslu,
+        PTPS,
+        OfficerSpec(nik=nik, status="terminated", ended_on=date(2024, 11, 14)),
+    )
+    assert len(await register(session, w.kpu, KPPS, OfficerSpec(nik=nik))) == 1
+
+
+async def test_ended_on_before_the_day_before_the_start_is_refused(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    w = await world(client, session)
+    # The generated coverage range refuses it before the check ck_registrations_ended_on can:
+    # PostgreSQL computes daterange(start, ended_on + 1) and finds its bounds reversed.
+    with pytest.raises(DBAPIError) as error:
+        async with session.begin_nested():
+            await register(
+                session,
+                w.kpu,
+                KPPS,
+                OfficerSpec(nik=make_nik(), status="terminated", ended_on=date(2024, 11, 13)),
+            )
+    assert "range lower bound must be less than or equal to range upper bound" in str(error.value)
+    # The day before the start is the earliest end: an empty range, never covered.
+    (never,) = await register(
+        session,
+        w.kpu,
+        KPPS,
+        OfficerSpec(nik=make_nik(), status="terminated", ended_on=date(2024, 11, 14)),
+    )
+    assert await session.scalar(
+        text("SELECT isempty(coverage) FROM registrations WHERE id = :id"), {"id": never}
+    )
+    # A terminated registration needs its date.
+    with pytest.raises(IntegrityError) as integrity:
+        async with session.begin_nested():
+            await register(
+                session, w.kpu, KPPS, OfficerSpec(nik=make_nik(serial=2), status="terminated")
+            )
+    assert constraint_of(integrity) == "ck_registrations_end_date"

@@ -1,5 +1,221 @@
-"""HTTP endpoints of the contributions domain."""
+"""HTTP endpoints of the contributions domain: contributions, payments, summaries, reports."""
 
-from app.core.routing import api_router
+import uuid
+from typing import Annotated
+
+from fastapi import Header, Query, Request
+from fastapi.responses import Response
+
+from app.contributions import exports, service
+from app.contributions.exports import ExportFormat
+from app.contributions.schemas import (
+    MONTH_PATTERN,
+    BalanceRead,
+    ContributionsRead,
+    EnrolmentReport,
+    PaymentCreate,
+    PaymentRead,
+    SummaryRead,
+)
+from app.core.auth import PrincipalDep, require
+from app.core.database import SessionDep
+from app.core.idempotency import IdempotencyKeyHeader, idempotent
+from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.core.responses import json_response
+from app.core.routing import api_router, problems
 
 router = api_router(prefix="/v1", tags=["contributions"])
+ReportsRead = require("reports:read")
+AgreementsWrite = require("agreements:write")
+
+FromQuery = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        pattern=MONTH_PATTERN,
+        description="First month, `YYYY-MM` (default: the first month of the agreement's cohorts)",
+        examples=["2024-11"],
+    ),
+]
+ToQuery = Annotated[
+    str | None,
+    Query(
+        alias="to",
+        pattern=MONTH_PATTERN,
+        description="Last month, `YYYY-MM` (default: the last month of the agreement's cohorts)",
+        examples=["2024-12"],
+    ),
+]
+AcceptHeader = Annotated[
+    str | None,
+    Header(
+        alias="Accept",
+        description="`application/json` (default), `text/csv` or `" + exports.XLSX_MEDIA_TYPE + "`",
+    ),
+]
+
+
+@router.get(
+    "/agreements/{agreement_id}/contributions",
+    response_model=ContributionsRead,
+    summary="Contributions due per cohort and month",
+    description="Officer-months per cohort and calendar month (a registration covering any day "
+    "of a month counts that month whole; active, terminated and replaced registrations count "
+    "for the days they covered, held and rejected never), and the JKK and JKM amounts from "
+    "the agreement's rates and the cohort's declared wage, in integer rupiah. A basis-point "
+    "rate is rounded half up per officer-month (see `rates`).",
+    responses=exports.report_responses(403, 404, description="Contribution lines and totals."),
+)
+async def get_contributions(
+    agreement_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    from_month: FromQuery = None,
+    to_month: ToQuery = None,
+    accept: AcceptHeader = None,
+    _: object = ReportsRead,
+) -> ContributionsRead | Response:
+    agreement, report = await service.get_contributions(
+        session, principal, agreement_id=agreement_id, from_month=from_month, to_month=to_month
+    )
+    export = exports.negotiate(accept)
+    if export is ExportFormat.JSON:
+        return report
+    name = exports.safe_filename(
+        "iuran", agreement.number, report.from_month or "", report.to_month or ""
+    )
+    return await exports.download(exports.contributions_tables(report), export, name)
+
+
+@router.get(
+    "/agreements/{agreement_id}/balance",
+    response_model=BalanceRead,
+    summary="Contributions due, paid and outstanding per month",
+    responses=exports.report_responses(403, 404, description="The balance per month."),
+)
+async def get_balance(
+    agreement_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    from_month: FromQuery = None,
+    to_month: ToQuery = None,
+    accept: AcceptHeader = None,
+    _: object = ReportsRead,
+) -> BalanceRead | Response:
+    agreement, report = await service.get_balance(
+        session, principal, agreement_id=agreement_id, from_month=from_month, to_month=to_month
+    )
+    export = exports.negotiate(accept)
+    if export is ExportFormat.JSON:
+        return report
+    name = exports.safe_filename("saldo-iuran", agreement.number)
+    return await exports.download(exports.balance_tables(report), export, name)
+
+
+@router.post(
+    "/agreements/{agreement_id}/payments",
+    status_code=201,
+    response_model=PaymentRead,
+    summary="Record a contribution payment",
+    description="By the agreement's payer or BPJS branch (or an operator), with "
+    "`agreements:write`. The amount settles the listed months oldest first, each up to what "
+    "it still owes; an over-payment stays on the last listed month as a credit. The reference "
+    "is unique per agreement (409 `payment_reference_exists`); every month must be covered by "
+    "a cohort (422 `month_outside_agreement`).",
+    responses=problems(403, 404, 409, 415),
+)
+async def record_payment(
+    agreement_id: uuid.UUID,
+    request: Request,
+    data: PaymentCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+    _: object = AgreementsWrite,
+) -> Response:
+    async def create() -> Response:
+        payment = await service.record_payment(
+            session, principal, agreement_id=agreement_id, data=data
+        )
+        return json_response(payment, 201)
+
+    return await idempotent(session, principal, request, idempotency_key, create)
+
+
+@router.get(
+    "/agreements/{agreement_id}/payments",
+    response_model=Page[PaymentRead],
+    summary="List an agreement's payments, oldest first",
+    responses=problems(403, 404),
+)
+async def list_payments(
+    agreement_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+    _: object = ReportsRead,
+) -> Page[PaymentRead]:
+    return await service.list_payments(
+        session, principal, agreement_id=agreement_id, limit=limit, cursor=cursor
+    )
+
+
+@router.get(
+    "/agreements/{agreement_id}/summary",
+    response_model=SummaryRead,
+    summary="Enrolment against plan per cohort and district, money and claims",
+    description="Per cohort: planned headcount and registrations by status (terminated "
+    "includes replaced), with active as a percentage of planned. Per district (kecamatan) of "
+    "the assignment regions: the same counts, for districts with registrations. Contributions "
+    "due, paid and outstanding over the whole agreement; claims by program and status.",
+    responses=exports.report_responses(403, 404, description="The agreement's summary."),
+)
+async def get_summary(
+    agreement_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    accept: AcceptHeader = None,
+    _: object = ReportsRead,
+) -> SummaryRead | Response:
+    agreement, report = await service.get_summary(session, principal, agreement_id=agreement_id)
+    export = exports.negotiate(accept)
+    if export is ExportFormat.JSON:
+        return report
+    name = exports.safe_filename("ringkasan", agreement.number)
+    return await exports.download(exports.summary_tables(report), export, name)
+
+
+@router.get(
+    "/reports/enrolment",
+    response_model=EnrolmentReport,
+    summary="Enrolment against plan per regency, for a province or the country",
+    description="Per regency or city: agreements (active or ended), planned headcount, active "
+    "registrations and their ratio. Operators see every agreement; other organizations only "
+    "the agreements they are party to.",
+    responses=exports.report_responses(403, description="The enrolment report."),
+)
+async def enrolment_report(
+    session: SessionDep,
+    principal: PrincipalDep,
+    election: Annotated[
+        str | None,
+        Query(max_length=50, description="An election code", examples=["pilkada-2024"]),
+    ] = None,
+    region: Annotated[
+        str | None,
+        Query(
+            pattern=r"^\d{2}$",
+            description="A province code; omitted: the whole country",
+            examples=["12"],
+        ),
+    ] = None,
+    accept: AcceptHeader = None,
+    _: object = ReportsRead,
+) -> EnrolmentReport | Response:
+    report = await service.enrolment_report(session, principal, election=election, region=region)
+    export = exports.negotiate(accept)
+    if export is ExportFormat.JSON:
+        return report
+    name = exports.safe_filename("kepesertaan", region or "nasional", election or "")
+    return await exports.download(exports.enrolment_tables(report), export, name)

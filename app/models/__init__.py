@@ -3,6 +3,8 @@
 from app.models.agreement import Agreement, AgreementRate, Cohort
 from app.models.audit import AuditEntry
 from app.models.base import Base
+from app.models.claim import Claim, ClaimBenefit, ClaimDocument, ClaimEvent
+from app.models.contribution import ContributionAllocation, ContributionPayment
 from app.models.coverage import AccessLogEntry
 from app.models.idempotency import IdempotencyRecord
 from app.models.organization import ApiKey, Organization, OrganizationKind
@@ -17,7 +19,13 @@ __all__ = [
     "AuditEntry",
     "Base",
     "BenefitSchedule",
+    "Claim",
+    "ClaimBenefit",
+    "ClaimDocument",
+    "ClaimEvent",
     "Cohort",
+    "ContributionAllocation",
+    "ContributionPayment",
     "Election",
     "IdempotencyRecord",
     "Organization",

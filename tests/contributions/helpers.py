@@ -1,0 +1,128 @@
+"""Setup for contribution tests: an agreement with distinct branch, counterpart and payer."""
+
+import itertools
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.factories import create_key, create_organization
+from tests.seed import CohortSpec, OfficerSpec, SeededAgreement, make_nik, seed_agreement
+
+KPPS = CohortSpec(
+    role="KPPS",
+    coverage_start=date(2024, 11, 1),
+    coverage_end=date(2024, 12, 31),
+    planned_headcount=40,
+)
+REPORTS = ["reports:read"]
+WRITE = ["agreements:write", "reports:read"]
+
+
+@dataclass
+class Parties:
+    branch: str
+    counterpart: str
+    payer: str
+    outsider: str
+    branch_headers: dict[str, str]
+    counterpart_headers: dict[str, str]
+    payer_headers: dict[str, str]
+    outsider_headers: dict[str, str]
+    no_scope_headers: dict[str, str]
+
+
+async def parties(client: httpx.AsyncClient) -> Parties:
+    """A BPJS branch, a KPU counterpart, a paying regency government and an unrelated branch.
+
+    Every key holds agreements:write and reports:read except `no_scope_headers` (the branch's
+    key with agreements:read only)."""
+    branch = (await create_organization(client, "bpjs_branch"))["id"]
+    counterpart = (await create_organization(client, "kpu"))["id"]
+    payer = (await create_organization(client, "government"))["id"]
+    outsider = (await create_organization(client, "bpjs_branch"))["id"]
+    return Parties(
+        branch=branch,
+        counterpart=counterpart,
+        payer=payer,
+        outsider=outsider,
+        branch_headers=await create_key(client, branch, WRITE),
+        counterpart_headers=await create_key(client, counterpart, WRITE),
+        payer_headers=await create_key(client, payer, WRITE),
+        outsider_headers=await create_key(client, outsider, WRITE),
+        no_scope_headers=await create_key(client, branch, ["agreements:read"]),
+    )
+
+
+async def agreement_of(
+    session: AsyncSession,
+    who: Parties,
+    *cohorts: CohortSpec,
+    programs: tuple[str, ...] = ("JKK", "JKM"),
+    region_code: str = "12.09",
+    status: str = "active",
+    election: str = "pilkada-2024",
+) -> SeededAgreement:
+    return await seed_agreement(
+        session,
+        bpjs_branch_id=who.branch,
+        counterpart_id=who.counterpart,
+        payer_id=who.payer,
+        cohorts=cohorts or (KPPS,),
+        programs=programs,
+        region_code=region_code,
+        status=status,
+        election=election,
+    )
+
+
+_serial = itertools.cycle(range(1, 10_000))
+
+
+def officer(**fields: Any) -> OfficerSpec:
+    """An officer with a fresh NIK (serials repeat only after 9,999 officers)."""
+    return OfficerSpec(nik=make_nik(serial=next(_serial)), **fields)
+
+
+def officers(count: int, **fields: Any) -> list[OfficerSpec]:
+    return [officer(**fields) for _ in range(count)]
+
+
+def held(**fields: Any) -> OfficerSpec:
+    return officer(
+        status="held",
+        conflict={"body": "bawaslu", "role": "PTPS", "from": "2024-11-01", "to": "2024-12-31"},
+        **fields,
+    )
+
+
+async def set_rate(
+    session: AsyncSession,
+    agreement: SeededAgreement,
+    program: str,
+    *,
+    basis_points: int | None = None,
+    flat_amount: int | None = None,
+) -> None:
+    await session.execute(
+        text(
+            "UPDATE agreement_rates SET basis_points = :bp, flat_amount = :flat "
+            "WHERE agreement_id = :id AND program = :program"
+        ),
+        {"bp": basis_points, "flat": flat_amount, "id": agreement.id, "program": program},
+    )
+
+
+async def count_payments(session: AsyncSession, agreement: SeededAgreement) -> int:
+    found = await session.scalar(
+        text("SELECT count(*) FROM contribution_payments WHERE agreement_id = :id"),
+        {"id": agreement.id},
+    )
+    return int(found or 0)
+
+
+def by_month(lines: list[dict[str, Any]], role: str = "KPPS") -> dict[str, dict[str, Any]]:
+    return {line["month"]: line for line in lines if line["role"] == role}

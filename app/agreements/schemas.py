@@ -28,7 +28,8 @@ RoleCode = Annotated[
 ]
 AgreementRegionCode = Annotated[
     str,
-    StringConstraints(pattern=r"^[0-9]{2}(\.[0-9]{2})?$"),
+    # Any dotted code parses; the service answers a district or village with region_level_invalid.
+    StringConstraints(pattern=r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$"),
     Field(description="The province (`17`) or regency/city (`12.09`) covered", examples=["12.09"]),
 ]
 RegionFilter = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2})?)?$")]

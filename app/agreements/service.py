@@ -73,7 +73,6 @@ def _number_exists() -> AppError:
 
 # Translated here for flushes in this module, and registered for any other path that hits them.
 CONSTRAINT_ERRORS.setdefault("ex_cohorts_role_period", _cohort_overlaps())
-CONSTRAINT_ERRORS.setdefault("agreements_number_key", _number_exists())
 CONSTRAINT_ERRORS.setdefault("uq_agreements_number", _number_exists())
 
 

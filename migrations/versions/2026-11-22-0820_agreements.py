@@ -45,6 +45,12 @@ def upgrade() -> None:
         sa.CheckConstraint("(status = 'ended') = (ended_on IS NOT NULL)", name="ended_on"),
         sa.CheckConstraint("length(number) BETWEEN 1 AND 200", name="number_length"),
         sa.CheckConstraint("version >= 1", name="version"),
+        # An agreement is in force once signed; it cannot end before it was signed.
+        sa.CheckConstraint(
+            "status IN ('draft', 'cancelled') OR signed_on IS NOT NULL", name="signed_when_active"
+        ),
+        sa.CheckConstraint("ended_on >= signed_on", name="ended_after_signed"),
+        sa.CheckConstraint("length(signed_place) BETWEEN 1 AND 200", name="signed_place_length"),
     )
     for column in ("bpjs_branch_id", "counterpart_id", "payer_id", "election_code", "region_code"):
         op.create_index(f"ix_agreements_{column}", "agreements", [column])

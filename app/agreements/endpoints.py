@@ -15,6 +15,7 @@ from app.agreements.schemas import (
     CohortCreate,
     CohortRead,
     CohortUpdate,
+    ElectionCode,
     RegionFilter,
 )
 from app.core.auth import PrincipalDep, require
@@ -81,7 +82,7 @@ async def create_agreement(
 async def list_agreements(
     session: SessionDep,
     principal: PrincipalDep,
-    election: Annotated[str | None, Query(max_length=50, description="Election code")] = None,
+    election: Annotated[ElectionCode | None, Query(description="Election code")] = None,
     status: AgreementStatus | None = None,
     region: Annotated[
         RegionFilter | None,

@@ -10,20 +10,30 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 Program = Literal["JKK", "JKM"]
 PROGRAMS: tuple[Program, ...] = ("JKK", "JKM")
 
+# PostgreSQL text holds no NUL, and a number or a place has no business with control characters.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 AgreementNumber = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=PRINTABLE),
     Field(description="The PKS number as signed; unique", examples=["B/1234/KPU-ASH/XI/2024"]),
 ]
-PlaceStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+PlaceStr = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=PRINTABLE)
+]
 ElectionCode = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=63, pattern=r"^[a-z0-9-]+$"),
     Field(description="An election code from `GET /v1/elections`", examples=["pilkada-2024"]),
 ]
 RoleCode = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=50),
+    StringConstraints(
+        strip_whitespace=True,
+        to_upper=True,
+        min_length=1,
+        max_length=50,
+        pattern=r"^[A-Za-z0-9_]+$",
+    ),
     Field(description="A role code from `GET /v1/roles`", examples=["KPPS"]),
 ]
 AgreementRegionCode = Annotated[

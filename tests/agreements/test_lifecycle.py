@@ -362,6 +362,11 @@ async def test_list_bad_query(client: httpx.AsyncClient, p: Parties) -> None:
         "validation_error",
     )
     assert_problem(
+        await client.get("/v1/agreements", params={"election": "x\u0000"}, headers=h),
+        422,
+        "validation_error",
+    )
+    assert_problem(
         await client.get("/v1/agreements", params={"cursor": "nonsense!"}, headers=h),
         422,
         "invalid_cursor",

@@ -116,6 +116,10 @@ def bad_bodies(p: Parties) -> list[tuple[str, dict[str, Any], int, str]]:
         ("empty number", body(p, number="  "), 422, "validation_error"),
         ("malformed region", body(p, region_code="12-09"), 422, "validation_error"),
         ("bad date", body(p, signed_on="11/11/2024"), 422, "validation_error"),
+        ("NUL in number", body(p, number="PKS\u0000/1"), 422, "validation_error"),
+        ("control char in place", body(p, signed_place="Aula\u0007"), 422, "validation_error"),
+        ("NUL in election", body(p, election="pilkada\u0000"), 422, "validation_error"),
+        ("NUL in role", body(p, cohorts=[KPPS | {"role": "KP\u0000PS"}]), 422, "validation_error"),
     ]
 
 

@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, Select, case, or_, select, update
+from sqlalchemy import ColumnElement, Row, Select, case, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.models import Agreement, Registration
 
@@ -21,30 +22,20 @@ class RegistrationFilters:
     nik: int | None = None
 
 
-def _base(organization_id: uuid.UUID | None) -> Select[Any]:
-    """Registrations with their agreement's number and parties; None sees every agreement."""
-    stmt = select(
-        Registration,
-        Agreement.number,
-        Agreement.bpjs_branch_id,
-        Agreement.counterpart_id,
-        Agreement.payer_id,
-    ).join(Agreement, Agreement.id == Registration.agreement_id)
-    if organization_id is not None:
-        stmt = stmt.where(
-            or_(
-                Agreement.bpjs_branch_id == organization_id,
-                Agreement.counterpart_id == organization_id,
-                Agreement.payer_id == organization_id,
-            )
-        )
-    return stmt
+def _visible(stmt: Select[Any], organization_id: uuid.UUID | None) -> Select[Any]:
+    """Only rows of agreements the organization is party to; None sees every agreement."""
+    return stmt if organization_id is None else stmt.where(_party(organization_id))
 
 
-def registrations_query(
-    filters: RegistrationFilters, *, organization_id: uuid.UUID | None
-) -> Select[Any]:
-    stmt = _base(organization_id)
+def _party(organization_id: uuid.UUID) -> ColumnElement[bool]:
+    return or_(
+        Agreement.bpjs_branch_id == organization_id,
+        Agreement.counterpart_id == organization_id,
+        Agreement.payer_id == organization_id,
+    )
+
+
+def _filtered(stmt: Select[Any], filters: RegistrationFilters, after_id: int | None) -> Select[Any]:
     if filters.agreement_id is not None:
         stmt = stmt.where(Registration.agreement_id == filters.agreement_id)
     if filters.cohort_id is not None:
@@ -64,7 +55,57 @@ def registrations_query(
         stmt = stmt.where(Registration.status == filters.status)
     if filters.nik is not None:
         stmt = stmt.where(Registration.nik == filters.nik)
+    if after_id is not None:
+        stmt = stmt.where(Registration.id > after_id)
     return stmt
+
+
+async def list_registrations(
+    session: AsyncSession,
+    filters: RegistrationFilters,
+    *,
+    organization_id: uuid.UUID | None,
+    after_id: int | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """Up to `limit` (registration, agreement number) rows by id, after `after_id`.
+
+    Scoped to some agreements (an organization's, or the one filtered on), it takes each
+    agreement's first rows by id and merges them: rosters arrive an agreement at a time, so
+    one agreement's ids sit together, and a walk of the whole table by id reads every row
+    before them (1.5 s at a million rows for an agreement pushed last). Each agreement's part
+    is an index range read once registrations has an index on (agreement_id, id); without it
+    the planner walks the primary key once per agreement.
+    """
+    if organization_id is None and filters.agreement_id is None:
+        stmt = _filtered(
+            select(Registration, Agreement.number).join(
+                Agreement, Agreement.id == Registration.agreement_id
+            ),
+            filters,
+            after_id,
+        )
+        return list((await session.execute(stmt.order_by(Registration.id).limit(limit))).all())
+    agreements = _visible(select(Agreement.id, Agreement.number), organization_id)
+    if filters.agreement_id is not None:
+        agreements = agreements.where(Agreement.id == filters.agreement_id)
+    scoped = agreements.subquery("scoped")
+    per_agreement = (
+        _filtered(select(Registration), filters, after_id)
+        .where(Registration.agreement_id == scoped.c.id)
+        .order_by(Registration.id)
+        .limit(limit)
+        .lateral("per_agreement")
+    )
+    registration = aliased(Registration, per_agreement)
+    stmt = (
+        select(registration, scoped.c.number)
+        .select_from(scoped)
+        .join(per_agreement, true())
+        .order_by(registration.id)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).all())
 
 
 async def get_registration(
@@ -73,16 +114,19 @@ async def get_registration(
     *,
     organization_id: uuid.UUID | None,
     for_update: bool = False,
-) -> Row[Any] | None:
-    """(registration, agreement number, branch, counterpart, payer) if visible, else None."""
-    stmt = (
-        _base(organization_id)
+) -> tuple[Registration, Agreement] | None:
+    """The registration and its agreement, if the organization may see it (None: any)."""
+    stmt = _visible(
+        select(Registration, Agreement)
+        .join(Agreement, Agreement.id == Registration.agreement_id)
         .where(Registration.id == registration_id)
-        .execution_options(populate_existing=True)
+        .execution_options(populate_existing=True),
+        organization_id,
     )
     if for_update:
         stmt = stmt.with_for_update(of=Registration)
-    return (await session.execute(stmt)).first()
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def lock_registration(session: AsyncSession, registration_id: int) -> Registration | None:

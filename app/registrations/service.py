@@ -4,15 +4,15 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements import service as agreements_service
 from app.core import audit
 from app.core.auth import Principal
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.core.pagination import Page, keyset_page
-from app.models import Registration
+from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.models import Agreement, Registration
 from app.registrations import repository
 from app.registrations.repository import RegistrationFilters
 from app.registrations.schemas import (
@@ -84,8 +84,10 @@ def to_read(
     )
 
 
-def _read(row: Row[Any], principal: Principal) -> RegistrationRead:
-    return to_read(row[0], row[1], show_pii=principal.has("pii:read"))
+def _read(
+    registration: Registration, agreement_number: str, principal: Principal
+) -> RegistrationRead:
+    return to_read(registration, agreement_number, show_pii=principal.has("pii:read"))
 
 
 def _scope(principal: Principal) -> uuid.UUID | None:
@@ -120,28 +122,45 @@ async def list_registrations(
     )
     if not principal.is_operator and principal.organization_id is None:
         return Page(items=[])
-    stmt = repository.registrations_query(filters, organization_id=_scope(principal))
-    rows, next_cursor = await keyset_page(
-        session, stmt, keys=[Registration.id], limit=limit, cursor=cursor
+    after_id = _after(cursor) if cursor is not None else None
+    rows = await repository.list_registrations(
+        session, filters, organization_id=_scope(principal), after_id=after_id, limit=limit + 1
     )
-    return Page(items=[_read(row, principal) for row in rows], next_cursor=next_cursor)
+    next_cursor = encode_cursor([rows[limit - 1][0].id]) if len(rows) > limit else None
+    return Page(
+        items=[_read(row[0], row[1], principal) for row in rows[:limit]], next_cursor=next_cursor
+    )
+
+
+def _after(cursor: str) -> int:
+    (value,) = decode_cursor(cursor, 1)
+    if not value.isascii() or not value.isdigit() or int(value) >= 2**63:
+        raise Unprocessable("The cursor is not one this service gave", code="invalid_cursor")
+    return int(value)
 
 
 async def _visible(
     session: AsyncSession, principal: Principal, registration_id: int, *, for_update: bool = False
-) -> Row[Any]:
-    row = await repository.get_registration(
+) -> tuple[Registration, Agreement]:
+    found = await repository.get_registration(
         session, registration_id, organization_id=_scope(principal), for_update=for_update
     )
-    if row is None:
+    if found is None:
         raise NotFound("No such registration", code="registration_not_found")
-    return row
+    return found
+
+
+async def _reread(
+    session: AsyncSession, principal: Principal, registration_id: int
+) -> RegistrationRead:
+    registration, agreement = await _visible(session, principal, registration_id)
+    return _read(registration, agreement.number, principal)
 
 
 async def get_registration(
     session: AsyncSession, principal: Principal, *, registration_id: int
 ) -> RegistrationRead:
-    return _read(await _visible(session, principal, registration_id), principal)
+    return await _reread(session, principal, registration_id)
 
 
 async def terminate_registration(
@@ -156,12 +175,11 @@ async def terminate_registration(
         raise Forbidden(
             "This key lacks the scope rosters:write or agreements:write", code="missing_scope"
         )
-    row = await _visible(session, principal, registration_id, for_update=True)
-    registration: Registration = row[0]
+    registration, agreement = await _visible(session, principal, registration_id, for_update=True)
     if not principal.is_operator:
-        organization = principal.organization_id
-        as_counterpart = row.counterpart_id == organization and principal.has("rosters:write")
-        as_branch = row.bpjs_branch_id == organization and principal.has("agreements:write")
+        roles = agreements_service.party_role(principal, agreement)
+        as_counterpart = "counterpart" in roles and principal.has("rosters:write")
+        as_branch = "bpjs_branch" in roles and principal.has("agreements:write")
         if not (as_counterpart or as_branch):
             raise Forbidden(
                 "Only the agreement's counterpart (rosters:write) or BPJS branch "
@@ -190,7 +208,7 @@ async def terminate_registration(
         entity_id=registration_id,
         detail={"agreement_id": str(registration.agreement_id), "ended_on": str(data.ended_on)},
     )
-    return _read(await _visible(session, principal, registration_id), principal)
+    return await _reread(session, principal, registration_id)
 
 
 async def resolve_registration(
@@ -199,9 +217,10 @@ async def resolve_registration(
     """Rejects a held registration, or transfers coverage to it from the one it collided with."""
     if not principal.has(RESOLVE_SCOPE):
         raise Forbidden(f"This key lacks the scope {RESOLVE_SCOPE}", code="missing_scope")
-    row = await _visible(session, principal, registration_id, for_update=True)
-    registration: Registration = row[0]
-    if not principal.is_operator and row.bpjs_branch_id != principal.organization_id:
+    registration, agreement = await _visible(session, principal, registration_id, for_update=True)
+    if not principal.is_operator and "bpjs_branch" not in agreements_service.party_role(
+        principal, agreement
+    ):
         raise Forbidden(
             "Only the agreement's BPJS branch may resolve its held registrations",
             code="not_agreement_branch",
@@ -230,7 +249,7 @@ async def resolve_registration(
         entity_id=registration_id,
         detail=detail,
     )
-    return _read(await _visible(session, principal, registration_id), principal)
+    return await _reread(session, principal, registration_id)
 
 
 def _transfer_conflict(detail: str) -> Conflict:

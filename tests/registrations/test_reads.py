@@ -7,6 +7,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.pagination import encode_cursor
 from tests.registrations.helpers import (
     KPPS,
     PPK,
@@ -18,7 +19,7 @@ from tests.registrations.helpers import (
     village_outside,
     world,
 )
-from tests.seed import OfficerSpec, make_nik
+from tests.seed import OfficerSpec, make_nik, seed_agreement
 
 
 async def all_pages(
@@ -201,3 +202,37 @@ async def test_scope_and_malformed_ids(client: httpx.AsyncClient, session: Async
         response = await client.get(f"/v1/registrations/{bad}", headers=reader)
         assert response.status_code == 422, bad
         assert response.json()["code"] == "validation_error"
+
+
+async def test_pages_merge_the_agreements_of_a_party(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    w = await world(client, session)
+    second = await seed_agreement(
+        session, bpjs_branch_id=w.branch, counterpart_id=w.outsider, cohorts=(KPPS,)
+    )
+    ids: list[int] = []
+    for serial in range(1, 7):  # ids alternate between the two agreements
+        agreement = w.kpu if serial % 2 else second
+        ids += await register(session, agreement, KPPS, OfficerSpec(nik=make_nik(serial=serial)))
+    await register(session, w.bawaslu, PTPS, OfficerSpec(nik=make_nik(serial=9)))
+    branch = await key(client, w.branch, *READ)
+    assert [item["id"] for item in await all_pages(client, branch)] == ids
+    assert [item["agreement_number"] for item in await all_pages(client, branch)] == [
+        "PKS/KPU/2024" if serial % 2 else second.number for serial in range(1, 7)
+    ]
+    assert [item["id"] for item in await all_pages(client, branch, agreement_id=second.id)] == [
+        ids[1],
+        ids[3],
+        ids[5],
+    ]
+    # Not the branch's agreement: filtering on it shows nothing, as for a missing one.
+    other = await all_pages(client, branch, agreement_id=w.bawaslu.id)
+    assert other == []
+    counterpart = await key(client, w.counterpart, *READ)
+    assert [item["id"] for item in await all_pages(client, counterpart)] == ids[0::2]
+
+    for forged in (encode_cursor(["abc"]), encode_cursor(["1", "2"]), encode_cursor([2**63])):
+        response = await client.get("/v1/registrations", params={"cursor": forged}, headers=branch)
+        assert response.status_code == 422
+        assert response.json()["code"] == "invalid_cursor"

@@ -57,21 +57,29 @@ async def cohort_rates(session: AsyncSession, agreement_id: uuid.UUID) -> Sequen
     return (await session.execute(text(sql), {"agreement_id": agreement_id})).all()
 
 
-# Officer-months per cohort and month. Registrations are first folded into their month span
-# (first and last month they cover, a started month counting whole) with a count per span: one
-# pass over the agreement's rows, on the covering index, into a handful of groups. The months of
-# each cohort inside the window are then matched against those spans.
+# Officer-months per cohort and month. Registrations are first counted per distinct period
+# (start, last day) in one pass over the agreement's rows (an index-only scan of
+# ix_registrations_agreement_report, migration 0007), into a few hundred groups at most. The
+# periods become month spans (a started month counting whole), and the months of each cohort
+# inside the window are matched against those spans. The period is the `coverage` generated
+# column's, [coverage_start, COALESCE(ended_on, coverage_end)]; one ended the day before it
+# started covers nothing.
 CONTRIBUTION_LINES_SQL = f"""
     WITH {COHORT_RATES_CTE},
+    periods AS (
+        SELECT cohort_id, coverage_start AS first_day,
+               COALESCE(ended_on, coverage_end) AS last_day, count(*) AS officers
+        FROM registrations
+        WHERE agreement_id = :agreement_id AND status IN {COVERING_STATUSES}
+        GROUP BY 1, 2, 3
+    ),
     spans AS (
         SELECT cohort_id,
-               date_trunc('month', lower(coverage)::timestamp)::date AS first_month,
-               date_trunc('month', (upper(coverage) - 1)::timestamp)::date AS last_month,
-               count(*) AS officers
-        FROM registrations
-        WHERE agreement_id = :agreement_id
-          AND status IN {COVERING_STATUSES}
-          AND NOT isempty(coverage)
+               date_trunc('month', first_day::timestamp)::date AS first_month,
+               date_trunc('month', last_day::timestamp)::date AS last_month,
+               sum(officers) AS officers
+        FROM periods
+        WHERE last_day >= first_day
         GROUP BY 1, 2, 3
     ),
     cohort_months AS (
@@ -218,25 +226,33 @@ async def cohorts_of(session: AsyncSession, agreement_id: uuid.UUID) -> Sequence
     ).all()
 
 
-# Registrations of an agreement counted by status, per cohort and per district, in one pass.
-# A village code (12.09.18.2002) counts under its district (12.09.18); a shorter code (a district,
-# or a regency for staff serving the whole regency) under itself.
+# Registrations of an agreement counted by status, per cohort and per district. One pass (an
+# index-only scan, as above) counts per (cohort, assignment region, status), a few thousand
+# groups, which are then rolled up both ways. A village code (12.09.18.2002) counts under its
+# district (12.09.18); a shorter code (a district, or a regency for staff serving the whole
+# regency) under itself. District names are looked up for the few rolled-up rows only.
 STATUS_COUNTS_SQL = """
-    WITH counts AS (
-        SELECT GROUPING(cohort_id) = 1 AS by_district, cohort_id, district, status, count(*) AS n
+    WITH by_region AS (
+        SELECT cohort_id, region_code, status, count(*) AS n
+        FROM registrations
+        WHERE agreement_id = :agreement_id
+        GROUP BY 1, 2, 3
+    ),
+    rolled AS (
+        SELECT GROUPING(cohort_id) = 1 AS by_district, cohort_id, district, status,
+               sum(n)::bigint AS n
         FROM (
-            SELECT cohort_id, status,
+            SELECT cohort_id, status, n,
                    CASE WHEN length(region_code) > 8 THEN left(region_code, 8)
                         ELSE region_code END AS district
-            FROM registrations
-            WHERE agreement_id = :agreement_id
-        ) r
+            FROM by_region
+        ) b
         GROUP BY GROUPING SETS ((cohort_id, status), (district, status))
     )
-    SELECT c.by_district, c.cohort_id, c.district, r.name AS district_name, c.status, c.n
-    FROM counts c
-    LEFT JOIN regions r ON r.code = c.district
-    ORDER BY c.district, c.status
+    SELECT by_district, cohort_id, district,
+           (SELECT name FROM regions WHERE code = rolled.district) AS district_name, status, n
+    FROM rolled
+    ORDER BY by_district, district, status
 """
 
 

@@ -10,8 +10,12 @@ allocations add up to its amount: a constraint trigger checks it at commit, so a
 cannot land half-written.
 
 The summary and contribution reports read an agreement's registrations by cohort, status,
-assignment region and coverage; `ix_registrations_agreement_report` holds exactly those
-columns, so they run as index-only scans instead of reading the wide heap rows.
+assignment region and period. `ix_registrations_agreement_report` holds exactly those columns,
+so they run as index-only scans. Its keys repeat a lot within an agreement (a few thousand
+distinct tuples per million rows), so B-tree deduplication keeps it at about 9 MB per million
+registrations; measured with bench/bench_summary.py at 1,000,000 it takes the contribution
+lines from 515 to 226 ms and the status counts from 494 to 165 ms. (`coverage` itself is not
+in it: range types are not deduplicated; its bounds are.)
 """
 
 from collections.abc import Sequence
@@ -124,8 +128,15 @@ def upgrade() -> None:
     op.create_index(
         "ix_registrations_agreement_report",
         "registrations",
-        ["agreement_id", "cohort_id", "status"],
-        postgresql_include=["region_code", "coverage"],
+        [
+            "agreement_id",
+            "cohort_id",
+            "status",
+            "region_code",
+            "coverage_start",
+            "coverage_end",
+            "ended_on",
+        ],
     )
 
 

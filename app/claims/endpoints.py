@@ -1,5 +1,233 @@
-"""HTTP endpoints of the claims domain."""
+"""HTTP endpoints of the claims domain: filing, reading, documents and the review workflow."""
 
-from app.core.routing import api_router
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Query, Request
+from fastapi.responses import Response
+
+from app.claims import service
+from app.claims.repository import ClaimFilters
+from app.claims.schemas import (
+    ClaimCreate,
+    ClaimRead,
+    ClaimStatus,
+    ClaimSummary,
+    DocumentReceive,
+    Program,
+    TransitionCreate,
+)
+from app.core.auth import Principal, PrincipalDep, require
+from app.core.database import SessionDep
+from app.core.errors import Forbidden
+from app.core.idempotency import IdempotencyKeyHeader, idempotent
+from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.core.responses import json_response
+from app.core.routing import api_router, problems
+from app.coverage.accesslog import AccessLogWriter
 
 router = api_router(prefix="/v1", tags=["claims"])
+Filer = require("claims:write")
+Reviewer = require("claims:review")
+
+
+def _any_claims_scope() -> Any:
+    async def require_claims_scope(principal: PrincipalDep) -> Principal:
+        if not (principal.has("claims:write") or principal.has("claims:review")):
+            raise Forbidden(
+                "This key lacks the scope claims:write or claims:review", code="missing_scope"
+            )
+        return principal
+
+    return Depends(require_claims_scope)
+
+
+ClaimsKey = _any_claims_scope()
+
+
+async def access_log_writer(request: Request) -> AccessLogWriter | None:
+    """The app's running access-log writer; None when there is none (reads go in-transaction)."""
+    writer: AccessLogWriter | None = getattr(request.app.state, "access_log", None)
+    return writer
+
+
+AccessLogDep = Annotated[AccessLogWriter | None, Depends(access_log_writer)]
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", description='The claim\'s ETag from your last read, e.g. `"3"`'),
+]
+VISIBILITY = (
+    "Only the parties to the officer's agreement (its BPJS branch, counterpart and payer) and "
+    "operators see a claim; to anyone else it is 404, as a missing id. Every claim shown is "
+    "written to the access log with the key that read it (UU 27/2022)."
+)
+
+
+def _etag(claim: ClaimRead) -> dict[str, str]:
+    return {"ETag": f'"{claim.version}"'}
+
+
+@router.post(
+    "/claims",
+    status_code=201,
+    response_model=ClaimRead,
+    summary="File a JKK or JKM claim",
+    description=(
+        "By a key with `claims:write` of the counterpart, the payer or the BPJS branch of the "
+        "officer's agreement (or an operator). Name the officer by `registration_id`, or by "
+        "`nik` (the registration covering `incident_date` is used).\n\n"
+        "Eligibility is decided now, in one transaction: a registration covering the incident "
+        "date under an agreement covering the program, else 422 `not_covered` with `reason` "
+        "(`not_registered`, `not_started`, `ended`, `terminated`, `held`, "
+        "`program_not_covered`). A work-related death is JKK (a JKM claim for one: 422 "
+        "`use_jkk`; a JKK claim with incident_type `death`: 422 `use_jkm`). A second death claim "
+        "for the officer, or a second claim for the same incident: 409 `duplicate_claim`. A "
+        "report more than 2 x 24 hours after the incident is accepted with the warning "
+        "`late_report`.\n\n"
+        "Benefits come from the benefit schedule in force on the incident date and the "
+        "cohort's declared wage, as line items with their arithmetic and legal basis; the "
+        "scholarship is an entitlement (`payable_now: false`). The answer carries the document "
+        "checklist and `ETag`. " + VISIBILITY
+    ),
+    responses=problems(403, 404, 409, 415),
+)
+async def file_claim(
+    request: Request,
+    data: ClaimCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    access_log: AccessLogDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+    _: object = Filer,
+) -> Response:
+    async def create() -> Response:
+        claim = await service.file_claim(session, principal, data=data, access_log=access_log)
+        return json_response(
+            claim, 201, headers={**_etag(claim), "Location": f"/v1/claims/{claim.id}"}
+        )
+
+    return await idempotent(session, principal, request, idempotency_key, create)
+
+
+@router.get(
+    "/claims",
+    response_model=Page[ClaimSummary],
+    summary="List claims, oldest filed first",
+    description=(
+        "Filter by `agreement`, `status`, `program` and incident date (`from`, `to`, "
+        "inclusive). Keys with `claims:write` or `claims:review`. " + VISIBILITY
+    ),
+    responses=problems(403, 404),
+)
+async def list_claims(
+    session: SessionDep,
+    principal: PrincipalDep,
+    access_log: AccessLogDep,
+    agreement: uuid.UUID | None = Query(default=None, description="An agreement id"),
+    status: ClaimStatus | None = Query(default=None),
+    program: Program | None = Query(default=None),
+    from_: date | None = Query(default=None, alias="from", description="Incident on or after"),
+    to: date | None = Query(default=None, description="Incident on or before"),
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+    _: object = ClaimsKey,
+) -> Page[ClaimSummary]:
+    filters = ClaimFilters(
+        agreement_id=agreement,
+        status=status,
+        program=program,
+        incident_from=from_,
+        incident_to=to,
+    )
+    return await service.list_claims(
+        session, principal, filters=filters, limit=limit, cursor=cursor, access_log=access_log
+    )
+
+
+@router.get(
+    "/claims/{claim_id}",
+    response_model=ClaimRead,
+    summary="A claim: amounts, checklist, warnings and history, with its ETag",
+    description="Keys with `claims:write` or `claims:review`. " + VISIBILITY,
+    responses=problems(403, 404),
+)
+async def get_claim(
+    claim_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    access_log: AccessLogDep,
+    _: object = ClaimsKey,
+) -> Response:
+    claim = await service.get_claim(session, principal, claim_id=claim_id, access_log=access_log)
+    return json_response(claim, headers=_etag(claim))
+
+
+@router.post(
+    "/claims/{claim_id}/transitions",
+    response_model=ClaimRead,
+    summary="Move a claim: submitted -> verified -> approved -> paid, or -> rejected",
+    description=(
+        "Only `claims:review` keys of the agreement's BPJS branch, or operators (other parties: "
+        "403 `not_reviewer`). Send `If-Match` with the claim's ETag (missing: 428, stale: 412; "
+        "of two moves from the same version exactly one wins). A move the workflow does not "
+        "allow: 409 `invalid_transition`. `rejected` (from any open state) needs the reason in "
+        "`note`; `paid` needs `paid_on` and `transfer_reference`. Approval while a required "
+        "document is missing: 409 `documents_missing` with `missing`. Every move is kept in "
+        "the claim's `history`."
+    ),
+    responses=problems(403, 404, 409, 412, 415, 428),
+)
+async def transition_claim(
+    claim_id: uuid.UUID,
+    data: TransitionCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    access_log: AccessLogDep,
+    if_match: IfMatch = None,
+    _: object = Reviewer,
+) -> Response:
+    claim = await service.transition(
+        session,
+        principal,
+        claim_id=claim_id,
+        if_match=if_match,
+        data=data,
+        access_log=access_log,
+    )
+    return json_response(claim, headers=_etag(claim))
+
+
+@router.post(
+    "/claims/{claim_id}/documents",
+    response_model=ClaimRead,
+    summary="Record a document of the claim as received",
+    description=(
+        "`kind` is one of the catalog (`death_certificate`, `heirship_letter`, `ktp_deceased`, "
+        "`ktp_heir`, `family_card`, `bank_book`, `kk1`, `kk2`, `chronology`, `duty_letter`, "
+        "`attendance_record`, `police_report`, `medical_receipts`, `transport_receipts`, "
+        "`medical_certificate`; else 422 `document_kind_unknown`); `reference` is its number "
+        "or file name. The key and its organization are recorded with the time. A kind outside "
+        "the claim's checklist is kept as not required. Any party's key with `claims:write` or "
+        "`claims:review`, while the claim is open (else 409 `claim_closed`). The claim's "
+        "version goes up."
+    ),
+    responses=problems(403, 404, 409, 415),
+)
+async def receive_document(
+    request: Request,
+    claim_id: uuid.UUID,
+    data: DocumentReceive,
+    session: SessionDep,
+    principal: PrincipalDep,
+    access_log: AccessLogDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+    _: object = ClaimsKey,
+) -> Response:
+    async def create() -> Response:
+        claim = await service.receive_document(
+            session, principal, claim_id=claim_id, data=data, access_log=access_log
+        )
+        return json_response(claim, headers=_etag(claim))
+
+    return await idempotent(session, principal, request, idempotency_key, create)

@@ -19,12 +19,24 @@ Relation = Literal["self", "spouse", "child", "parent", "sibling"]
 ClaimStatus = Literal["submitted", "verified", "approved", "paid", "rejected"]
 TransitionTarget = Literal["verified", "approved", "paid", "rejected"]
 
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Chronology = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)
+# PostgreSQL text holds no NUL, and a name or a reference has no use for control characters;
+# free text (chronology, notes) keeps its line breaks and tabs.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+FREE_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+Text200 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=PRINTABLE)
 ]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Place = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=PRINTABLE)
+]
+Chronology = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000, pattern=FREE_TEXT),
+]
+Note = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=FREE_TEXT),
+]
 NikStr = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=16, max_length=16),
@@ -119,7 +131,8 @@ class ClaimCreate(BaseModel):
     )
     incident_date: date
     incident_at: time | None = Field(
-        default=None, description="Local time (Asia/Jakarta) of the incident, when known"
+        default=None,
+        description="Local time of the incident in Asia/Jakarta (WIB), no offset, when known",
     )
     reported_at: datetime = Field(
         description="When the incident was reported (KK1); without an offset, Asia/Jakarta"
@@ -150,7 +163,12 @@ class DocumentReceive(BaseModel):
         json_schema_extra={"examples": [{"kind": "kk1", "reference": "KK1-2024-11-0042.pdf"}]},
     )
 
-    kind: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+    kind: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_]+$"
+        ),
+    ]
     reference: Text200 = Field(description="A reference number or file name")
 
 

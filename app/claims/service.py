@@ -207,6 +207,12 @@ def incident_moment(incident_date: date, incident_at: time | None) -> datetime:
 def _check_times(data: ClaimCreate) -> tuple[datetime, list[str]]:
     """The report time (aware) and the warnings it earns."""
     now = datetime.now(UTC)
+    if data.incident_at is not None and data.incident_at.tzinfo is not None:
+        _unprocessable(
+            "incident_at_offset",
+            "Give incident_at as local time in Asia/Jakarta (WIB), without an offset",
+            ["body", "incident_at"],
+        )
     if data.incident_date > now.astimezone(JAKARTA).date():
         _unprocessable(
             "incident_in_future", "The incident date is in the future", ["body", "incident_date"]
@@ -358,6 +364,13 @@ async def file_claim(
         raise _not_covered(
             "program_not_covered",
             f"The officer's agreement does not cover {data.program}",
+        )
+    if (data.claimant.relation == "self") != (claimant_nik == registration.nik):
+        _unprocessable(
+            "claimant_nik_mismatch",
+            "A claimant with relation self is the officer and has the officer's NIK; any other "
+            "claimant has their own",
+            ["body", "claimant", "nik"],
         )
     benefits = await _benefits(session, data, outcome, registration.declared_wage)
     values: dict[str, Any] = {

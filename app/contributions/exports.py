@@ -168,6 +168,13 @@ def report_responses(*statuses: int, description: str) -> dict[int | str, dict[s
 
 
 TOTAL_LABEL = "JUMLAH"
+CLAIM_STATUS_LABELS = {
+    "submitted": "diajukan",
+    "verified": "diverifikasi",
+    "approved": "disetujui",
+    "paid": "dibayar",
+    "rejected": "ditolak",
+}
 COUNT_HEADERS = ["Aktif", "Ditahan", "Berhenti/Diganti", "Ditolak"]
 
 
@@ -261,9 +268,17 @@ def summary_tables(report: SummaryRead) -> list[Table]:
     money = report.contributions
     contributions = Table("Iuran", ["Iuran Terutang", "Dibayar", "Kurang Bayar", "Lebih Bayar"])
     contributions.rows.append([money.due, money.paid, money.outstanding, money.credit])
-    claims = Table("Klaim", ["Program", "Status", "Jumlah Klaim", "Nilai"])
+    claims = Table("Klaim", ["Program", "Status", "Jumlah Klaim", "Nilai Manfaat", "Hak Beasiswa"])
     for claim in report.claims:
-        claims.rows.append([claim.program, claim.status, claim.count, claim.amount])
+        claims.rows.append(
+            [
+                claim.program,
+                CLAIM_STATUS_LABELS.get(claim.status, claim.status),
+                claim.count,
+                claim.payable,
+                claim.entitlement,
+            ]
+        )
     return [cohorts, districts, contributions, claims]
 
 

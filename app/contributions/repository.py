@@ -261,6 +261,23 @@ async def status_counts(session: AsyncSession, agreement_id: uuid.UUID) -> Seque
     return (await session.execute(text(STATUS_COUNTS_SQL), {"agreement_id": agreement_id})).all()
 
 
+CLAIM_STATUS_ORDER = "ARRAY['submitted', 'verified', 'approved', 'paid', 'rejected']"
+
+
+async def claims_by_status(session: AsyncSession, agreement_id: uuid.UUID) -> Sequence[Row[Any]]:
+    """(program, status, count, payable, entitlement) of the agreement's claims (table of 0006)."""
+    sql = f"""
+        SELECT program, status, count(*) AS count,
+               COALESCE(sum(payable_total), 0)::bigint AS payable,
+               COALESCE(sum(entitlement_total), 0)::bigint AS entitlement
+        FROM claims
+        WHERE agreement_id = :agreement_id
+        GROUP BY program, status
+        ORDER BY program, array_position({CLAIM_STATUS_ORDER}, status)
+    """
+    return (await session.execute(text(sql), {"agreement_id": agreement_id})).all()
+
+
 async def get_region(session: AsyncSession, code: str) -> Region | None:
     return await session.get(Region, code)
 

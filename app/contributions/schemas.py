@@ -254,9 +254,10 @@ class MoneySummary(BaseModel):
 
 class ClaimSummary(BaseModel):
     program: str
-    status: str
+    status: str = Field(description="submitted, verified, approved, paid or rejected")
     count: int
-    amount: Rupiah
+    payable: Rupiah = Field(description="Benefits payable at once, as computed at filing")
+    entitlement: Rupiah = Field(description="Entitlements recorded, not paid at once (scholarship)")
 
 
 class SummaryRead(BaseModel):

@@ -471,9 +471,16 @@ async def get_summary(
 
 
 async def _claims_summary(session: AsyncSession, agreement_id: uuid.UUID) -> list[ClaimSummary]:
-    # TODO: claims by program and status with amounts, from the claims table (migration 0006)
-    # once the claims domain has landed; until then there are no claims to report.
-    return []
+    return [
+        ClaimSummary(
+            program=row.program,
+            status=row.status,
+            count=row.count,
+            payable=row.payable,
+            entitlement=row.entitlement,
+        )
+        for row in await repository.claims_by_status(session, agreement_id)
+    ]
 
 
 async def enrolment_report(

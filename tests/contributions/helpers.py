@@ -126,3 +126,55 @@ async def count_payments(session: AsyncSession, agreement: SeededAgreement) -> i
 
 def by_month(lines: list[dict[str, Any]], role: str = "KPPS") -> dict[str, dict[str, Any]]:
     return {line["month"]: line for line in lines if line["role"] == role}
+
+
+CLAIM_MOVES = {
+    "submitted": [],
+    "verified": ["verified"],
+    "approved": ["verified", "approved"],
+    "rejected": ["rejected"],
+}
+
+
+async def seed_claim(
+    session: AsyncSession,
+    agreement: SeededAgreement,
+    registration_id: int,
+    *,
+    program: str,
+    status: str,
+    payable: int,
+    entitlement: int = 0,
+) -> None:
+    """A claim inserted directly (a JKM death or a JKK work accident treated), then moved."""
+    nik = await session.scalar(
+        text("SELECT nik FROM registrations WHERE id = :id"), {"id": registration_id}
+    )
+    incident, outcome = ("death", "death") if program == "JKM" else ("work_accident", "treatment")
+    claim_id = await session.scalar(
+        text(
+            "INSERT INTO claims (agreement_id, registration_id, nik, program, incident_type,"
+            " incident_date, reported_at, place_region_code, place, chronology, on_duty, outcome,"
+            " claimant_name, claimant_nik, claimant_relation, claimant_bank_name,"
+            " claimant_bank_account, declared_wage, payable_total, entitlement_total)"
+            " VALUES (:agreement, :registration, :nik, :program, :incident, DATE '2024-11-27',"
+            " TIMESTAMPTZ '2024-11-27 20:00+07', '12.09.18', 'TPS 019', 'kronologi', true,"
+            " :outcome, 'Ahli Waris', 1209185705900001, 'spouse', 'BRI', '0123456789',"
+            " 1000000, :payable, :entitlement) RETURNING id"
+        ),
+        {
+            "agreement": agreement.id,
+            "registration": registration_id,
+            "nik": nik,
+            "program": program,
+            "incident": incident,
+            "outcome": outcome,
+            "payable": payable,
+            "entitlement": entitlement,
+        },
+    )
+    for move in CLAIM_MOVES[status]:
+        await session.execute(
+            text("UPDATE claims SET status = :status WHERE id = :id"),
+            {"status": move, "id": claim_id},
+        )

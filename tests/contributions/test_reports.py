@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import openpyxl
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.contributions.helpers import (
@@ -17,6 +18,7 @@ from tests.contributions.helpers import (
     officer,
     officers,
     parties,
+    seed_claim,
 )
 from tests.factories import create_key, create_organization
 from tests.seed import CohortSpec, SeededAgreement, seed_registrations
@@ -63,6 +65,16 @@ async def seeded_summary(
     return who, agreement
 
 
+async def registration_ids(
+    session: AsyncSession, agreement: SeededAgreement, status: str
+) -> list[int]:
+    rows = await session.scalars(
+        text("SELECT id FROM registrations WHERE agreement_id = :a AND status = :s ORDER BY id"),
+        {"a": agreement.id, "s": status},
+    )
+    return list(rows)
+
+
 def counts(item: dict[str, Any]) -> tuple[int, int, int, int]:
     return item["active"], item["held"], item["terminated"], item["rejected"]
 
@@ -71,6 +83,20 @@ async def test_summary_counts_per_cohort_and_district_and_money(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     who, agreement = await seeded_summary(client, session)
+    kpps = await registration_ids(session, agreement, "active")
+    await seed_claim(
+        session, agreement, kpps[0], program="JKM", status="approved", payable=42_000_000
+    )
+    await seed_claim(
+        session, agreement, kpps[1], program="JKK", status="submitted", payable=3_000_000
+    )
+    await seed_claim(
+        session, agreement, kpps[2], program="JKK", status="verified", payable=5_000_000
+    )
+    await seed_claim(
+        session, agreement, kpps[3], program="JKK", status="submitted", payable=700_000
+    )
+    await seed_claim(session, agreement, kpps[4], program="JKK", status="rejected", payable=1_000)
     paid = await client.post(
         f"/v1/agreements/{agreement.id}/payments",
         json={"amount": 100_000, "paid_on": "2025-01-10", "reference": "R1", "months": ["2024-11"]},
@@ -112,7 +138,30 @@ async def test_summary_counts_per_cohort_and_district_and_money(
         "outstanding": due - 100_000,
         "credit": 0,
     }
-    assert body["claims"] == []
+    assert body["claims"] == [
+        {
+            "program": "JKK",
+            "status": "submitted",
+            "count": 2,
+            "payable": 3_700_000,
+            "entitlement": 0,
+        },
+        {
+            "program": "JKK",
+            "status": "verified",
+            "count": 1,
+            "payable": 5_000_000,
+            "entitlement": 0,
+        },
+        {"program": "JKK", "status": "rejected", "count": 1, "payable": 1_000, "entitlement": 0},
+        {
+            "program": "JKM",
+            "status": "approved",
+            "count": 1,
+            "payable": 42_000_000,
+            "entitlement": 0,
+        },
+    ]
 
 
 async def test_summary_scoping(client: httpx.AsyncClient, session: AsyncSession) -> None:
@@ -160,6 +209,10 @@ async def test_downloads_as_csv_and_xlsx_with_indonesian_headers(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     who, agreement = await seeded_summary(client, session)
+    death = (await registration_ids(session, agreement, "active"))[0]
+    await seed_claim(
+        session, agreement, death, program="JKM", status="approved", payable=42_000_000
+    )
     base = f"/v1/agreements/{agreement.id}"
 
     contributions_csv = await client.get(f"{base}/contributions", headers=who.branch_headers | CSV)
@@ -211,6 +264,10 @@ async def test_downloads_as_csv_and_xlsx_with_indonesian_headers(
     assert list(workbook) == ["Kelompok", "Kecamatan", "Iuran", "Klaim"]
     assert workbook["Kecamatan"][2] == ["12.09.19", "Kota Kisaran Barat", 2, 0, 2, 1]
     assert workbook["Kelompok"][-1][-1] == 20.5
+    assert workbook["Klaim"] == [
+        ["Program", "Status", "Jumlah Klaim", "Nilai Manfaat", "Hak Beasiswa"],
+        ["JKM", "disetujui", 1, 42_000_000, 0],
+    ]
 
     assert read_csv(balance_csv)[0] == [
         "Bulan",

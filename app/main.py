@@ -14,7 +14,7 @@ from app.core.health import router as health_router
 from app.core.observability import Metrics, RequestContextMiddleware
 from app.core.routing import Problem
 from app.core.settings import Settings, get_settings
-from app.coverage.accesslog import AccessLogWriter
+from app.coverage import runtime as coverage_runtime
 from app.coverage.endpoints import router as coverage_router
 from app.organizations.endpoints import router as organizations_router
 from app.reference.endpoints import router as reference_router
@@ -55,15 +55,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
-    access_log = AccessLogWriter(
-        app.state.sessionmaker, spool_dir=app.state.settings.data_dir / "spool" / "access-log"
-    )
-    await access_log.start()
-    app.state.access_log = access_log
+    coverage = await coverage_runtime.start(app)  # lookup pool and access-log writer
     try:
         yield
     finally:
-        await access_log.stop()
+        await coverage.stop()
         if owns_engine:
             await app.state.engine.dispose()
 

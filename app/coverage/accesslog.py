@@ -39,6 +39,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -288,7 +289,7 @@ class AccessLogWriter:
     async def _write(self, groups: Sequence[ReadGroup]) -> int:
         rows = [row for group in groups for row in group.rows()]
         async with self._sessionmaker() as session:
-            await repository.copy_access_rows(session, rows)
+            await repository.copy_access_rows(await repository.driver_connection(session), rows)
             await session.commit()
         return len(rows)
 
@@ -304,7 +305,7 @@ class AccessLogWriter:
 
 
 async def record_reads(
-    session: AsyncSession,
+    connection: Any,
     writer: AccessLogWriter | None,
     *,
     api_key_id: uuid.UUID | None,
@@ -312,9 +313,10 @@ async def record_reads(
     endpoint: str,
     reads: Sequence[Read],
 ) -> None:
-    """Log the reads of one request: to the running writer, else in the request's transaction."""
+    """Log the reads of one request: to the running writer, else on the lookup's connection
+    (in the tests, that is their transaction)."""
     group = ReadGroup(datetime.now(UTC), api_key_id, organization_id, endpoint, reads)
     if writer is not None and writer.running:
         writer.record(group)
     elif reads:
-        await repository.insert_access_rows(session, list(group.rows()))
+        await repository.copy_access_rows(connection, list(group.rows()))

@@ -2,9 +2,10 @@
 
 import uuid
 from datetime import date
+from functools import partial
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Path, Query, Request
 from fastapi.responses import Response
 
 from app.core.auth import Principal, PrincipalDep, require
@@ -13,7 +14,8 @@ from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.responses import json_response
 from app.core.routing import api_router, problems
 from app.coverage import service
-from app.coverage.accesslog import AccessLogWriter
+from app.coverage.dependencies import CoverageReader, LookupRoute
+from app.coverage.runtime import access_log_writer, lookup_connection
 from app.coverage.schemas import (
     AccessLogRead,
     CoverageCheckRequest,
@@ -26,17 +28,9 @@ from app.coverage.schemas import (
 )
 
 router = api_router(prefix="/v1", tags=["coverage"])
-CoverageReader = require("coverage:read")
 AgreementWriter = require("agreements:write")
 
 
-def access_log_writer(request: Request) -> AccessLogWriter | None:
-    """The app's running writer (started by the lifespan); None when there is none."""
-    writer: AccessLogWriter | None = getattr(request.app.state, "access_log", None)
-    return writer
-
-
-AccessLogDep = Annotated[AccessLogWriter | None, Depends(access_log_writer)]
 RegistrationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 OnQuery = Annotated[
     date | None,
@@ -44,8 +38,28 @@ OnQuery = Annotated[
 ]
 
 
-@router.get(
+async def get_coverage(
+    request: Request,
+    nik: Annotated[str, Path(description="16 digits", examples=["1209185705900001"])],
+    principal: CoverageReader,
+    on: OnQuery = None,
+) -> Response:
+    app = request.app
+    result = await service.check_one(
+        partial(lookup_connection, app),
+        principal,
+        nik=nik,
+        on=on,
+        access_log=access_log_writer(app),
+    )
+    return json_response(result)
+
+
+router.add_api_route(
     "/coverage/{nik}",
+    get_coverage,
+    methods=["GET"],
+    route_class_override=LookupRoute,
     response_model=CoverageRead,
     summary="Is this NIK covered on a day, and if not, why",
     description=(
@@ -56,15 +70,6 @@ OnQuery = Annotated[
     ),
     responses=problems(403),
 )
-async def get_coverage(
-    session: SessionDep,
-    access_log: AccessLogDep,
-    nik: Annotated[str, Path(description="16 digits", examples=["1209185705900001"])],
-    on: OnQuery = None,
-    principal: Principal = CoverageReader,
-) -> Response:
-    result = await service.check_one(session, principal, nik=nik, on=on, access_log=access_log)
-    return json_response(result)
 
 
 @router.post(
@@ -80,12 +85,12 @@ async def get_coverage(
     responses=problems(403, 415),
 )
 async def check_coverage(
-    data: CoverageCheckRequest,
-    session: SessionDep,
-    access_log: AccessLogDep,
-    principal: Principal = CoverageReader,
+    request: Request, data: CoverageCheckRequest, principal: CoverageReader
 ) -> Response:
-    result = await service.check_many(session, principal, data=data, access_log=access_log)
+    app = request.app
+    result = await service.check_many(
+        partial(lookup_connection, app), principal, data=data, access_log=access_log_writer(app)
+    )
     return json_response(result)
 
 

@@ -5,17 +5,18 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, func, insert, select, text, update
+from sqlalchemy import Row, Select, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AccessLogEntry, Agreement, Registration
 
 # The lookups go to asyncpg directly: its statement cache prepares each text once per
 # connection, and the rows come back as Records without a trip through the ORM or Core.
-# Column order is what service.py reads by index (see service.REGISTRATION_COLUMNS).
+# Column order is what service.answer reads by index. A caller without pii:read gets the
+# statements without the personal columns: what it may not see never leaves the database.
 _SELECT = """
 SELECT r.nik, r.id, r.role_code, r.position, c.election_code, a.number, b.name, a.programs,
-       r.coverage_start, r.coverage_end, r.ended_on, r.status, r.kpj, r.full_name, r.birth_date,
+       r.coverage_start, r.coverage_end, r.ended_on, r.status, {personal},
        coalesce(a.bpjs_branch_id = $2::uuid OR a.counterpart_id = $2::uuid
                 OR a.payer_id = $2::uuid, false) AS party
 FROM registrations r
@@ -23,20 +24,20 @@ JOIN agreements a ON a.id = r.agreement_id
 JOIN cohorts c ON c.id = r.cohort_id
 JOIN organizations b ON b.id = a.bpjs_branch_id
 """
-COVERAGE_OF_NIK = (
-    _SELECT
-    + """
+_PERSONAL = "r.kpj, r.full_name, r.birth_date"
+_WITHHELD = "NULL::text AS kpj, NULL::text AS full_name, NULL::date AS birth_date"
+_OF_NIK = """
 WHERE r.nik = $1 AND r.status <> 'rejected'
 ORDER BY r.coverage_start, r.id
 """
-)
-COVERAGE_OF_NIKS = (
-    _SELECT
-    + """
+_OF_NIKS = """
 WHERE r.nik = ANY($1::bigint[]) AND r.status <> 'rejected'
 ORDER BY r.nik, r.coverage_start, r.id
 """
-)
+COVERAGE_OF_NIK = _SELECT.format(personal=_PERSONAL) + _OF_NIK
+COVERAGE_OF_NIK_WITHHELD = _SELECT.format(personal=_WITHHELD) + _OF_NIK
+COVERAGE_OF_NIKS = _SELECT.format(personal=_PERSONAL) + _OF_NIKS
+COVERAGE_OF_NIKS_WITHHELD = _SELECT.format(personal=_WITHHELD) + _OF_NIKS
 
 
 async def driver_connection(session: AsyncSession) -> Any:
@@ -47,18 +48,18 @@ async def driver_connection(session: AsyncSession) -> Any:
 
 
 async def coverage_of_nik(
-    session: AsyncSession, nik: int, organization_id: uuid.UUID | None
+    connection: Any, nik: int, organization_id: uuid.UUID | None, *, personal: bool
 ) -> list[Any]:
-    connection = await driver_connection(session)
-    return list(await connection.fetch(COVERAGE_OF_NIK, nik, organization_id))
+    sql = COVERAGE_OF_NIK if personal else COVERAGE_OF_NIK_WITHHELD
+    return list(await connection.fetch(sql, nik, organization_id))
 
 
 async def coverage_of_niks(
-    session: AsyncSession, niks: Sequence[int], organization_id: uuid.UUID | None
+    connection: Any, niks: Sequence[int], organization_id: uuid.UUID | None, *, personal: bool
 ) -> list[Any]:
     """Every registration of all `niks`, in one round trip, ordered by NIK."""
-    connection = await driver_connection(session)
-    return list(await connection.fetch(COVERAGE_OF_NIKS, niks, organization_id))
+    sql = COVERAGE_OF_NIKS if personal else COVERAGE_OF_NIKS_WITHHELD
+    return list(await connection.fetch(sql, niks, organization_id))
 
 
 # A row of access_log as COPY takes it, in ACCESS_COLUMNS order.
@@ -66,15 +67,9 @@ AccessRow = tuple[datetime, uuid.UUID | None, uuid.UUID | None, int, str, int]
 ACCESS_COLUMNS = ["at", "api_key_id", "organization_id", "nik", "endpoint", "registrations"]
 
 
-async def copy_access_rows(session: AsyncSession, rows: Sequence[AccessRow]) -> None:
-    connection = await driver_connection(session)
+async def copy_access_rows(connection: Any, rows: Sequence[AccessRow]) -> None:
+    """COPY on an asyncpg connection (the writer's, or a lookup's when no writer runs)."""
     await connection.copy_records_to_table("access_log", records=rows, columns=ACCESS_COLUMNS)
-
-
-async def insert_access_rows(session: AsyncSession, rows: Sequence[AccessRow]) -> None:
-    await session.execute(
-        insert(AccessLogEntry), [dict(zip(ACCESS_COLUMNS, row, strict=True)) for row in rows]
-    )
 
 
 def access_log_query(

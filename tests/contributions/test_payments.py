@@ -51,6 +51,20 @@ async def test_partial_then_over_payment_settle_oldest_first_and_leave_a_credit(
     assert first.json()["months"] == ["2024-11", "2024-12"]
     assert first.json()["allocations"] == [{"month": "2024-11", "amount": 300_000}]
     assert first.json()["recorded_by_organization_id"] == who.payer
+    audited = await session.execute(
+        text("SELECT action, detail FROM audit_log WHERE entity_id = :id"),
+        {"id": first.json()["id"]},
+    )
+    assert [tuple(row) for row in audited] == [
+        (
+            "contribution_payment.create",
+            {
+                "agreement_id": str(agreement.id),
+                "amount": 300_000,
+                "months": ["2024-11", "2024-12"],
+            },
+        )
+    ]
     assert balance_after_first["months"] == [
         {
             "month": "2024-11",

@@ -281,7 +281,8 @@ async def test_downloads_as_csv_and_xlsx_with_indonesian_headers(
 
 async def enrolment_world(client: httpx.AsyncClient, session: AsyncSession) -> Parties:
     """Asahan (12.09): two agreements of the party, one of another branch; Simalungun (12.08):
-    one; PALI (16.12, another province): one; plus a draft and one for another election."""
+    one; the province of Sumatera Utara (12) as a whole: one; PALI (16.12, another province):
+    one; plus a draft and one for another election."""
     who = await parties(client)
     asahan = await agreement_of(session, who, CohortSpec(planned_headcount=10))
     await seed_registrations(session, agreement=asahan, role="KPPS", officers=officers(4))
@@ -309,6 +310,8 @@ async def enrolment_world(client: httpx.AsyncClient, session: AsyncSession) -> P
         officers=officers(2, region_code="12.08.01"),
     )
     await agreement_of(session, who, CohortSpec(planned_headcount=7), region_code="16.12")
+    # a province-wide agreement counts under the province itself
+    await agreement_of(session, who, CohortSpec(planned_headcount=3), region_code="12")
     await agreement_of(session, who, CohortSpec(planned_headcount=99), status="draft")
     await agreement_of(
         session,
@@ -357,15 +360,21 @@ async def test_enrolment_report_per_regency_of_a_province(
         15,
         6,
     )
+    assert (mine["12"]["region_name"], mine["12"]["planned"]) == ("Sumatera Utara", 3)
     assert branch.json()["totals"] == {
-        "agreements": 3,
-        "planned": 23,
+        "agreements": 4,
+        "planned": 26,
         "registered": 8,
-        "coverage_ratio": 0.3478,
+        "coverage_ratio": 0.3077,
     }
-    assert [row["region_code"] for row in country.json()["rows"]] == ["12.08", "12.09", "16.12"]
+    assert [row["region_code"] for row in country.json()["rows"]] == [
+        "12",
+        "12.08",
+        "12.09",
+        "16.12",
+    ]
     assert country.json()["region_code"] is None
-    assert all_elections.json()["totals"]["planned"] == 23 + 99
+    assert all_elections.json()["totals"]["planned"] == 26 + 99
     table = read_csv(as_csv)
     assert table[0] == [
         "Kode Wilayah",
@@ -375,8 +384,9 @@ async def test_enrolment_report_per_regency_of_a_province(
         "Terdaftar",
         "Rasio Cakupan",
     ]
-    assert table[2] == ["12.09", "Kabupaten Asahan", "2", "15", "6", "0,4"]
-    assert read_xlsx(as_xlsx)["Kepesertaan"][2] == ["12.09", "Kabupaten Asahan", 2, 15, 6, 0.4]
+    assert table[3] == ["12.09", "Kabupaten Asahan", "2", "15", "6", "0,4"]
+    assert table[-1] == ["JUMLAH", "Sumatera Utara", "4", "26", "8", "0,3077"]
+    assert read_xlsx(as_xlsx)["Kepesertaan"][3] == ["12.09", "Kabupaten Asahan", 2, 15, 6, 0.4]
 
 
 async def test_enrolment_report_bad_input_and_scope(

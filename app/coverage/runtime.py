@@ -71,15 +71,19 @@ async def start(app: FastAPI) -> CoverageRuntime:
     return runtime
 
 
-@contextlib.asynccontextmanager
-async def lookup_connection(app: Any) -> AsyncIterator[Any]:
+def lookup_connection(app: Any) -> contextlib.AbstractAsyncContextManager[Any]:
     """An asyncpg connection for coverage reads: from the pool, else from a session."""
     runtime: CoverageRuntime | None = getattr(app.state, "coverage", None)
     if runtime is not None and runtime.pool is not None:
-        async with runtime.pool.acquire() as connection:
-            yield connection
-        return
-    sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
+        acquired: contextlib.AbstractAsyncContextManager[Any] = runtime.pool.acquire()
+        return acquired
+    return _session_connection(app.state.sessionmaker)
+
+
+@contextlib.asynccontextmanager
+async def _session_connection(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[Any]:
     async with sessionmaker() as session:
         yield await repository.driver_connection(session)
         await session.commit()

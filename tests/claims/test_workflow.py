@@ -14,6 +14,7 @@ from app.claims.documents import JKM_DOCUMENTS
 from tests.claims.helpers import (
     Caller,
     World,
+    claimant,
     file,
     jkk,
     jkm,
@@ -357,3 +358,25 @@ async def test_concurrent_transitions_one_wins(
         assert read.json()["status"] == winner["status"]
         assert read.headers["ETag"] == '"2"'
         assert len(read.json()["history"]) == 2
+
+
+async def test_concurrent_death_claims_one_lands(
+    committing_client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        w = await world(committing_client, session)
+        registration_id, _ = await w.officer()
+        await session.commit()
+    responses = await asyncio.gather(
+        committing_client.post("/v1/claims", json=jkm(registration_id), headers=w.payer.headers),
+        committing_client.post(
+            "/v1/claims",
+            json=jkk(registration_id, outcome="death", claimant=claimant("child")),
+            headers=w.counterpart.headers,
+        ),
+    )
+    assert sorted(r.status_code for r in responses) == [201, 409], [r.text for r in responses]
+    conflict = next(r for r in responses if r.status_code == 409).json()
+    assert (conflict["code"], conflict["duplicate_of"]) == ("duplicate_claim", "death")
+    listed = await committing_client.get("/v1/claims", headers=w.branch.headers)
+    assert len(listed.json()["items"]) == 1

@@ -197,6 +197,7 @@ class AccessLogWriter:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._spool_failed = False
 
     @property
     def running(self) -> bool:
@@ -208,17 +209,28 @@ class AccessLogWriter:
         return self._waiting
 
     def record(self, group: ReadGroup) -> None:
-        """Take a request's reads; the spool line is written before this returns."""
+        """Take a request's reads; the spool line is written before this returns.
+
+        A spool that cannot be written (disk full, permissions) does not fail the read: the
+        entry still reaches the table with the next flush, only without the crash guard.
+        """
         if not group.reads:
             return
-        if self._spool is not None:
-            if self._segment is None:
-                self._segment = self._spool.open_segment()
-            self._segment.append(group.line())
         self._groups.append(group)
         self._waiting += len(group.reads)
         if self._waiting >= self.max_entries:
             self._wake.set()
+        if self._spool is not None:
+            try:
+                if self._segment is None:
+                    self._segment = self._spool.open_segment()
+                self._segment.append(group.line())
+            except OSError as exc:
+                if not self._spool_failed:
+                    logger.warning("access-log spool not written: %s", type(exc).__name__)
+                self._spool_failed = True
+            else:
+                self._spool_failed = False
 
     async def start(self) -> None:
         """Replay what dead processes left in the spool, then flush in the background."""

@@ -161,3 +161,14 @@ async def test_a_live_writers_spool_is_not_replayed(
     assert await live.flush() == 1
     assert len(await access_rows(session)) == 1
     await live.stop()
+
+
+async def test_an_unwritable_spool_does_not_lose_reads(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    writer = AccessLogWriter(sessionmaker, spool_dir=blocked / "spool")
+    writer.record(ReadGroup(datetime.now(UTC), None, None, SINGLE, [(NIK, 0)]))
+    assert await writer.flush() == 1
+    assert len(await access_rows(session)) == 1

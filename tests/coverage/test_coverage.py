@@ -148,7 +148,7 @@ async def test_scope_and_malformed_input(client: httpx.AsyncClient, session: Asy
         response = await client.get(f"/v1/coverage/{bad}", headers=ADMIN)
         assert response.status_code == 422, bad
         assert response.json()["code"] == "invalid_nik"
-    for on in ("2024-13-01", "yesterday", "20241101"):
+    for on in ("2024-13-01", "yesterday", "20241101", ""):
         response = await client.get(f"/v1/coverage/{COVERED}", params={"on": on}, headers=ADMIN)
         assert response.status_code == 422, on
         assert response.json()["code"] == "validation_error"

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Integer,
+    SmallInteger,
     Text,
     text,
 )
@@ -36,7 +37,13 @@ class RosterBatch(Timestamped, Base):
     mode: Mapped[str] = mapped_column(Text)
     atomic: Mapped[bool] = mapped_column(Boolean, server_default="false")
     idempotency_key: Mapped[str | None] = mapped_column(Text)
+    request_hash: Mapped[str | None] = mapped_column(Text)
+    # The status the first request answered (201, 202 or 422), replayed for its Idempotency-Key.
+    response_status: Mapped[int | None] = mapped_column(SmallInteger)
+    # received | processing | completed | failed
     status: Mapped[str] = mapped_column(Text, server_default="received")
+    # True once the rows took effect; false for a failed or an all-or-nothing batch refused.
+    applied: Mapped[bool] = mapped_column(Boolean, server_default="false")
     total_rows: Mapped[int] = mapped_column(Integer, server_default="0")
     processed_rows: Mapped[int] = mapped_column(Integer, server_default="0")
     counts: Mapped[dict[str, int]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
@@ -46,7 +53,8 @@ class RosterBatch(Timestamped, Base):
     delimiter: Mapped[str | None] = mapped_column(Text)
     columns: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     file_date: Mapped[date | None] = mapped_column(Date)
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)  # a stable code
+    error_detail: Mapped[str | None] = mapped_column(Text)
     timings: Mapped[dict[str, float]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

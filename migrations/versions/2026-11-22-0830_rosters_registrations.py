@@ -1,5 +1,11 @@
 """Roster batches, their problem rows, and registrations with the no-double-protection rule.
 
+A batch row is committed before a large roster is processed, so a process that dies mid-way
+leaves a batch that says so (`processing`, then `failed` on the next start), never rows without
+a batch: registrations and problem rows land in the one transaction that completes the batch.
+An Idempotency-Key is kept on the batch itself (unique per organization) with the hash of the
+request, since a roster body is hashed while it streams to disk and is never held in memory.
+
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-22 08:30
@@ -32,7 +38,10 @@ def upgrade() -> None:
         sa.Column("mode", sa.Text, nullable=False),
         sa.Column("atomic", sa.Boolean, nullable=False, server_default="false"),
         sa.Column("idempotency_key", sa.Text),
+        sa.Column("request_hash", sa.Text),
+        sa.Column("response_status", sa.SmallInteger),
         sa.Column("status", sa.Text, nullable=False, server_default="received"),
+        sa.Column("applied", sa.Boolean, nullable=False, server_default="false"),
         sa.Column("total_rows", sa.Integer, nullable=False, server_default="0"),
         sa.Column("processed_rows", sa.Integer, nullable=False, server_default="0"),
         sa.Column("counts", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
@@ -41,6 +50,7 @@ def upgrade() -> None:
         sa.Column("columns", ARRAY(sa.Text)),
         sa.Column("file_date", sa.Date),
         sa.Column("error", sa.Text),
+        sa.Column("error_detail", sa.Text),
         sa.Column("timings", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
         sa.Column("started_at", sa.DateTime(timezone=True)),
         sa.Column("finished_at", sa.DateTime(timezone=True)),
@@ -51,8 +61,23 @@ def upgrade() -> None:
             "status IN ('received', 'processing', 'completed', 'failed')", name="status"
         ),
         sa.CheckConstraint("processed_rows BETWEEN 0 AND total_rows", name="progress"),
+        sa.CheckConstraint("status <> 'failed' OR error IS NOT NULL", name="failed_error"),
+        sa.CheckConstraint("NOT applied OR status = 'completed'", name="applied_completed"),
     )
     op.create_index("ix_roster_batches_agreement_id", "roster_batches", ["agreement_id"])
+    # One batch per (organization, Idempotency-Key); the admin key has no organization.
+    op.execute(
+        "CREATE UNIQUE INDEX uq_roster_batches_idempotency ON roster_batches "
+        "((COALESCE(organization_id, '00000000-0000-0000-0000-000000000000'::uuid)), "
+        "idempotency_key) WHERE idempotency_key IS NOT NULL"
+    )
+    # What the start-up recovery looks for: batches a process may have left unfinished.
+    op.create_index(
+        "ix_roster_batches_unfinished",
+        "roster_batches",
+        ["created_at"],
+        postgresql_where=sa.text("status IN ('received', 'processing')"),
+    )
 
     op.create_table(
         "roster_batch_rows",
@@ -64,6 +89,8 @@ def upgrade() -> None:
         sa.Column("messages", ARRAY(sa.Text), nullable=False),
         sa.Column("original", ARRAY(sa.Text), nullable=False),
         sa.CheckConstraint("outcome IN ('rejected', 'held')", name="outcome"),
+        sa.CheckConstraint("cardinality(codes) > 0", name="codes"),
+        sa.CheckConstraint("row_number >= 1", name="row_number"),
     )
 
     op.create_table(

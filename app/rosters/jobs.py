@@ -1,0 +1,183 @@
+"""Large rosters in the background: an asyncio task per batch, and recovery of interrupted ones.
+
+The batch row is committed (`received`) before the task starts. The task holds a transaction
+advisory lock on the batch for its whole run, marks it `processing` (committed), then stages and
+applies it in ONE transaction that also completes the batch: a crash leaves a batch that says
+`processing` and no registration of it. A sweep (at start-up, then every minute) marks failed,
+with `interrupted`, the unfinished batches whose lock no process holds any more.
+"""
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.auth import Principal
+from app.core.errors import AppError
+from app.rosters import pipeline, repository, service
+from app.rosters.upload import Upload
+
+logger = logging.getLogger("perisai.rosters")
+
+MAX_RUNNING_JOBS = 2
+SWEEP_SECONDS = 60
+# A batch younger than this may still be between its request's commit and its task's lock.
+UNCLAIMED_GRACE_SECONDS = 60
+PROGRESS_SECONDS = 0.5
+
+
+def batch_lock(batch_id: uuid.UUID) -> str:
+    # Must match repository.fail_interrupted.
+    return f"roster_batch:{batch_id}"
+
+
+class Jobs:
+    """The background batches of one application."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.slots = asyncio.Semaphore(MAX_RUNNING_JOBS)
+
+    def start(self, app: FastAPI, job: pipeline.Job, upload: Upload, principal: Principal) -> None:
+        task = asyncio.create_task(run(app, job, upload, principal), name=f"roster {job.batch_id}")
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def stop(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+def jobs_of(app: FastAPI) -> Jobs:
+    jobs: Jobs | None = getattr(app.state, "roster_jobs", None)
+    if jobs is None:
+        jobs = app.state.roster_jobs = Jobs()
+    return jobs
+
+
+async def launch(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Principal) -> None:
+    """Runs as a response background task, so after the request's transaction committed."""
+    jobs_of(app).start(app, job, upload, principal)
+
+
+async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Principal) -> None:
+    sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
+    try:
+        async with sessionmaker() as session:
+            await repository.lock(session, batch_lock(job.batch_id))
+            async with jobs_of(app).slots:
+                await _update(sessionmaker, job.batch_id, status="processing", started_at=_now())
+                await service.run_job(
+                    session,
+                    principal,
+                    job=job,
+                    file=upload.file,
+                    synchronous=False,
+                    progress=_progress(sessionmaker, job.batch_id),
+                )
+                await session.commit()
+    except asyncio.CancelledError:
+        await _fail(sessionmaker, job.batch_id, "interrupted", repository.INTERRUPTED_DETAIL)
+        raise
+    except AppError as exc:
+        await _fail(sessionmaker, job.batch_id, exc.code, exc.detail)
+    except Exception as exc:
+        # The message may quote a row's values: log the type only.
+        logger.error(
+            "roster batch failed",
+            extra={"fields": {"batch_id": str(job.batch_id), "error": type(exc).__name__}},
+        )
+        await _fail(
+            sessionmaker, job.batch_id, "internal_error", "The roster could not be processed"
+        )
+    finally:
+        upload.close()
+
+
+def _progress(
+    sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID
+) -> pipeline.Progress:
+    last = 0.0
+
+    async def report(processed: int) -> None:
+        nonlocal last
+        if time.monotonic() - last < PROGRESS_SECONDS:
+            return
+        last = time.monotonic()
+        async with sessionmaker() as session:
+            await repository.set_progress(session, batch_id, processed)
+            await session.commit()
+
+    return report
+
+
+async def _update(
+    sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, **values: Any
+) -> None:
+    async with sessionmaker() as session:
+        await repository.set_batch(session, batch_id, **values)
+        await session.commit()
+
+
+async def _fail(
+    sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, code: str, detail: str
+) -> None:
+    with suppress(Exception):
+        await asyncio.shield(
+            _update(
+                sessionmaker,
+                batch_id,
+                status="failed",
+                applied=False,
+                error=code,
+                error_detail=detail,
+                finished_at=_now(),
+            )
+        )
+
+
+def _now() -> datetime:
+    return datetime.now(service.JAKARTA)
+
+
+async def sweep(sessionmaker: async_sessionmaker[AsyncSession]) -> list[uuid.UUID]:
+    """Marks failed the unfinished batches no live process holds (see the module's doc)."""
+    async with sessionmaker() as session:
+        failed = await repository.fail_interrupted(
+            session, older_than_seconds=UNCLAIMED_GRACE_SECONDS
+        )
+        await session.commit()
+    if failed:
+        logger.warning(
+            "roster batches interrupted", extra={"fields": {"batches": [str(i) for i in failed]}}
+        )
+    return failed
+
+
+async def _sweep_forever(app: FastAPI) -> None:
+    while True:
+        with suppress(Exception):
+            await sweep(app.state.sessionmaker)
+        await asyncio.sleep(SWEEP_SECONDS)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Merged into the application's lifespan by the rosters router (after the engine exists)."""
+    sweeper = asyncio.create_task(_sweep_forever(app), name="roster sweep")
+    try:
+        yield
+    finally:
+        sweeper.cancel()
+        with suppress(asyncio.CancelledError):
+            await sweeper
+        await jobs_of(app).stop()

@@ -1,0 +1,130 @@
+"""Roster test helpers: an agreement with its parties' keys, pushes, officer rows."""
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.factories import organization_with_key
+from tests.seed import CohortSpec, SeededAgreement, make_nik, seed_agreement
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+KPPS_CSV = SHARED / "roster-kpps-asahan-sample.csv"
+PTPS_XLSX = SHARED / "roster-ptps-ambon-sample.xlsx"
+CSV = "text/csv"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+NDJSON = "application/x-ndjson"
+KPPS_NOV_DEC = CohortSpec(
+    role="KPPS", coverage_start=date(2024, 11, 1), coverage_end=date(2024, 12, 31)
+)
+
+
+@dataclass
+class Parties:
+    agreement: SeededAgreement
+    counterpart: dict[str, str]  # headers of the KPU/Bawaslu office's key
+    branch: dict[str, str]  # headers of the BPJS branch's key
+    counterpart_id: str
+    branch_id: str
+
+    @property
+    def rosters_url(self) -> str:
+        return f"/v1/agreements/{self.agreement.id}/rosters"
+
+
+async def parties(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    *,
+    kind: str = "kpu",
+    region: str = "12.09",
+    cohorts: tuple[CohortSpec, ...] = (KPPS_NOV_DEC,),
+    status: str = "active",
+    election: str = "pilkada-2024",
+    branch: tuple[dict[str, Any], dict[str, str]] | None = None,
+) -> Parties:
+    bpjs, bpjs_headers = branch or await organization_with_key(client, "bpjs_branch", region)
+    office, office_headers = await organization_with_key(client, kind, region)
+    agreement = await seed_agreement(
+        session,
+        bpjs_branch_id=bpjs["id"],
+        counterpart_id=office["id"],
+        region_code=region,
+        cohorts=cohorts,
+        status=status,
+        election=election,
+    )
+    await session.commit()
+    return Parties(agreement, office_headers, bpjs_headers, office["id"], bpjs["id"])
+
+
+def officer(serial: int, **overrides: Any) -> dict[str, Any]:
+    """A valid KPPS of Asahan (district 12.09.18) as a JSON roster row."""
+    sex = overrides.pop("sex_for_nik", "L")
+    born = overrides.pop("born", date(1990, 5, 17))
+    row: dict[str, Any] = {
+        "nik": str(make_nik("12.09.18", born, sex, serial)),
+        "full_name": f"Petugas {serial}",
+        "birth_date": born.isoformat(),
+        "sex": sex,
+        "role": "KPPS",
+        "position": "anggota",
+        "region_code": "12.09.18.2002",
+        "tps": "019",
+    }
+    row.update(overrides)
+    return {k: v for k, v in row.items() if v is not None}
+
+
+def json_body(officers: list[dict[str, Any]], **options: Any) -> bytes:
+    return orjson.dumps({**options, "officers": officers})
+
+
+def csv_body(officers: list[dict[str, Any]], delimiter: str = ";") -> bytes:
+    columns = list(dict.fromkeys(key for row in officers for key in row))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in officers:
+        writer.writerow([row.get(column, "") for column in columns])
+    return ("\ufeff" + buffer.getvalue()).encode()
+
+
+async def push(
+    client: httpx.AsyncClient,
+    p: Parties,
+    body: bytes,
+    content_type: str | None = "application/json",
+    headers: dict[str, str] | None = None,
+    **params: Any,
+) -> httpx.Response:
+    sent = dict(headers if headers is not None else p.counterpart)
+    if content_type is not None:
+        sent["Content-Type"] = content_type
+    query = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in params.items()}
+    return await client.post(p.rosters_url, content=body, headers=sent, params=query)
+
+
+async def registrations(session: AsyncSession, agreement_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        text(
+            "SELECT id, nik, cohort_id, role_code, position, full_name, birth_date, sex, phone, "
+            "region_code, tps, coverage_start, coverage_end, ended_on, status, end_reason, "
+            "replaces_id, conflict_registration_id, conflict, nik_warnings, batch_id "
+            "FROM registrations WHERE agreement_id = :a ORDER BY id"
+        ),
+        {"a": agreement_id},
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def codes_by_row(problems: list[dict[str, Any]]) -> dict[int, list[str]]:
+    return {p["row_number"]: p["codes"] for p in problems}

@@ -1,0 +1,164 @@
+"""Large rosters in the background: 202, progress, the result; failures and interruptions."""
+
+import asyncio
+import hashlib
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.rosters import jobs, repository, service
+from app.rosters.parsing import RosterFormat
+from tests.rosters.helpers import CSV, Parties, csv_body, json_body, officer, parties, push
+
+pytestmark = pytest.mark.concurrency
+
+
+async def committed_parties(app: FastAPI, client: httpx.AsyncClient, **kwargs: Any) -> Parties:
+    async with app.state.sessionmaker() as session:
+        return await parties(client, session, **kwargs)
+
+
+async def finished(
+    client: httpx.AsyncClient, location: str, headers: dict[str, str]
+) -> dict[str, Any]:
+    for _ in range(400):
+        batch = (await client.get(location, headers=headers)).json()
+        if batch["status"] in ("completed", "failed"):
+            return dict(batch)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the batch did not finish: {batch}")
+
+
+async def scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:
+    async with engine.connect() as connection:
+        return (await connection.execute(text(sql), params)).scalar()
+
+
+async def test_a_large_roster_answers_202_and_runs_in_the_background(
+    committing_app: FastAPI, committing_client: httpx.AsyncClient, engine: AsyncEngine
+):
+    committing_app.state.settings.sync_roster_max_rows = 5
+    p = await committed_parties(committing_app, committing_client)
+    rows = [officer(n) for n in range(1, 13)] + [officer(99, tps="")]
+    headers = {**p.counterpart, "Idempotency-Key": "big-one"}
+    response = await push(committing_client, p, csv_body(rows), CSV, headers=headers)
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    location = response.headers["Location"]
+    assert location == f"/v1/roster-batches/{accepted['id']}"
+    assert accepted["status"] == "received" and accepted["total_rows"] >= 6
+
+    batch = await finished(committing_client, location, p.counterpart)
+    assert batch["status"] == "completed" and batch["applied"] is True
+    assert batch["total_rows"] == batch["processed_rows"] == 13
+    assert (batch["counts"]["created"], batch["counts"]["rejected"]) == (12, 1)
+    assert batch["started_at"] is not None and batch["finished_at"] is not None
+    registered = await scalar(
+        engine, "SELECT count(*) FROM registrations WHERE batch_id = :b", b=accepted["id"]
+    )
+    assert registered == 12
+    errors = await committing_client.get(f"{location}/errors", headers=p.counterpart)
+    assert [x["codes"] for x in errors.json()["items"]] == [["tps_missing"]]
+
+    # The same key and body: the same batch, answered as the first time, nothing applied twice.
+    replay = await push(committing_client, p, csv_body(rows), CSV, headers=headers)
+    assert replay.status_code == 202 and replay.json()["id"] == accepted["id"]
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    await asyncio.sleep(0.2)
+    assert await scalar(engine, "SELECT count(*) FROM registrations") == 12
+    assert await scalar(engine, "SELECT count(*) FROM roster_batches") == 1
+
+
+async def test_a_refused_atomic_roster_in_the_background_says_so(
+    committing_app: FastAPI, committing_client: httpx.AsyncClient, engine: AsyncEngine
+):
+    committing_app.state.settings.sync_roster_max_rows = 2
+    p = await committed_parties(committing_app, committing_client)
+    body = json_body([officer(1), officer(2), officer(3, birth_date="")], atomic=True)
+    response = await push(committing_client, p, body)
+    assert response.status_code == 202
+    batch = await finished(committing_client, response.headers["Location"], p.counterpart)
+    assert (batch["status"], batch["applied"]) == ("failed", False)
+    assert batch["error"]["code"] == "roster_rejected"
+    assert batch["counts"]["rejected"] == 1
+    assert await scalar(engine, "SELECT count(*) FROM registrations") == 0
+
+
+async def test_a_batch_that_fails_midway_leaves_no_rows(
+    committing_app: FastAPI,
+    committing_client: httpx.AsyncClient,
+    engine: AsyncEngine,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    committing_app.state.settings.sync_roster_max_rows = 2
+    p = await committed_parties(committing_app, committing_client)
+    original = repository.store_problem_rows
+
+    async def crash(*args: Any, **kwargs: Any) -> None:
+        # After the registrations went in, before the batch completes.
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(repository, "store_problem_rows", crash)
+    response = await push(committing_client, p, json_body([officer(n) for n in range(1, 5)]))
+    assert response.status_code == 202
+    batch = await finished(committing_client, response.headers["Location"], p.counterpart)
+    assert (batch["status"], batch["applied"]) == ("failed", False)
+    assert batch["error"]["code"] == "internal_error"
+    assert await scalar(engine, "SELECT count(*) FROM registrations") == 0
+    assert await scalar(engine, "SELECT count(*) FROM roster_batch_rows") == 0
+    monkeypatch.setattr(repository, "store_problem_rows", original)
+
+
+async def test_interrupted_batches_are_marked_failed_and_their_key_reusable(
+    committing_app: FastAPI, committing_client: httpx.AsyncClient, engine: AsyncEngine
+):
+    """What a process killed mid-batch leaves: `processing` rows that no process holds."""
+    p = await committed_parties(committing_app, committing_client)
+    body = json_body([officer(1)])
+    params = service.RosterParams("application/json", None, None, None, None, "dead")
+    fingerprint = service._fingerprint(
+        p.agreement.id, params, RosterFormat.JSON, hashlib.sha256(body).hexdigest()
+    )
+    async with engine.begin() as connection:
+        ids: dict[str, Any] = {
+            key: id_
+            for key, id_ in (
+                await connection.execute(
+                    text(
+                        "INSERT INTO roster_batches (agreement_id, organization_id, format, "
+                        "mode, status, idempotency_key, request_hash, response_status, "
+                        "created_at) "
+                        "SELECT :a, :o, 'json', 'upsert', 'processing', k, :h, 202, "
+                        "now() - interval '5 minutes' FROM unnest(ARRAY['dead', 'alive']) k "
+                        "RETURNING idempotency_key, id"
+                    ),
+                    {"a": p.agreement.id, "o": p.counterpart_id, "h": fingerprint},
+                )
+            ).all()
+        }
+    # A live process holds its batch's lock for as long as it works on it.
+    async with engine.connect() as worker:
+        await worker.begin()
+        await worker.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:n, 0))"),
+            {"n": jobs.batch_lock(ids["alive"])},
+        )
+        assert await jobs.sweep(committing_app.state.sessionmaker) == [ids["dead"]]
+        await worker.rollback()
+    read = await committing_client.get(f"/v1/roster-batches/{ids['dead']}", headers=p.counterpart)
+    assert read.json()["status"] == "failed"
+    assert read.json()["error"]["code"] == "interrupted"
+    assert await jobs.sweep(committing_app.state.sessionmaker) == [ids["alive"]]
+
+    # Nothing of an interrupted batch was applied: the same key and body start it again.
+    retry = await push(
+        committing_client, p, body, headers={**p.counterpart, "Idempotency-Key": "dead"}
+    )
+    assert retry.status_code == 201, retry.text
+    assert retry.json()["id"] not in {str(i) for i in ids.values()}
+    assert retry.json()["idempotency_key"] == "dead"
+    assert await scalar(engine, "SELECT count(*) FROM registrations") == 1

@@ -186,6 +186,20 @@ def start_server(database_url: str, admin_key: str, port: int) -> subprocess.Pop
     )
 
 
+def stop(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is not None:
+        return
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+async def checkpoint(url: str) -> None:
+    await execute(url, "CHECKPOINT")
+
+
 def wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -277,7 +291,7 @@ def upload(base: str, agreement_id: str, headers: dict[str, str], path: Path) ->
 # The database's own rate
 
 
-async def database_rate(url: str, path: Path) -> tuple[float, float, int]:
+async def database_rate(url: str, path: Path, server: str) -> tuple[float, float, int]:
     from app.cli import migrate
 
     await asyncio.to_thread(migrate, url)
@@ -317,6 +331,7 @@ async def database_rate(url: str, path: Path) -> tuple[float, float, int]:
             office,
         )
         records = await asyncio.to_thread(staged_records, path, cohort)
+        await checkpoint(server)
         started = time.perf_counter()
         async with connection.transaction():
             await connection.execute(
@@ -386,6 +401,7 @@ def main() -> None:
         with httpx.Client(base_url=base, headers=admin, timeout=60) as client:
             agreement_id, headers = setup_through_api(client, args.rows)
 
+        asyncio.run(checkpoint(server))
         sampler = Sampler(process.pid)
         sampler.start()
         started = time.perf_counter()
@@ -397,7 +413,11 @@ def main() -> None:
         assert batch["counts"]["created"] == args.rows, batch["counts"]
         http_rate = args.rows / http_seconds
 
-        copy_seconds, insert_seconds, inserted = asyncio.run(database_rate(db_url, path))
+        # Neither measurement pays for the other: the server and its database go (no autovacuum
+        # of the first million rows during the second run), and dirty pages are flushed first.
+        stop(process)
+        asyncio.run(execute(server, f'DROP DATABASE IF EXISTS "{http_db}" WITH (FORCE)'))
+        copy_seconds, insert_seconds, inserted = asyncio.run(database_rate(db_url, path, server))
         assert inserted == args.rows
         db_seconds = copy_seconds + insert_seconds
         db_rate = args.rows / db_seconds
@@ -415,11 +435,7 @@ def main() -> None:
             f"{'met' if sampler.peak <= 500 * 2**20 else 'MISSED'}: peak RSS <= 500 MB"
         )
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
         workdir.cleanup()
         for name in (http_db, db_db):
             asyncio.run(execute(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -28,6 +28,7 @@ from app.models import (
     RosterBatchRow,
 )
 
+# nik_text is the NIK as written, kept for rejected rows only: a valid one is nik::text.
 STAGE_COLUMNS = (
     "row_number",
     "nik",
@@ -525,7 +526,7 @@ async def store_problem_rows(
         SELECT $1, s.row_number,
                CASE WHEN s.codes IS NOT NULL OR o.outcome = 'rejected' THEN 'rejected'
                     ELSE 'held' END,
-               s.nik_text,
+               COALESCE(s.nik_text, s.nik::text),
                COALESCE(s.codes, '{{}}') || COALESCE(o.codes, '{{}}'),
                COALESCE(s.messages, '{{}}') || COALESCE(o.messages, '{{}}'),
                string_to_array(s.original, E'\\x1f')

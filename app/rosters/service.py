@@ -159,7 +159,7 @@ async def submit_roster(
         request_hash=fingerprint,
         response_status=202 if background else 201,
         status="received" if background else "processing",
-        total_rows=max(inspection.rows, upload.newlines - 1) if background else inspection.rows,
+        total_rows=_estimate(fmt, inspection.rows, upload) if background else inspection.rows,
         processed_rows=0,
         file_date=as_of,
         counts={},
@@ -297,6 +297,13 @@ async def _region_index(session: AsyncSession, region_code: str) -> Any:
             build_region_index, _REGION_ROWS, region_code
         )
     return index
+
+
+def _estimate(fmt: RosterFormat, counted: int, upload: Upload) -> int:
+    """Rows to expect, for progress until the file is read: a text file's line count."""
+    if fmt in (RosterFormat.CSV, RosterFormat.NDJSON):
+        return max(counted, upload.newlines - 1)
+    return counted
 
 
 def _fingerprint(

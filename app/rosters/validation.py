@@ -156,6 +156,7 @@ class RowValidator:
         self._sexes: dict[str, str | None] = {}
         self._tps: dict[str, str] = {}
         self._regions: dict[tuple[str, str, str], tuple[str | None, str | None]] = {}
+        self._region_codes: dict[str, tuple[str | None, str | None]] = {}
         self._agreement_prefix = context.agreement_region + "."
 
     def validate(self, rows: Sequence[RawRow]) -> ChunkResult:
@@ -172,6 +173,7 @@ class RowValidator:
         role_levels = context.role_levels
         dates, sexes, tps_cache = self._dates, self._sexes, self._tps
         region_of = self._region
+        region_codes = self._region_codes
         missing = _MISSING
         last_cohort = None
         for row, nik_text, check in zip(rows, texts, checks, strict=True):
@@ -277,9 +279,13 @@ class RowValidator:
                     elif cohort.max_age is not None and age > cohort.max_age:
                         codes.append("age_above_maximum")
 
-            region_code, region_error = region_of(
-                get("region_code"), get("district_name"), get("village_name")
-            )
+            code_text = get("region_code")
+            found = region_codes.get(code_text) if code_text else None  # the usual KODE WILAYAH
+            if found is None:
+                found = region_of(code_text, get("district_name"), get("village_name"))
+                if code_text and len(region_codes) < _REGION_CACHE_LIMIT:
+                    region_codes[code_text] = found
+            region_code, region_error = found
             if region_error is not None:
                 codes.append(region_error)
 
@@ -325,7 +331,7 @@ class RowValidator:
                 (
                     row.row_number,
                     parsed.value,
-                    nik_text,
+                    None,  # a valid NIK's text is its bigint's (see repository.STAGE_COLUMNS)
                     None,
                     None,
                     original,

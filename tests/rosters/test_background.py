@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.rosters import jobs, repository, service
+from app.rosters import jobs, pipeline, repository, service
 from app.rosters.parsing import RosterFormat
 from tests.rosters.helpers import CSV, Parties, csv_body, json_body, officer, parties, push
 
@@ -162,3 +162,64 @@ async def test_interrupted_batches_are_marked_failed_and_their_key_reusable(
     assert retry.json()["id"] not in {str(i) for i in ids.values()}
     assert retry.json()["idempotency_key"] == "dead"
     assert await scalar(engine, "SELECT count(*) FROM registrations") == 1
+
+
+async def test_the_application_start_marks_interrupted_batches_failed(
+    committing_app: FastAPI, committing_client: httpx.AsyncClient, engine: AsyncEngine
+):
+    p = await committed_parties(committing_app, committing_client)
+    async with engine.begin() as connection:
+        stale = (
+            await connection.execute(
+                text(
+                    "INSERT INTO roster_batches (agreement_id, format, mode, status, created_at) "
+                    "VALUES (:a, 'csv', 'upsert', 'processing', now() - interval '1 hour') "
+                    "RETURNING id"
+                ),
+                {"a": p.agreement.id},
+            )
+        ).scalar_one()
+    # The rosters router's lifespan is merged into the application's.
+    async with committing_app.router.lifespan_context(committing_app):
+        for _ in range(100):
+            status = await scalar(
+                engine, "SELECT status FROM roster_batches WHERE id = :i", i=stale
+            )
+            if status == "failed":
+                break
+            await asyncio.sleep(0.02)
+    assert status == "failed"
+    assert await scalar(engine, "SELECT error FROM roster_batches WHERE id = :i", i=stale) == (
+        "interrupted"
+    )
+
+
+async def test_stopping_the_application_mid_batch_leaves_it_failed_interrupted(
+    committing_app: FastAPI,
+    committing_client: httpx.AsyncClient,
+    engine: AsyncEngine,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    committing_app.state.settings.sync_roster_max_rows = 2
+    p = await committed_parties(committing_app, committing_client)
+    original = pipeline.process
+    reached = asyncio.Event()
+
+    async def stuck(*args: Any, **kwargs: Any) -> pipeline.Result:
+        await original(*args, **kwargs)  # the registrations are in, not yet committed
+        reached.set()
+        await asyncio.Event().wait()
+        raise AssertionError("never")
+
+    monkeypatch.setattr(pipeline, "process", stuck)
+    response = await push(committing_client, p, json_body([officer(n) for n in range(1, 5)]))
+    assert response.status_code == 202
+    await asyncio.wait_for(reached.wait(), 10)
+    processing = await committing_client.get(response.headers["Location"], headers=p.counterpart)
+    assert processing.json()["status"] == "processing"
+    assert processing.json()["started_at"] is not None
+
+    await jobs.jobs_of(committing_app).stop()  # what the lifespan does on shutdown
+    batch = await finished(committing_client, response.headers["Location"], p.counterpart)
+    assert (batch["status"], batch["error"]["code"]) == ("failed", "interrupted")
+    assert await scalar(engine, "SELECT count(*) FROM registrations") == 0

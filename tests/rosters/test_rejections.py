@@ -8,7 +8,16 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.rosters.helpers import CSV, codes_by_row, csv_body, officer, parties, push, registrations
+from tests.rosters.helpers import (
+    CSV,
+    XLSX,
+    codes_by_row,
+    csv_body,
+    officer,
+    parties,
+    push,
+    registrations,
+)
 from tests.seed import make_nik
 
 BORN = date(1990, 5, 17)
@@ -206,3 +215,33 @@ async def test_errors_pages(client: httpx.AsyncClient, session: AsyncSession):
     assert [x["row_number"] for x in second["items"]] == [4, 5]
     bad = await client.get(url, headers=p.counterpart, params={"cursor": "nonsense"})
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_cursor"
+
+
+async def test_a_workbook_nik_stored_as_a_number_is_rejected(
+    client: httpx.AsyncClient, session: AsyncSession
+):
+    from openpyxl import Workbook
+
+    p = await parties(client, session)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["NIK", "NAMA", "TGL LAHIR", "JABATAN", "KODE WILAYAH", "TPS"])
+    sheet.append([int(nik(1)), "Ani", date(1990, 5, 17), "Anggota KPPS", "12.09.18.2002", "019"])
+    sheet.append([nik(2), "Budi", date(1990, 5, 17), "Anggota KPPS", "12.09.18.2002", "019"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = await push(client, p, buffer.getvalue(), XLSX)
+    assert response.status_code == 201, response.text
+    assert (response.json()["counts"]["created"], response.json()["counts"]["rejected"]) == (1, 1)
+    (problem,) = (
+        await client.get(
+            f"/v1/roster-batches/{response.json()['id']}/errors", headers=p.counterpart
+        )
+    ).json()["items"]
+    assert (problem["row_number"], problem["codes"]) == (2, ["nik_stored_as_number"])
+    # An XLSX upload's errors come back ;-separated, as Excel in Indonesia reads them.
+    exported = await client.get(
+        f"/v1/roster-batches/{response.json()['id']}/errors",
+        headers={**p.counterpart, "Accept": "text/csv"},
+    )
+    assert exported.content.decode("utf-8-sig").splitlines()[0].endswith(";baris;hasil;kode;alasan")

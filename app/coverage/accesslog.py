@@ -15,16 +15,18 @@ it can lock, i.e. those whose process has died (uvicorn workers each run their o
 and a live worker's segments stay locked). So:
 
 - a process crash (kill -9, OOM, an unhandled error) loses nothing: the kernel keeps what
-  was written, and the next start replays it;
-- a machine crash or power loss can lose what the page cache had not yet written out,
-  at most the last few seconds of reads;
+  was written, and the next process started on the same data directory replays it (in a
+  container, keep DATA_DIR on a volume, or the spool goes with the container);
+- a machine crash or power loss can lose what the page cache had not yet written out:
+  the reads of the last seconds, up to the kernel's writeback delay (30 s by default);
 - delivery is at least once: a crash between the COPY's commit and the segment's unlink
   replays that batch again, so a read can appear twice, never zero times;
 - while the database is unreachable the rows stay buffered (coverage reads fail then too,
   so the buffer cannot grow without bound) and the segments stay on disk.
 
-When no writer is running (tests build the app without its lifespan, scripts) the reads are
-inserted in the request's own transaction instead: correct, only slower.
+When no writer is running (the tests build the app without its lifespan) the reads are
+copied in on the lookup's own connection instead, which in the tests is their transaction:
+correct, only slower.
 """
 
 from __future__ import annotations

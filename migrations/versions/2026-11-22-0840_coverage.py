@@ -9,6 +9,11 @@ A KPJ belongs to one person: the same number may sit on several registrations of
 exclusion constraint `(kpj WITH =, nik WITH <>)` over the rows that carry a KPJ, so the
 number stays on the registration the branch set it on (a branch never writes into another
 branch's registrations, as a separate memberships table keyed by NIK would make it do).
+Caveat for a later Citus split by NIK: a constraint comparing NIKs with `<>` spans shards,
+so it would have to move to a small KPJ -> NIK reference table then.
+
+access_log has no index on `at`: it is read newest first by id (ids follow time closely
+enough for an audit listing), filtered by NIK or organization.
 """
 
 from collections.abc import Sequence

@@ -191,6 +191,33 @@ def _constraint_from_cause(exc: IntegrityError) -> str | None:
     return getattr(cause, "constraint_name", None)
 
 
+# character_not_in_repertoire (a NUL in text) and untranslatable_character (\u0000 in jsonb).
+TEXT_SQLSTATES = frozenset({"22021", "22P05"})
+
+
+def sqlstate_of(exc: BaseException) -> str | None:
+    """The PostgreSQL error code of a SQLAlchemy-wrapped asyncpg error (or a bare one)."""
+    for candidate in (exc, getattr(exc, "orig", None)):
+        sqlstate = getattr(candidate, "sqlstate", None)
+        if isinstance(sqlstate, str):
+            return sqlstate
+    return None
+
+
+def is_data_exception(sqlstate: str | None) -> bool:
+    """Class 22: PostgreSQL refused a value itself (bad text, out of range, malformed)."""
+    return sqlstate is not None and sqlstate.startswith("22")
+
+
+def refused_value(sqlstate: str | None) -> Unprocessable:
+    if sqlstate in TEXT_SQLSTATES:
+        return Unprocessable(
+            "A text value holds a character that cannot be stored (such as a NUL byte)",
+            code="invalid_text",
+        )
+    return Unprocessable("A value is out of range or malformed", code="invalid_value")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(_: Request, exc: AppError) -> Response:
@@ -216,7 +243,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DataError)
     async def data_error(_: Request, exc: DataError) -> Response:
-        return render(Unprocessable("A value is out of range or malformed", code="invalid_value"))
+        return render(refused_value(sqlstate_of(exc)))
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(_: Request, exc: IntegrityError) -> Response:
@@ -226,6 +253,12 @@ def install_error_handlers(app: FastAPI) -> None:
         if _is_connection_failure(exc):
             logger.warning("database unavailable: %s", type(exc).__name__)
             return render(ServiceUnavailable("The database is not reachable; try again shortly"))
+        # asyncpg's data exceptions reach SQLAlchemy as a plain DBAPIError, not a DataError.
+        sqlstate = sqlstate_of(exc)
+        if is_data_exception(sqlstate):
+            # The code only: the message may quote the value (a name, a NIK).
+            logger.warning("value refused by the database: sqlstate %s", sqlstate)
+            return render(refused_value(sqlstate))
         return internal_error(exc)
 
     for error_class in CONNECTION_ERRORS:

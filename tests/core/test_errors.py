@@ -2,6 +2,8 @@
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import create_engine, create_sessionmaker
 from app.core.settings import Settings
@@ -110,3 +112,18 @@ async def test_database_down_is_503() -> None:
         listed = await client.get("/v1/organizations", headers=ADMIN)
         assert_problem(listed, 503, "database_unavailable")
         assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_nul_in_text_is_422_and_stores_nothing(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    # The schema takes any string for a name; PostgreSQL text cannot hold a NUL (22021).
+    count = text("SELECT count(*) FROM organizations")
+    before = await session.scalar(count)
+    response = await client.post(
+        "/v1/organizations",
+        json={"kind": "kpu", "name": "KPU\x00Asahan", "region_code": "12.09"},
+        headers=ADMIN,
+    )
+    assert_problem(response, 422, "invalid_text")
+    assert await session.scalar(count) == before

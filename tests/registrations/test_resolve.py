@@ -211,6 +211,10 @@ async def test_who_may_resolve_and_bad_input(
         (branch, held, {}, 422, "validation_error"),
         (branch, held, {"action": "reject", "note": "x" * 1001}, 422, "validation_error"),
         (branch, held, {"action": "reject", "extra": True}, 422, "validation_error"),
+        # The note goes to the audit log's jsonb, which cannot hold \u0000 (22P05); a transfer
+        # has by then ended the other registration, and that is undone too.
+        (branch, held, {"action": "reject", "note": "tetap\x00PTPS"}, 422, "invalid_text"),
+        (branch, held, {"action": "transfer", "note": "\x00"}, 422, "invalid_text"),
     ]
     before = {i: await state(session, i) for i in (ptps, held, active)}
     for headers, registration_id, body, status, code in cases:

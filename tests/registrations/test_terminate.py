@@ -137,6 +137,8 @@ async def test_bad_input_changes_nothing(
         (url(active), {"ended_on": "2024-11-30", "reason": "   "}, 422, "validation_error"),
         (url(active), {"ended_on": "2024-11-30", "reason": "x" * 501}, 422, "validation_error"),
         (url(active), {"ended_on": "2024-11-30", "reason": "x", "by": 1}, 422, "validation_error"),
+        # PostgreSQL text cannot hold a NUL (22021): refused when the row is written.
+        (url(active), {"ended_on": "2024-11-30", "reason": "x\x00y"}, 422, "invalid_text"),
         (url(terminated), {"ended_on": "2024-11-30", "reason": "x"}, 409, "invalid_transition"),
         (url(held), {"ended_on": "2024-11-30", "reason": "x"}, 409, "invalid_transition"),
         (url(987654321), {"ended_on": "2024-11-30", "reason": "x"}, 404, "registration_not_found"),

@@ -1,10 +1,14 @@
 """Demo data for `make run`: the five reported agreements of late 2024, their parties and keys.
 
-Loaded once: the operator, and then the agreements, are each seeded only when absent. The press
-gives some cohorts as one total; the splits below are ours (see DEMO_AGREEMENTS). Agreement
-numbers are invented (DEMO/...), and so are signing dates where the press gives none.
+Loaded once: the operator, and then the agreements with their officers, are each seeded only
+when absent. The press gives some cohorts as one total; the splits below are ours (see
+DEMO_AGREEMENTS). Agreement numbers are invented (DEMO/...), and so are signing dates where the
+press gives none. The officers (about 70,800, every cohort at its planned headcount) are
+synthetic: see app/demo_officers.py.
 """
 
+import hashlib
+import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,12 +21,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agreements import service as agreements
 from app.agreements.schemas import AgreementCreate, AgreementRead, CohortCreate
 from app.core.auth import ADMIN_PRINCIPAL
-from app.models import Agreement, Organization, OrganizationKind
+from app.core.settings import get_settings
+from app.demo_officers import Area, CohortPlan, OfficerFactory, ndjson
+from app.models import Agreement, Organization, OrganizationKind, Region
 from app.organizations.schemas import ApiKeyCreate, OrganizationCreate
 from app.organizations.service import create_organization, issue_api_key
+from app.rosters import repository as rosters_repository
+from app.rosters import service as rosters_service
+from app.rosters.upload import HEAD_BYTES, Upload
 
 DEMO_KEYS_FILE = "demo-keys.json"
 OPERATOR_NAME = "Perisai Operator (demo)"
+OFFICERS_SEED = 2024
+NDJSON = "application/x-ndjson"
 
 # key -> (kind, name, region)
 DEMO_ORGANIZATIONS: dict[str, tuple[OrganizationKind, str, str]] = {
@@ -248,8 +259,13 @@ DEMO_AGREEMENTS: tuple[DemoAgreement, ...] = (
 )
 
 
-async def seed_demo(session: AsyncSession, *, data_dir: Path) -> list[str]:
-    """Load the demo data unless present; return lines naming the demo keys."""
+async def seed_demo(
+    session: AsyncSession, *, data_dir: Path, officers_scale: float = 1.0
+) -> list[str]:
+    """Load the demo data unless present; return lines naming the demo keys.
+
+    `officers_scale` registers that share of each cohort's planned headcount (tests use less).
+    """
     keys_file = data_dir / DEMO_KEYS_FILE
     new_keys: dict[str, str] = {}
     operator = await session.scalar(
@@ -261,7 +277,7 @@ async def seed_demo(session: AsyncSession, *, data_dir: Path) -> list[str]:
         select(Agreement.id).where(Agreement.number == DEMO_AGREEMENTS[0].number)
     )
     if present is None:
-        new_keys |= await _seed_agreements(session)
+        new_keys |= await _seed_agreements(session, officers_scale)
     if new_keys:
         _write_keys(keys_file, (_read_keys(keys_file) or {}) | new_keys)
     keys = _read_keys(keys_file)
@@ -287,7 +303,7 @@ async def _seed_operator(session: AsyncSession) -> dict[str, str]:
     return {"operator, admin scope": token}
 
 
-async def _seed_agreements(session: AsyncSession) -> dict[str, str]:
+async def _seed_agreements(session: AsyncSession, officers_scale: float) -> dict[str, str]:
     organizations: dict[str, Organization] = {}
     for key, (kind, name, region) in DEMO_ORGANIZATIONS.items():
         organizations[key] = await create_organization(
@@ -322,7 +338,7 @@ async def _seed_agreements(session: AsyncSession) -> dict[str, str]:
         seeded.append(
             await agreements.read_agreement(session, ADMIN_PRINCIPAL, agreement_id=created.id)
         )
-    await register_demo_officers(session, seeded)
+    await register_demo_officers(session, seeded, scale=officers_scale)
 
     keys: dict[str, str] = {}
     for label, (organization_key, scopes) in DEMO_KEYS.items():
@@ -338,15 +354,85 @@ async def _seed_agreements(session: AsyncSession) -> dict[str, str]:
 
 
 async def register_demo_officers(
-    session: AsyncSession, agreements: Sequence[AgreementRead]
+    session: AsyncSession, agreements: Sequence[AgreementRead], *, scale: float = 1.0
 ) -> None:
     """Register synthetic officers in each demo cohort, up to its planned headcount.
 
-    A no-op for now: the roster issue fills it in (valid NIKs in the cohort's districts,
-    invented names, e.g. 12,465 KPPS in Asahan), through the roster service's bulk path.
-    `agreements` are the seeded demo agreements, active, with their cohorts.
+    One roster per agreement goes through the roster service as an operator's push (applied
+    in this transaction, however large). `scale` shrinks every cohort for tests (0.01: 1%).
     """
-    del session, agreements
+    factory = OfficerFactory(OFFICERS_SEED)
+    levels = await rosters_repository.role_levels(session)
+    for agreement in agreements:
+        plans = await _cohort_plans(session, agreement, levels, scale)
+        rows = factory.roster(await _area(session, agreement.region_code), plans)
+        if rows:
+            await _push_roster(session, agreement, ndjson(rows), len(rows))
+
+
+async def _cohort_plans(
+    session: AsyncSession, agreement: AgreementRead, levels: dict[str, str], scale: float
+) -> list[CohortPlan]:
+    """The agreement's cohorts with their voting day and age limits, as the roster checks them."""
+    limits = {row.id: row for row in await rosters_repository.cohorts_of(session, agreement.id)}
+    return [
+        CohortPlan(
+            role=cohort.role,
+            level=levels[cohort.role],
+            headcount=round(cohort.planned_headcount * scale),
+            coverage_start=cohort.coverage_start,
+            coverage_end=cohort.coverage_end,
+            voting_day=limits[cohort.id].voting_day,
+            min_age=limits[cohort.id].min_age,
+            max_age=limits[cohort.id].max_age,
+        )
+        for cohort in agreement.cohorts
+    ]
+
+
+async def _area(session: AsyncSession, region_code: str) -> Area:
+    rows = await session.execute(
+        select(Region.code, Region.level)
+        .where(
+            Region.code.startswith(f"{region_code}.", autoescape=True),
+            Region.level.in_(("district", "village")),
+        )
+        .order_by(Region.code)
+    )
+    codes: dict[str, list[str]] = {"district": [], "village": []}
+    for code, level in rows:
+        codes[level].append(code)
+    return Area(tuple(codes["district"]), tuple(codes["village"]))
+
+
+async def _push_roster(
+    session: AsyncSession, agreement: AgreementRead, body: bytes, rows: int
+) -> None:
+    upload = Upload(
+        file=io.BytesIO(body),
+        sha256=hashlib.sha256(body).hexdigest(),
+        size=len(body),
+        newlines=body.count(b"\n"),
+        head=body[:HEAD_BYTES],
+    )
+    # Above the limit the service would answer 202 and leave the batch to a background task.
+    settings = get_settings().model_copy(update={"sync_roster_max_rows": rows})
+    try:
+        submitted = await rosters_service.submit_roster(
+            session,
+            ADMIN_PRINCIPAL,
+            agreement=await rosters_service.writable_agreement(
+                session, ADMIN_PRINCIPAL, agreement.id
+            ),
+            upload=upload,
+            params=rosters_service.RosterParams(NDJSON, None, True, None, None, None),
+            settings=settings,
+        )
+    finally:
+        upload.close()
+    counts = submitted.batch.counts
+    if submitted.status_code != 201 or counts.get("created") != rows:
+        raise RuntimeError(f"The demo roster of {agreement.number} did not land whole: {counts}")
 
 
 def _write_keys(path: Path, keys: dict[str, str]) -> None:

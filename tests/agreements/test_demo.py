@@ -22,7 +22,8 @@ async def totals(session: AsyncSession) -> tuple[int, ...]:
 async def test_seed_demo_creates_the_reported_agreements_once(
     client: httpx.AsyncClient, session: AsyncSession, tmp_path: Path
 ) -> None:
-    lines = await seed_demo(session, data_dir=tmp_path)
+    # 1% of the officers: tests/test_demo.py checks them
+    lines = await seed_demo(session, data_dir=tmp_path, officers_scale=0.01)
 
     kinds = [line.split("(")[1].split(",")[0] for line in lines]
     assert kinds == ["operator", "bpjs_branch", "kpu", "bawaslu", "government", "integrator"]

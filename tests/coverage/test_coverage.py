@@ -1,23 +1,30 @@
 """Coverage checks: every reason, masking by scope and by party, batches, bad input."""
 
-from datetime import date
+import asyncio
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 import httpx
+import pytest
+from asyncpg.connection import LoggedQuery
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.coverage import repository, service
+from app.coverage.schemas import CoverageChecksRead, CoverageRead, CoverageRegistration
 from tests.coverage.helpers import (
     KPPS_2024,
     PPK_2023,
     World,
+    access_rows,
     held_conflict,
     issue_key,
+    organization,
     register,
     two_agreements,
 )
 from tests.factories import ADMIN
-from tests.seed import OfficerSpec, make_nik
+from tests.seed import OfficerSpec, make_nik, seed_agreement
 
 COVERED = make_nik(serial=1)
 TERMINATED = make_nik(serial=2)
@@ -79,12 +86,23 @@ async def test_every_reason(client: httpx.AsyncClient, session: AsyncSession) ->
 async def test_answer_shows_the_registrations(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    await seed_reasons(client, session)
+    world = await seed_reasons(client, session)
+    await session.execute(
+        text("UPDATE registrations SET position = 'ketua' WHERE nik = :nik AND role_code = 'PPK'"),
+        {"nik": PAST_AND_FUTURE},
+    )
+    branch_name = await session.scalar(
+        text("SELECT name FROM organizations WHERE id = :id"), {"id": world.branch}
+    )
     body = await coverage(client, PAST_AND_FUTURE, "2024-01-15")
+    CoverageRead.model_validate(body)  # the shape the docs promise
     assert body["nik"] == f"{PAST_AND_FUTURE:016d}"
     first, second = body["registrations"]
+    assert set(first) == set(CoverageRegistration.model_fields)
     assert first["role"] == "PPK" and first["covers"] is True
     assert second["role"] == "KPPS" and second["covers"] is False
+    assert first["position"] == "ketua" and second["position"] == "anggota"
+    assert first["bpjs_branch"] == branch_name
     assert first["agreement_number"] == "PKS/MINE/2024"
     assert first["programs"] == ["JKK", "JKM"]
     assert first["election"] == "pilkada-2024"
@@ -94,6 +112,11 @@ async def test_answer_shows_the_registrations(
     assert first["kpj"] is None and first["masked"] is False
     rejected = await coverage(client, REJECTED, "2024-11-20")
     assert rejected["registrations"] == []
+    [ended_early] = (await coverage(client, TERMINATED, "2024-11-20"))["registrations"]
+    assert (ended_early["status"], ended_early["ended_on"]) == ("terminated", "2024-11-15")
+    assert ended_early["coverage_end"] == "2024-12-31" and ended_early["covers"] is False
+    [held] = (await coverage(client, HELD, "2024-11-20"))["registrations"]
+    assert (held["status"], held["covers"]) == ("held", False)
 
 
 async def test_masking_by_scope_and_by_party(
@@ -109,7 +132,14 @@ async def test_masking_by_scope_and_by_party(
 
     party_pii = await issue_key(client, world.counterpart, ["coverage:read", "pii:read"])
     party_plain = await issue_key(client, world.counterpart, ["coverage:read"])
-    stranger_pii = await issue_key(client, world.other_counterpart, ["coverage:read", "pii:read"])
+    other_party_pii = await issue_key(
+        client, world.other_counterpart, ["coverage:read", "pii:read"]
+    )
+    hospital = await organization(client, "integrator")
+    hospital_pii = await issue_key(client, hospital, ["coverage:read", "pii:read"])
+    operator_pii = await issue_key(
+        client, await organization(client, "operator"), ["coverage:read", "pii:read"]
+    )
     path = f"/v1/coverage/{nik}?on=2024-11-20"
 
     body = (await client.get(path, headers=party_pii.headers)).json()
@@ -124,13 +154,63 @@ async def test_masking_by_scope_and_by_party(
     assert body["nik"] == f"{str(nik)[:6]}********{str(nik)[14:]}"
     assert all(r["masked"] for r in body["registrations"])
     assert all({"full_name", "birth_date", "kpj"}.isdisjoint(r) for r in body["registrations"])
-    assert "Budi" not in (await client.get(path, headers=party_plain.headers)).text
+    plain_text = (await client.get(path, headers=party_plain.headers)).text
+    assert "Budi" not in plain_text and "1990-05-17" not in plain_text
+    assert str(nik) not in plain_text and "24012345678" not in plain_text
 
-    body = (await client.get(path, headers=stranger_pii.headers)).json()
+    body = (await client.get(path, headers=other_party_pii.headers)).json()
     assert {r["id"]: r["masked"] for r in body["registrations"]} == {mine: True, theirs: False}
 
-    body = (await client.get(path, headers=ADMIN)).json()
-    assert not any(r["masked"] for r in body["registrations"])
+    # A hospital party to neither: the NIK it asked about, nobody's personal data.
+    body = (await client.get(path, headers=hospital_pii.headers)).json()
+    assert body["nik"] == str(nik)
+    assert [r["masked"] for r in body["registrations"]] == [True, True]
+    assert "Budi" not in str(body)
+
+    for operator in (ADMIN, operator_pii.headers):
+        body = (await client.get(path, headers=operator)).json()
+        assert body["nik"] == str(nik)
+        assert [(r["masked"], r["full_name"]) for r in body["registrations"]] == [
+            (False, "Budi"),
+            (False, "Budi"),
+        ]
+
+    # A batch discloses exactly what a single check does, registration by registration.
+    for caller in (party_pii, party_plain, other_party_pii, hospital_pii):
+        single = (await client.get(path, headers=caller.headers)).json()
+        batch = await client.post(
+            "/v1/coverage/checks",
+            json={"on": "2024-11-20", "niks": [str(nik)]},
+            headers=caller.headers,
+        )
+        assert batch.json()["results"] == [single]
+
+
+async def test_branch_and_payer_are_parties_too(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    branch = await organization(client, "bpjs_branch")
+    kpu = await organization(client, "kpu")
+    government = await organization(client, "government")
+    paid_by_government = await seed_agreement(
+        session,
+        bpjs_branch_id=branch,
+        counterpart_id=kpu,
+        payer_id=government,
+        cohorts=(PPK_2023,),
+    )
+    nik = make_nik(serial=43)
+    await register(session, paid_by_government, PPK_2023, OfficerSpec(nik, full_name="Citra"))
+    path = f"/v1/coverage/{nik}?on=2024-01-15"
+    for party in (branch, kpu, government):
+        caller = await issue_key(client, party, ["coverage:read", "pii:read"])
+        [shown] = (await client.get(path, headers=caller.headers)).json()["registrations"]
+        assert (shown["masked"], shown["full_name"]) == (False, "Citra"), party
+    outsider = await issue_key(
+        client, await organization(client, "bpjs_branch"), ["coverage:read", "pii:read"]
+    )
+    [shown] = (await client.get(path, headers=outsider.headers)).json()["registrations"]
+    assert shown["masked"] is True and "full_name" not in shown
 
 
 async def test_scope_and_malformed_input(client: httpx.AsyncClient, session: AsyncSession) -> None:
@@ -162,11 +242,34 @@ async def access_rows_count(session: AsyncSession) -> int:
     return int(await session.scalar(text("SELECT count(*) FROM access_log")) or 0)
 
 
-async def test_default_day_is_today_in_jakarta(client: httpx.AsyncClient) -> None:
-    from app.coverage.service import today
+class _NewYearsEveInUtc(datetime):
+    """A clock stopped at 2024-12-31 17:30 UTC: already 2025-01-01 00:30 in Jakarta."""
 
-    body = (await client.get(f"/v1/coverage/{NOBODY}", headers=ADMIN)).json()
-    assert body["on"] == today().isoformat()
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> "_NewYearsEveInUtc":
+        instant = cls(2024, 12, 31, 17, 30, tzinfo=UTC)
+        return instant.astimezone(tz) if tz is not None else instant.replace(tzinfo=None)
+
+
+async def test_default_day_is_today_in_jakarta(
+    client: httpx.AsyncClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed_reasons(client, session)
+    monkeypatch.setattr(service, "datetime", _NewYearsEveInUtc)
+    # In UTC it is still the last covered day; in Jakarta coverage has ended.
+    body = (await client.get(f"/v1/coverage/{COVERED}", headers=ADMIN)).json()
+    assert (body["on"], body["covered"], body["reason"]) == ("2025-01-01", False, "ended")
+    batch = await client.post(
+        "/v1/coverage/checks",
+        json={"items": [{"nik": str(COVERED)}, {"nik": str(COVERED), "on": "2024-12-31"}]},
+        headers=ADMIN,
+    )
+    assert batch.json()["on"] == "2025-01-01"
+    results = batch.json()["results"]
+    assert [(r["on"], r["reason"]) for r in results] == [
+        ("2025-01-01", "ended"),
+        ("2024-12-31", None),
+    ]
 
 
 async def test_batch_in_order_with_duplicates_and_errors(
@@ -232,9 +335,38 @@ async def test_batch_with_own_dates_and_masking(
     assert "full_name" not in results[1]["registrations"][0]
 
 
-async def test_batch_bad_requests(client: httpx.AsyncClient) -> None:
+async def test_batch_is_one_database_round_trip(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await seed_reasons(client, session)
+    niks = [str(make_nik(serial=serial)) for serial in range(1, 301)] + ["bad", str(HELD)]
+    statements: list[str] = []
+
+    def log(query: LoggedQuery) -> None:
+        statements.append(query.query)
+
+    # In the tests the lookup runs on the test's own connection (no pool without a lifespan).
+    connection = await repository.driver_connection(session)
+    connection.add_query_logger(log)
+    try:
+        response = await client.post(
+            "/v1/coverage/checks", json={"on": "2024-11-20", "niks": niks}, headers=ADMIN
+        )
+        await asyncio.sleep(0)  # asyncpg calls its query loggers soon, not at once
+    finally:
+        connection.remove_query_logger(log)
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 302
+    lookups = [sql for sql in statements if "FROM registrations" in sql]
+    assert len(lookups) == 1, statements
+    assert "ANY($1" in lookups[0]
+
+
+async def test_batch_bad_requests(client: httpx.AsyncClient, session: AsyncSession) -> None:
     cases = [
         ({"niks": [str(NOBODY)] * 10_001}, "too_many_niks"),
+        ({"items": [{"nik": str(NOBODY)}] * 10_001}, "too_many_niks"),
+        ({}, "niks_or_items"),
         ({"niks": [str(NOBODY)], "items": []}, "niks_or_items"),
         ({"on": "2024-11-01"}, "niks_or_items"),
         ({"on": "2024-02-30", "niks": []}, "validation_error"),
@@ -246,9 +378,23 @@ async def test_batch_bad_requests(client: httpx.AsyncClient) -> None:
         response = await client.post("/v1/coverage/checks", json=body, headers=ADMIN)
         assert response.status_code == 422, body
         assert response.json()["code"] == code, body
+    for content, content_type, status in (
+        (b'{"niks": ["1209185705900001"]', "application/json", 422),
+        (b'["1209185705900001"]', "application/json", 422),
+        (b"niks=1209185705900001", "application/x-www-form-urlencoded", 415),
+    ):
+        response = await client.post(
+            "/v1/coverage/checks",
+            content=content,
+            headers={**ADMIN, "content-type": content_type},
+        )
+        assert response.status_code == status, content
+        assert response.headers["content-type"] == "application/problem+json"
+    assert await access_rows(session) == []  # refused requests read nothing
     empty = await client.post("/v1/coverage/checks", json={"niks": []}, headers=ADMIN)
     assert empty.status_code == 200 and empty.json()["results"] == []
     full = await client.post(
         "/v1/coverage/checks", json={"niks": [str(NOBODY)] * 10_000}, headers=ADMIN
     )
     assert full.status_code == 200 and len(full.json()["results"]) == 10_000
+    CoverageChecksRead.model_validate(full.json())

@@ -1,7 +1,7 @@
 """The access log: a row per NIK read, who read it, and the operators' listing."""
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -85,6 +85,10 @@ async def test_listing_is_for_operators_with_filters(
     assert page["next_cursor"] is None
     by_key = await client.get("/v1/access-log", params={"key": second.key_id}, headers=ADMIN)
     assert len(by_key.json()["items"]) == 1
+    today = datetime.now(UTC).date()
+    for since, count in ((today - timedelta(days=1), 3), (today + timedelta(days=1), 0)):
+        listed = await client.get("/v1/access-log", params={"since": str(since)}, headers=ADMIN)
+        assert len(listed.json()["items"]) == count, since
 
     for params_bad, code in (
         ({"nik": "12345"}, "invalid_nik"),

@@ -113,6 +113,15 @@ async def test_who_may_set_kpj(client: httpx.AsyncClient, session: AsyncSession)
         assert (response.status_code, response.json()["code"]) == (status, code)
     missing = await client.patch("/v1/registrations/999999999", json={"kpj": KPJ}, headers=ADMIN)
     assert missing.status_code == 404
+    # In bulk, another party's or another branch's registrations are simply not reached.
+    for caller in (counterpart, other_branch):
+        response = await client.post(
+            "/v1/registrations/kpj",
+            json={"items": [{"nik": str(ANI), "kpj": KPJ}]},
+            headers=caller.headers,
+        )
+        assert response.status_code == 200
+        assert response.json()["results"] == [{"status": "not_found", "registrations": 0}]
     assert await kpj_of(session, ani) is None
     assert (await client.patch(path, json={"kpj": KPJ}, headers=ADMIN)).status_code == 200
 

@@ -154,6 +154,8 @@ def upgrade() -> None:
         ["agreement_id", "region_code"],
     )
     op.create_index("ix_registrations_batch_id", "registrations", ["batch_id"])
+    # The registrations list pages each agreement by id (app/registrations/repository.py).
+    op.create_index("ix_registrations_agreement_id_id", "registrations", ["agreement_id", "id"])
     op.create_index(
         "uq_registrations_nik_cohort_open",
         "registrations",

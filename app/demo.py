@@ -80,6 +80,7 @@ DEMO_KEYS: dict[str, tuple[str, list[str]]] = {
             "registrations:read",
             "coverage:read",
             "pii:read",
+            "claims:write",
             "claims:review",
             "reports:read",
         ],
@@ -106,7 +107,17 @@ DEMO_KEYS: dict[str, tuple[str, list[str]]] = {
             "reports:read",
         ],
     ),
-    "government": ("pemkab_muara_enim", ["agreements:read", "registrations:read", "reports:read"]),
+    # The payer records payments (agreements:write) and may file claims for the officers it pays.
+    "government": (
+        "pemkab_muara_enim",
+        [
+            "agreements:read",
+            "agreements:write",
+            "registrations:read",
+            "claims:write",
+            "reports:read",
+        ],
+    ),
     "integrator": ("integrator", ["coverage:read"]),
 }
 

@@ -95,9 +95,14 @@ class Registration(Timestamped, Base):
     ended_on: Mapped[date | None] = mapped_column(Date)
     # active | terminated | replaced | held | rejected
     status: Mapped[str] = mapped_column(Text, server_default="active")
+    # GREATEST: reversed bounds are refused by the checks, not by daterange (see migration 0004).
     coverage: Mapped[Any] = mapped_column(
         DATERANGE,
-        Computed("daterange(coverage_start, COALESCE(ended_on, coverage_end) + 1)", persisted=True),
+        Computed(
+            "daterange(coverage_start, "
+            "GREATEST(coverage_start, COALESCE(ended_on, coverage_end) + 1))",
+            persisted=True,
+        ),
     )
     end_reason: Mapped[str | None] = mapped_column(Text)
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("registrations.id"))

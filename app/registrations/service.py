@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agreements import service as agreements_service
 from app.core import audit
 from app.core.auth import Principal
-from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.core.errors import CONSTRAINT_ERRORS, Conflict, Forbidden, NotFound, Unprocessable
 from app.core.pagination import Page, decode_cursor, encode_cursor
 from app.models import Agreement, Registration
 from app.registrations import repository
@@ -28,6 +28,20 @@ TERMINATE_SCOPES = ("rosters:write", "agreements:write")
 # Resolving is the branch's decision about its agreement, so the agreement-writing scope.
 RESOLVE_SCOPE = "agreements:write"
 ONE_DAY = timedelta(days=1)
+
+# The service checks these first; registered for any other path that writes such a row.
+CONSTRAINT_ERRORS.setdefault(
+    "ck_registrations_ended_on",
+    Unprocessable(
+        "A registration ends at the earliest the day before its coverage starts (it then never "
+        "covered a day)",
+        code="termination_date_invalid",
+    ),
+)
+CONSTRAINT_ERRORS.setdefault(
+    "ck_registrations_period",
+    Unprocessable("coverage_end is before coverage_start", code="period_invalid"),
+)
 
 
 # Local until app/nik.py lands; same output as its format_nik / mask_nik.

@@ -25,6 +25,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 COVERING_STATUSES = "('active', 'terminated', 'replaced')"
+# PostgreSQL computes a generated column before it checks constraints, so reversed bounds would
+# raise a bare data exception (22000) there; GREATEST leaves the refusal to the named checks
+# `period` and `ended_on`. For every row those checks admit it is the plain range.
+COVERAGE = (
+    "daterange(coverage_start, GREATEST(coverage_start, COALESCE(ended_on, coverage_end) + 1))"
+)
 
 
 def upgrade() -> None:
@@ -115,7 +121,7 @@ def upgrade() -> None:
         sa.Column(
             "coverage",
             sa.dialects.postgresql.DATERANGE,
-            sa.Computed("daterange(coverage_start, COALESCE(ended_on, coverage_end) + 1)"),
+            sa.Computed(COVERAGE),
             nullable=False,
         ),
         sa.Column("end_reason", sa.Text),

@@ -5,11 +5,14 @@ from datetime import date
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.registrations.helpers import KPPS, PKD, PTPS, register, world
+from app.core.errors import translate_integrity_error
+from tests.registrations.helpers import KPPS, PKD, PTPS, register, state, world
 from tests.seed import OfficerSpec, make_nik
+
+REFUSAL_CODES = {"ended_on": "termination_date_invalid", "period": "period_invalid"}
 
 
 def constraint_of(error: pytest.ExceptionInfo[IntegrityError]) -> str | None:
@@ -56,17 +59,35 @@ async def test_ended_on_before_the_day_before_the_start_is_refused(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     w = await world(client, session)
-    # The generated coverage range refuses it before the check ck_registrations_ended_on can:
-    # PostgreSQL computes daterange(start, ended_on + 1) and finds its bounds reversed.
-    with pytest.raises(DBAPIError) as error:
+    # KPPS starts 2024-11-15. An end before 11-14 would make the generated coverage range's
+    # bounds reversed: the named checks refuse it (not daterange with a bare data exception),
+    # and the API answers their codes, whatever path wrote the row.
+    refused = [
+        (OfficerSpec(nik=make_nik(), status="terminated", ended_on=date(2024, 11, 13)), "ended_on"),
+        (OfficerSpec(nik=make_nik(), status="terminated", ended_on=date(2023, 1, 1)), "ended_on"),
+        (OfficerSpec(nik=make_nik(), coverage_end=date(2024, 11, 13)), "period"),
+    ]
+    for officer, check in refused:
+        with pytest.raises(IntegrityError) as error:
+            async with session.begin_nested():
+                await register(session, w.kpu, KPPS, officer)
+        assert constraint_of(error) == f"ck_registrations_{check}", officer
+        translated = translate_integrity_error(error.value)
+        assert translated.status == 422
+        assert translated.code == REFUSAL_CODES[check]
+    # A later UPDATE is refused the same way, and the row keeps its values.
+    (active,) = await register(session, w.kpu, KPPS, OfficerSpec(nik=make_nik(serial=3)))
+    with pytest.raises(IntegrityError) as error:
         async with session.begin_nested():
-            await register(
-                session,
-                w.kpu,
-                KPPS,
-                OfficerSpec(nik=make_nik(), status="terminated", ended_on=date(2024, 11, 13)),
+            await session.execute(
+                text(
+                    "UPDATE registrations SET status = 'terminated', ended_on = '2024-11-01' "
+                    "WHERE id = :id"
+                ),
+                {"id": active},
             )
-    assert "range lower bound must be less than or equal to range upper bound" in str(error.value)
+    assert constraint_of(error) == "ck_registrations_ended_on"
+    assert (await state(session, active))["status"] == "active"
     # The day before the start is the earliest end: an empty range, never covered.
     (never,) = await register(
         session,

@@ -128,7 +128,9 @@ async def test_bad_input_changes_nothing(
         return f"/v1/registrations/{registration_id}/terminate"
 
     cases = [
+        # Before the day before the start (11-14): the database would refuse it too.
         (url(active), {"ended_on": "2024-11-13", "reason": "x"}, 422, "termination_date_invalid"),
+        (url(active), {"ended_on": "2023-01-01", "reason": "x"}, 422, "termination_date_invalid"),
         (url(active), {"ended_on": "2025-01-01", "reason": "x"}, 422, "termination_date_invalid"),
         (url(active), {"ended_on": "2024-13-01", "reason": "x"}, 422, "validation_error"),
         (url(active), {"ended_on": "30-11-2024", "reason": "x"}, 422, "validation_error"),

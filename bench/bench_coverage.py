@@ -263,7 +263,14 @@ def random_niks(rng: random.Random, count: int, districts: list[str], taken: set
     return niks
 
 
-CONFLICT = orjson.dumps({"body": "bawaslu", "role": "PTPS", "from": "2024-11-01"}).decode()
+CONFLICT = orjson.dumps(
+    {
+        "body": "bawaslu",
+        "role": "PTPS",
+        "coverage_start": "2024-11-01",
+        "coverage_end": "2024-12-31",
+    }
+).decode()
 COLUMNS = [
     "nik", "agreement_id", "cohort_id", "role_code", "position", "full_name", "birth_date",
     "sex", "region_code", "tps", "coverage_start", "coverage_end", "ended_on", "status",

@@ -45,7 +45,10 @@ COLUMNS = (
     "sex", "region_code", "tps", "coverage_start", "coverage_end", "ended_on", "status",
     "conflict",
 )  # fmt: skip
-CONFLICT = '{"body": "bawaslu", "role": "PTPS", "from": "2024-11-01", "to": "2024-12-31"}'
+CONFLICT = (
+    '{"body": "bawaslu", "role": "PTPS", "coverage_start": "2024-11-01", '
+    '"coverage_end": "2024-12-31"}'
+)
 
 
 def server_url() -> str:

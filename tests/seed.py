@@ -96,6 +96,21 @@ async def seed_agreement(
     return seeded
 
 
+def held_conflict(
+    body: str = "bawaslu",
+    role: str = "PTPS",
+    coverage_start: date = date(2024, 11, 1),
+    coverage_end: date = date(2024, 12, 31),
+) -> dict[str, object]:
+    """A held registration's conflict as the rosters write it (ck_registrations_conflict)."""
+    return {
+        "body": body,
+        "role": role,
+        "coverage_start": coverage_start.isoformat(),
+        "coverage_end": coverage_end.isoformat(),
+    }
+
+
 @dataclass
 class OfficerSpec:
     nik: int

@@ -107,6 +107,7 @@ class Registration(Timestamped, Base):
     end_reason: Mapped[str | None] = mapped_column(Text)
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("registrations.id"))
     conflict_registration_id: Mapped[int | None] = mapped_column(ForeignKey("registrations.id"))
-    conflict: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # None is SQL NULL, not JSON null, as ck_registrations_conflict wants.
+    conflict: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     kpj: Mapped[str | None] = mapped_column(Text)
     nik_warnings: Mapped[list[str] | None] = mapped_column(ARRAY(Text))

@@ -20,10 +20,10 @@ PII_NOTE = (
 class ConflictRead(BaseModel):
     """The registration a held one collides with, described without the other person's data."""
 
-    body: str | None = Field(default=None, description="`kpu` or `bawaslu`", examples=["bawaslu"])
-    role: str | None = Field(default=None, examples=["PTPS"])
-    coverage_start: date | None = None
-    coverage_end: date | None = None
+    body: str = Field(description="`kpu` or `bawaslu`", examples=["bawaslu"])
+    role: str = Field(examples=["PTPS"])
+    coverage_start: date
+    coverage_end: date = Field(description="Its last covered day when the roster row came in")
 
 
 class RegistrationRead(BaseModel):

@@ -25,6 +25,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 COVERING_STATUSES = "('active', 'terminated', 'replaced')"
+# What a held registration's conflict says of the other one: its body, role and period, all
+# given, and nothing else (never the other person's data).
+CONFLICT_KEYS = "ARRAY['body', 'role', 'coverage_start', 'coverage_end']"
 # PostgreSQL computes a generated column before it checks constraints, so reversed bounds would
 # raise a bare data exception (22000) there; GREATEST leaves the refusal to the named checks
 # `period` and `ended_on`. For every row those checks admit it is the plain range.
@@ -146,6 +149,12 @@ def upgrade() -> None:
             "status NOT IN ('terminated', 'replaced') OR ended_on IS NOT NULL", name="end_date"
         ),
         sa.CheckConstraint("status <> 'held' OR conflict IS NOT NULL", name="held_conflict"),
+        sa.CheckConstraint(
+            f"conflict IS NULL OR (jsonb_typeof(conflict) = 'object' "
+            f"AND jsonb_strip_nulls(conflict) ?& {CONFLICT_KEYS} "
+            f"AND conflict - {CONFLICT_KEYS} = '{{}}'::jsonb)",
+            name="conflict",
+        ),
         sa.CheckConstraint("sex IS NULL OR sex IN ('L', 'P')", name="sex"),
         sa.CheckConstraint(
             "position IS NULL OR position IN ('ketua', 'anggota', 'sekretaris', 'staf')",

@@ -21,6 +21,7 @@ from tests.claims.helpers import (
     world,
 )
 from tests.conftest import ADMIN_KEY
+from tests.seed import held_conflict
 
 DAY = timedelta(days=1)
 
@@ -144,7 +145,7 @@ async def test_terminated_registration_covers_until_it_ended(
 async def test_held_and_rejected_registrations_cover_nothing(
     client: httpx.AsyncClient, w: World, session: AsyncSession
 ) -> None:
-    conflict: dict[str, object] = {"body": "bawaslu", "role": "PTPS"}
+    conflict = held_conflict()
     held, _ = await w.officer(status="held", conflict=conflict)
     problem = await file(client, w.counterpart, jkk(held), 422)
     assert (problem["code"], problem["reason"]) == ("not_covered", "held")

@@ -10,7 +10,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import create_key, create_organization
-from tests.seed import CohortSpec, OfficerSpec, SeededAgreement, make_nik, seed_agreement
+from tests.seed import (
+    CohortSpec,
+    OfficerSpec,
+    SeededAgreement,
+    held_conflict,
+    make_nik,
+    seed_agreement,
+)
 
 KPPS = CohortSpec(
     role="KPPS",
@@ -94,7 +101,7 @@ def officers(count: int, **fields: Any) -> list[OfficerSpec]:
 def held(**fields: Any) -> OfficerSpec:
     return officer(
         status="held",
-        conflict={"body": "bawaslu", "role": "PTPS", "from": "2024-11-01", "to": "2024-12-31"},
+        conflict=held_conflict(),
         **fields,
     )
 

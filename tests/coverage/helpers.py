@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import ADMIN, create_organization
 from tests.seed import CohortSpec, OfficerSpec, SeededAgreement, seed_agreement, seed_registrations
+from tests.seed import held_conflict as held_conflict  # test_coverage.py takes it from here
 
 KPPS_2024 = CohortSpec(
     role="KPPS", coverage_start=date(2024, 11, 1), coverage_end=date(2024, 12, 31)
@@ -94,10 +95,6 @@ async def access_rows(session: AsyncSession, nik: int | None = None) -> list[Any
         sql += " WHERE nik = :nik"
         params["nik"] = nik
     return list((await session.execute(text(sql + " ORDER BY id"), params)).all())
-
-
-def held_conflict() -> dict[str, object]:
-    return {"body": "bawaslu", "role": "PTPS", "from": "2024-11-01", "to": "2024-12-31"}
 
 
 def new_uuid() -> str:

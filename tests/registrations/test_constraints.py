@@ -1,5 +1,6 @@
 """The database itself refusing registrations that break the rules, whatever the API does."""
 
+import json
 from datetime import date
 
 import httpx
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import translate_integrity_error
 from tests.registrations.helpers import KPPS, PKD, PTPS, register, state, world
-from tests.seed import OfficerSpec, make_nik
+from tests.seed import OfficerSpec, held_conflict, make_nik
 
 REFUSAL_CODES = {"ended_on": "termination_date_invalid", "period": "period_invalid"}
 
@@ -27,7 +28,9 @@ async def test_two_overlapping_covering_registrations_of_one_nik_are_refused(
     nik = make_nik(serial=9)
     await register(session, w.bawaslu, PTPS, OfficerSpec(nik=nik))
     # A held or rejected one may overlap: it covers nothing.
-    await register(session, w.kpu, KPPS, OfficerSpec(nik=nik, status="held", conflict={}))
+    await register(
+        session, w.kpu, KPPS, OfficerSpec(nik=nik, status="held", conflict=held_conflict())
+    )
     for status, ended_on in (("active", None), ("terminated", date(2024, 12, 20))):
         with pytest.raises(IntegrityError) as error:
             async with session.begin_nested():
@@ -105,3 +108,39 @@ async def test_ended_on_before_the_day_before_the_start_is_refused(
                 session, w.kpu, KPPS, OfficerSpec(nik=make_nik(serial=2), status="terminated")
             )
     assert constraint_of(integrity) == "ck_registrations_end_date"
+
+
+async def test_a_conflict_names_body_role_and_period_and_nothing_else(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    w = await world(client, session)
+    full = held_conflict()
+    refused: list[object] = [
+        {key: value for key, value in full.items() if key != "coverage_end"},
+        {**full, "role": None},
+        # The other person's data never goes in, nor keys readers do not know.
+        {**full, "full_name": "Budi"},
+        {"body": "bawaslu", "role": "PTPS", "from": "2024-11-01", "to": "2024-12-31"},
+        [full],
+        # JSON null is no conflict at all (held_conflict only asks for SQL NOT NULL).
+        None,
+    ]
+    for serial, conflict in enumerate(refused, start=20):
+        with pytest.raises(IntegrityError) as error:
+            async with session.begin_nested():
+                await session.execute(
+                    text(
+                        "INSERT INTO registrations (nik, agreement_id, cohort_id, role_code, "
+                        "full_name, birth_date, region_code, coverage_start, coverage_end, "
+                        "status, conflict) VALUES (:nik, :agreement, :cohort, 'KPPS', 'Ani', "
+                        "'1990-05-17', '12.09.18.2002', '2024-11-15', '2024-12-31', 'held', "
+                        "CAST(:conflict AS jsonb))"
+                    ),
+                    {
+                        "nik": make_nik(serial=serial),
+                        "agreement": w.kpu.id,
+                        "cohort": w.kpu.cohorts["KPPS"],
+                        "conflict": json.dumps(conflict),
+                    },
+                )
+        assert constraint_of(error) == "ck_registrations_conflict", conflict

@@ -14,7 +14,7 @@ from tests.registrations.helpers import (
     state,
     world,
 )
-from tests.seed import OfficerSpec, make_nik
+from tests.seed import OfficerSpec, held_conflict, make_nik
 
 
 async def test_counterpart_terminates_an_active_registration(
@@ -116,7 +116,7 @@ async def test_bad_input_changes_nothing(
         OfficerSpec(
             nik=make_nik(serial=3),
             status="held",
-            conflict={"body": "bawaslu", "role": "PTPS"},
+            conflict=held_conflict(),
         ),
     )
     (rejected,) = await register(

@@ -77,6 +77,11 @@ async def create_agreement(
     "/agreements",
     response_model=Page[AgreementRead],
     summary="List the agreements the caller is party to (operators: all)",
+    description=(
+        "Oldest first, in cursor pages (`limit`, then `cursor` = the previous page's "
+        "`next_cursor`). A BPJS branch, counterpart or payer sees the agreements it is party "
+        "to; the filters narrow that set."
+    ),
     responses=problems(403),
 )
 async def list_agreements(
@@ -111,6 +116,10 @@ async def list_agreements(
     "/agreements/{agreement_id}",
     response_model=AgreementRead,
     summary="Read an agreement with its rates and cohorts; `ETag` carries its version",
+    description=(
+        "Send the `ETag` back as `If-Match` on PATCH and the lifecycle actions. "
+        "Another organization's agreement answers 404, as a missing one does."
+    ),
     responses=problems(403, 404),
 )
 async def get_agreement(
@@ -179,6 +188,10 @@ async def activate_agreement(
     "/agreements/{agreement_id}/end",
     response_model=AgreementRead,
     summary="End an active agreement on a date",
+    description=(
+        "`ended_on`, the last day the agreement covers, must not be before signing. "
+        "`If-Match` optional."
+    ),
     responses=problems(403, 404, 409, 412, 415),
 )
 async def end_agreement(
@@ -206,6 +219,10 @@ async def end_agreement(
     "/agreements/{agreement_id}/cancel",
     response_model=AgreementRead,
     summary="Cancel a draft agreement",
+    description=(
+        "Only a draft can be cancelled (an active one is ended); nothing is deleted. "
+        "`If-Match` optional."
+    ),
     responses=problems(403, 404, 409, 412),
 )
 async def cancel_agreement(

@@ -91,6 +91,10 @@ async def get_contributions(
     "/agreements/{agreement_id}/balance",
     response_model=BalanceRead,
     summary="Contributions due, paid and outstanding per month",
+    description=(
+        "Months as `YYYY-MM` in `from`/`to` (default: the agreement's whole period). "
+        "`Accept: text/csv` or the XLSX media type downloads the table with Indonesian headers."
+    ),
     responses=exports.report_responses(403, 404, description="The balance per month."),
 )
 async def get_balance(
@@ -146,6 +150,9 @@ async def record_payment(
     "/agreements/{agreement_id}/payments",
     response_model=Page[PaymentRead],
     summary="List an agreement's payments, oldest first",
+    description=(
+        "Each payment with the months it settled and how much went to each; cursor pages."
+    ),
     responses=problems(403, 404),
 )
 async def list_payments(

@@ -95,6 +95,10 @@ async def issue_api_key(
     "/api-keys/{key_id}",
     response_model=ApiKeyRead,
     summary="Revoke an API key",
+    description=(
+        "Operators only. The key stops working at once in this process and within 10 seconds "
+        "in other workers (their key cache). Revoking twice answers the revoked key again."
+    ),
     responses=problems(403, 404),
 )
 async def revoke_api_key(

@@ -189,7 +189,9 @@ async def activate_agreement(
     response_model=AgreementRead,
     summary="End an active agreement on a date",
     description=(
-        "`ended_on`, the last day the agreement covers, must not be before signing. "
+        "`ended_on`, the last day the agreement covers, must not be before signing. Active "
+        "registrations running past it are terminated as of that day (`end_reason` "
+        "`agreement ended`), so coverage and contributions stop with the agreement. "
         "`If-Match` optional."
     ),
     responses=problems(403, 404, 409, 412, 415),

@@ -4,9 +4,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, func, insert, or_, select, update
+from sqlalchemy import CursorResult, Select, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (
@@ -22,6 +22,7 @@ from app.models import (
 
 # Registrations whose period a cohort must keep covering (rejected ones never covered anyone).
 HOLDING_STATUSES = ("active", "terminated", "replaced", "held")
+AGREEMENT_ENDED = "agreement ended"
 
 
 async def get_agreement(session: AsyncSession, agreement_id: uuid.UUID) -> Agreement | None:
@@ -193,6 +194,29 @@ async def update_agreement(
         stmt.returning(Agreement).execution_options(populate_existing=True)
     )
     return result.scalar_one_or_none()
+
+
+async def end_registrations(session: AsyncSession, agreement_id: uuid.UUID, ended_on: date) -> int:
+    """Terminate the agreement's active registrations running past `ended_on`, as of that day.
+
+    One that had not started by then ends the day before its start: it never covered a day.
+    """
+    result = await session.execute(
+        update(Registration)
+        .where(
+            Registration.agreement_id == agreement_id,
+            Registration.status == "active",
+            func.coalesce(Registration.ended_on, Registration.coverage_end) > ended_on,
+        )
+        .values(
+            status="terminated",
+            ended_on=func.greatest(Registration.coverage_start - 1, ended_on),
+            end_reason=AGREEMENT_ENDED,
+            updated_at=func.now(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], result).rowcount
 
 
 async def lock_cohort(

@@ -594,6 +594,7 @@ async def transition(
     version = _check_version(agreement, parse_if_match(if_match)) if if_match else None
     if agreement.status not in sources:
         raise _invalid_transition(agreement.status, target)
+    previous = agreement.status  # the UPDATE below refreshes `agreement` in place
     values: dict[str, Any] = {"status": target}
     if action == "activate":
         await _check_activatable(session, agreement)
@@ -615,13 +616,20 @@ async def transition(
         if current is not None and current.status not in sources:
             raise _invalid_transition(current.status, target)
         await _explain_lost_update(session, agreement.id)
+    detail: dict[str, Any] = {"from": previous, "to": target}
+    if action == "end":
+        assert ended_on is not None
+        detail["ended_on"] = str(ended_on)
+        detail["registrations_ended"] = await repository.end_registrations(
+            session, agreement.id, ended_on
+        )
     audit.record(
         session,
         principal,
         action=f"agreement.{action}",
         entity_type="agreement",
         entity_id=agreement.id,
-        detail={"from": agreement.status, "to": target, "ended_on": ended_on and str(ended_on)},
+        detail=detail,
     )
     return (await agreement_reads(session, [updated]))[0]
 

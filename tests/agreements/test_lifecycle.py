@@ -1,11 +1,15 @@
 """Create, read, edit, activate, add cohorts, end, cancel: the agreement's life over HTTP."""
 
+import uuid
+from datetime import date
+
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import AuditEntry
+from app.models import AuditEntry, Registration
 from tests.agreements.helpers import KPPS, Parties, assert_problem, body, counts, create
+from tests.seed import OfficerSpec, SeededAgreement, make_nik, seed_registrations
 
 
 async def test_create_echoes_fields_with_defaults(client: httpx.AsyncClient, p: Parties) -> None:
@@ -371,3 +375,50 @@ async def test_list_bad_query(client: httpx.AsyncClient, p: Parties) -> None:
         422,
         "invalid_cursor",
     )
+
+
+async def test_ending_terminates_registrations_running_past_the_end(
+    client: httpx.AsyncClient, session: AsyncSession, p: Parties, admin: dict[str, str]
+) -> None:
+    agreement = await create(client, p)
+    url = f"/v1/agreements/{agreement['id']}"
+    h = p.branch.headers
+    assert (await client.post(f"{url}/activate", headers=h)).status_code == 200
+    seeded = SeededAgreement(
+        uuid.UUID(agreement["id"]),
+        agreement["number"],
+        {c["role"]: uuid.UUID(c["id"]) for c in agreement["cohorts"]},
+    )
+    kpps = [
+        OfficerSpec(make_nik(serial=1)),  # 1 Nov - 31 Dec: cut at the end
+        OfficerSpec(make_nik(serial=2), coverage_start=date(2024, 12, 20)),  # starts after it
+        OfficerSpec(make_nik(serial=3), coverage_end=date(2024, 11, 30)),  # over before it
+    ]
+    ids = await seed_registrations(session, agreement=seeded, role="KPPS", officers=kpps)
+
+    ended = await client.post(f"{url}/end", json={"ended_on": "2024-12-15"}, headers=h)
+    assert ended.status_code == 200, ended.text
+
+    rows = {
+        row.id: row
+        for row in await session.execute(
+            select(Registration.id, Registration.status, Registration.ended_on)
+            .where(Registration.id.in_(ids))
+            .execution_options(populate_existing=True)
+        )
+    }
+    assert (rows[ids[0]].status, rows[ids[0]].ended_on) == ("terminated", date(2024, 12, 15))
+    assert (rows[ids[1]].status, rows[ids[1]].ended_on) == ("terminated", date(2024, 12, 19))
+    assert (rows[ids[2]].status, rows[ids[2]].ended_on) == ("active", None)
+    nik = f"{make_nik(serial=1):016d}"
+    covered = (await client.get(f"/v1/coverage/{nik}?on=2024-12-16", headers=admin)).json()
+    assert (covered["covered"], covered["reason"]) == (False, "terminated")
+    detail = await session.scalar(
+        select(AuditEntry.detail).where(AuditEntry.action == "agreement.end")
+    )
+    assert detail == {
+        "from": "active",
+        "to": "ended",
+        "ended_on": "2024-12-15",
+        "registrations_ended": 2,
+    }

@@ -5,10 +5,9 @@ hottest path of the service, and pydantic models or ORM objects per row would co
 the database lookup itself. schemas.py describes the same shapes for the docs.
 """
 
-import gc
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
 from app.core.auth import Principal
+from app.core.collector import collector_paused
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.pagination import Page, decode_cursor, encode_cursor
 from app.coverage import repository
@@ -223,7 +223,7 @@ async def check_many(
     by_nik: dict[int, list[Any]] = {}
     answers: dict[tuple[int, date], dict[str, Any]] = {}
     results: list[dict[str, Any]] = []
-    with _collector_paused():
+    with collector_paused():
         async with connect() as connection:
             if distinct:
                 rows = await repository.coverage_of_niks(
@@ -253,32 +253,6 @@ async def check_many(
                 )
             results.append(found)
     return {"on": default_on, "results": results}
-
-
-_pauses = 0
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a batch builds its answers.
-
-    Ten thousand answers are a few hundred thousand new objects, none in a cycle, and each
-    collection they set off walks the whole heap of the process: measured, it doubled the
-    CPU of a batch (as app/nik.py found for rosters). Nested and concurrent batches share
-    the pause; the collector is back on when the last one ends.
-    """
-    global _pauses
-    if _pauses == 0 and not gc.isenabled():
-        yield  # someone else turned it off: leave it be
-        return
-    _pauses += 1
-    gc.disable()
-    try:
-        yield
-    finally:
-        _pauses -= 1
-        if _pauses == 0:
-            gc.enable()
 
 
 async def list_access_log(

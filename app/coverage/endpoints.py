@@ -98,6 +98,11 @@ async def check_coverage(
     "/access-log",
     response_model=Page[AccessLogRead],
     summary="Who read which NIK (operators only), newest first",
+    description=(
+        "One row per NIK read (coverage checks, claims, and personal data shown), with the "
+        "key, its organization, the endpoint and the time (UU 27/2022). Rows reach the table "
+        "within a second or so of the read: they are batched, and spooled to disk meanwhile."
+    ),
     responses=problems(403),
 )
 async def list_access_log(

@@ -30,6 +30,11 @@ Admin = require("admin")
     status_code=201,
     response_model=OrganizationRead,
     summary="Create an organization",
+    description=(
+        "Operators only. `kind` is one of bpjs_branch, kpu, bawaslu, government, integrator, "
+        "operator; `region_code` is the province or regency it serves. Keys are issued "
+        "separately. Send `Idempotency-Key` to retry safely."
+    ),
     responses=problems(403, 409, 415),
 )
 async def create_organization(
@@ -51,6 +56,8 @@ async def create_organization(
     "/organizations",
     response_model=Page[OrganizationRead],
     summary="List organizations (operators see all; others their own)",
+    description="Filter by `kind`; cursor pages (`limit`, then `cursor`).",
+    responses=problems(403),
 )
 async def list_organizations(
     session: SessionDep,

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import SecretStr
 from sqlalchemy import select
 
@@ -101,7 +102,23 @@ def forget_key(key_id: uuid.UUID) -> None:
             _cache.pop(token_hash, None)
 
 
-async def _principal_from_token(
+def bearer_token(authorization: str | None) -> str | None:
+    """The key of an `Authorization: Bearer <key>` header, read as `bearer` reads it."""
+    scheme, credentials = get_authorization_scheme_param(authorization)
+    if not credentials or scheme.lower() != "bearer":
+        return None
+    return credentials
+
+
+def cached_principal(token: str) -> Principal | None:
+    """The principal of a key verified in the last CACHE_SECONDS, without the database."""
+    cached = _cache.get(hashlib.sha256(token.encode()).digest())
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    return None
+
+
+async def principal_of_token(
     session: SessionDep, token: str, admin_key: SecretStr | None
 ) -> Principal:
     token_hash = hashlib.sha256(token.encode()).digest()
@@ -143,7 +160,7 @@ async def authenticate(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("Send an API key as `Authorization: Bearer <key>`")
     admin_key = request.app.state.settings.admin_api_key
-    return await _principal_from_token(session, credentials.credentials, admin_key)
+    return await principal_of_token(session, credentials.credentials, admin_key)
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]

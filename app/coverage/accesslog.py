@@ -45,6 +45,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.auth import Principal
 from app.coverage import repository
 from app.coverage.repository import AccessRow
 
@@ -334,3 +335,25 @@ async def record_reads(
         writer.record(group)
     elif reads:
         await repository.copy_access_rows(connection, list(group.rows()))
+
+
+async def record_session_reads(
+    session: AsyncSession,
+    writer: AccessLogWriter | None,
+    principal: Principal,
+    *,
+    endpoint: str,
+    reads: Sequence[Read],
+) -> None:
+    """`record_reads` for a request that reads through its session: without a running writer
+    the rows are copied in on the session's connection, in the request's transaction."""
+    if not reads:
+        return
+    await record_reads(
+        await repository.driver_connection(session),
+        writer,
+        api_key_id=principal.key_id,
+        organization_id=principal.organization_id,
+        endpoint=endpoint,
+        reads=reads,
+    )

@@ -9,6 +9,7 @@ from app.core.auth import PrincipalDep, require
 from app.core.database import SessionDep
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.routing import api_router, problems
+from app.coverage.dependencies import AccessLogDep
 from app.registrations import service
 from app.registrations.schemas import (
     PII_NOTE,
@@ -26,18 +27,23 @@ VISIBILITY = (
     "An organization sees the registrations of the agreements it is party to (BPJS branch, "
     "counterpart or payer); operators see all. Others' ids answer 404 like missing ones."
 )
+ACCESS_LOG_NOTE = (
+    "Every registration shown with its personal data (`pii:read`) is written to the access log "
+    "with the key that read it (UU 27/2022); masked answers are not."
+)
 
 
 @router.get(
     "/registrations",
     response_model=Page[RegistrationRead],
     summary="List registrations, ordered by id, with filters",
-    description=f"{VISIBILITY}\n\n{PII_NOTE}",
+    description=f"{VISIBILITY}\n\n{PII_NOTE} {ACCESS_LOG_NOTE}",
     responses=problems(403),
 )
 async def list_registrations(
     session: SessionDep,
     principal: PrincipalDep,
+    access_log: AccessLogDep,
     agreement_id: uuid.UUID | None = Query(default=None),
     cohort_id: uuid.UUID | None = Query(default=None),
     role: str | None = Query(default=None, max_length=40, examples=["KPPS"]),
@@ -69,6 +75,7 @@ async def list_registrations(
         nik=nik,
         limit=limit,
         cursor=cursor,
+        access_log=access_log,
     )
 
 
@@ -76,16 +83,19 @@ async def list_registrations(
     "/registrations/{registration_id}",
     response_model=RegistrationRead,
     summary="Read one registration",
-    description=f"{VISIBILITY}\n\n{PII_NOTE}",
+    description=f"{VISIBILITY}\n\n{PII_NOTE} {ACCESS_LOG_NOTE}",
     responses=problems(403, 404),
 )
 async def get_registration(
     registration_id: RegistrationId,
     session: SessionDep,
     principal: PrincipalDep,
+    access_log: AccessLogDep,
     _: object = Reader,
 ) -> RegistrationRead:
-    return await service.get_registration(session, principal, registration_id=registration_id)
+    return await service.get_registration(
+        session, principal, registration_id=registration_id, access_log=access_log
+    )
 
 
 @router.post(

@@ -1,6 +1,7 @@
 """Registrations: who may see them, their personal data, termination and resolving held ones."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from app.core import audit
 from app.core.auth import Principal
 from app.core.errors import CONSTRAINT_ERRORS, Conflict, Forbidden, NotFound, Unprocessable
 from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.coverage.accesslog import AccessLogWriter, record_session_reads
 from app.models import Agreement, Registration
 from app.registrations import repository
 from app.registrations.repository import RegistrationFilters
@@ -28,6 +30,8 @@ TERMINATE_SCOPES = ("rosters:write", "agreements:write")
 # Resolving is the branch's decision about its agreement, so the agreement-writing scope.
 RESOLVE_SCOPE = "agreements:write"
 ONE_DAY = timedelta(days=1)
+ENDPOINT_LIST = "GET /v1/registrations"
+ENDPOINT_READ = "GET /v1/registrations/{id}"
 
 # The service checks these first; registered for any other path that writes such a row.
 CONSTRAINT_ERRORS.setdefault(
@@ -98,10 +102,32 @@ def to_read(
     )
 
 
+def _shows_pii(principal: Principal) -> bool:
+    return principal.has("pii:read")
+
+
 def _read(
     registration: Registration, agreement_number: str, principal: Principal
 ) -> RegistrationRead:
-    return to_read(registration, agreement_number, show_pii=principal.has("pii:read"))
+    return to_read(registration, agreement_number, show_pii=_shows_pii(principal))
+
+
+async def _log_personal_reads(
+    session: AsyncSession,
+    principal: Principal,
+    access_log: AccessLogWriter | None,
+    endpoint: str,
+    registrations: Sequence[Registration],
+) -> None:
+    """An access-log row per registration shown with its personal data (UU 27/2022)."""
+    if _shows_pii(principal):
+        await record_session_reads(
+            session,
+            access_log,
+            principal,
+            endpoint=endpoint,
+            reads=[(registration.nik, 1) for registration in registrations],
+        )
 
 
 def _scope(principal: Principal) -> uuid.UUID | None:
@@ -125,6 +151,7 @@ async def list_registrations(
     nik: str | None = None,
     limit: int,
     cursor: str | None,
+    access_log: AccessLogWriter | None,
 ) -> Page[RegistrationRead]:
     filters = RegistrationFilters(
         agreement_id=agreement_id,
@@ -140,10 +167,12 @@ async def list_registrations(
     rows = await repository.list_registrations(
         session, filters, organization_id=_scope(principal), after_id=after_id, limit=limit + 1
     )
+    shown = rows[:limit]
     next_cursor = encode_cursor([rows[limit - 1][0].id]) if len(rows) > limit else None
-    return Page(
-        items=[_read(row[0], row[1], principal) for row in rows[:limit]], next_cursor=next_cursor
+    await _log_personal_reads(
+        session, principal, access_log, ENDPOINT_LIST, [row[0] for row in shown]
     )
+    return Page(items=[_read(row[0], row[1], principal) for row in shown], next_cursor=next_cursor)
 
 
 def _after(cursor: str) -> int:
@@ -172,9 +201,15 @@ async def _reread(
 
 
 async def get_registration(
-    session: AsyncSession, principal: Principal, *, registration_id: int
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    registration_id: int,
+    access_log: AccessLogWriter | None,
 ) -> RegistrationRead:
-    return await _reread(session, principal, registration_id)
+    registration, agreement = await _visible(session, principal, registration_id)
+    await _log_personal_reads(session, principal, access_log, ENDPOINT_READ, [registration])
+    return _read(registration, agreement.number, principal)
 
 
 async def terminate_registration(

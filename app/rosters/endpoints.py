@@ -12,6 +12,7 @@ from app.core.database import SessionDep
 from app.core.idempotency import IdempotencyKeyHeader
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.routing import api_router, problems
+from app.coverage.dependencies import AccessLogDep
 from app.rosters import jobs, service
 from app.rosters.schemas import RosterBatchRead, RosterMode, RosterRowProblem
 from app.rosters.upload import receive_upload
@@ -156,7 +157,8 @@ async def read_batch(
         "With `Accept: text/csv`: every problem row with its original columns plus `baris` "
         "(row), `hasil` (ditolak/ditahan), `kode` (codes) and `alasan` (reasons), in the "
         "upload's delimiter, UTF-8 with BOM so that Excel opens it. Otherwise JSON pages in "
-        "row order. Scopes: `rosters:write` or `pii:read` (the rows hold NIKs and names)."
+        "row order. Scopes: `rosters:write` or `pii:read` (the rows hold NIKs and names). Every "
+        "NIK shown is written to the access log with the key that read it (UU 27/2022)."
     ),
     responses={
         200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
@@ -168,17 +170,24 @@ async def read_batch_errors(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
+    access_log: AccessLogDep,
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response | Page[RosterRowProblem]:
     if accept is not None and "text/csv" in accept.lower():
         batch, body = await service.problems_csv(
-            session, principal, batch_id, sessionmaker=request.app.state.sessionmaker
+            session,
+            principal,
+            batch_id,
+            sessionmaker=request.app.state.sessionmaker,
+            access_log=access_log,
         )
         return StreamingResponse(
             body,
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="roster-{batch.id}-errors.csv"'},
         )
-    return await service.list_problems(session, principal, batch_id, limit=limit, cursor=cursor)
+    return await service.list_problems(
+        session, principal, batch_id, limit=limit, cursor=cursor, access_log=access_log
+    )

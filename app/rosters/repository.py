@@ -228,6 +228,16 @@ async def problem_rows(
     return list((await session.execute(stmt)).scalars())
 
 
+async def problem_niks(session: AsyncSession, batch_id: uuid.UUID) -> list[str]:
+    """The NIKs as written in every problem row of a batch, each once."""
+    stmt = (
+        select(RosterBatchRow.nik)
+        .where(RosterBatchRow.batch_id == batch_id, RosterBatchRow.nik.is_not(None))
+        .distinct()
+    )
+    return [nik for nik in (await session.execute(stmt)).scalars() if nik is not None]
+
+
 # ---------------------------------------------------------------------------------------------
 # Staging
 

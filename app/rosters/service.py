@@ -2,7 +2,7 @@
 
 import hashlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -26,7 +26,9 @@ from app.core.errors import (
 from app.core.pagination import Page, decode_cursor, encode_cursor
 from app.core.responses import json_response
 from app.core.settings import Settings
+from app.coverage.accesslog import AccessLogWriter, record_session_reads
 from app.models import Agreement, RosterBatch
+from app.nik import nik_to_int
 from app.rosters import errors_csv, pipeline, repository
 from app.rosters.parsing import RosterFileError, RosterFormat, detect_format
 from app.rosters.schemas import RosterBatchRead, RosterMode, RosterRowProblem, counts_of
@@ -38,6 +40,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 READ_SCOPES = ("rosters:write", "registrations:read")
 # Problem rows hold NIKs and names: the uploader, or a key allowed to read personal data.
 ERRORS_SCOPES = ("rosters:write", "pii:read")
+ENDPOINT_ERRORS = "GET /v1/roster-batches/{id}/errors"
 SNIFFED_CONTENT_TYPES = ("application/octet-stream",)
 ACCEPTED_TYPES = (
     "application/json, application/x-ndjson, text/csv or "
@@ -466,6 +469,7 @@ async def list_problems(
     *,
     limit: int,
     cursor: str | None,
+    access_log: AccessLogWriter | None,
 ) -> Page[RosterRowProblem]:
     await get_batch(session, principal, batch_id, scopes=ERRORS_SCOPES)
     after = 0
@@ -477,6 +481,7 @@ async def list_problems(
     rows = await repository.problem_rows(session, batch_id, after=after, limit=limit + 1)
     items = [RosterRowProblem.model_validate(row) for row in rows[:limit]]
     next_cursor = encode_cursor([items[-1].row_number]) if len(rows) > limit else None
+    await _log_niks_shown(session, principal, access_log, (item.nik for item in items))
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -486,7 +491,33 @@ async def problems_csv(
     batch_id: uuid.UUID,
     *,
     sessionmaker: async_sessionmaker[AsyncSession],
+    access_log: AccessLogWriter | None,
 ) -> tuple[RosterBatch, AsyncIterator[bytes]]:
-    """The problem rows as CSV for Excel: the original columns plus baris, hasil, kode, alasan."""
+    """The problem rows as CSV for Excel: the original columns plus baris, hasil, kode, alasan.
+
+    The whole file's NIKs are logged before it streams: the stream runs after the request's
+    transaction has committed, on sessions of its own.
+    """
     batch = await get_batch(session, principal, batch_id, scopes=ERRORS_SCOPES)
+    await _log_niks_shown(
+        session, principal, access_log, await repository.problem_niks(session, batch_id)
+    )
     return batch, errors_csv.stream(sessionmaker, batch)
+
+
+async def _log_niks_shown(
+    session: AsyncSession,
+    principal: Principal,
+    access_log: AccessLogWriter | None,
+    written: Iterable[str | None],
+) -> None:
+    """An access-log row per NIK shown (UU 27/2022); text that is not 16 digits is skipped, as
+    the log keeps NIKs as bigint."""
+    niks = dict.fromkeys(nik for text in written if text and (nik := nik_to_int(text)) is not None)
+    await record_session_reads(
+        session,
+        access_log,
+        principal,
+        endpoint=ENDPOINT_ERRORS,
+        reads=[(nik, 0) for nik in niks],
+    )

@@ -199,7 +199,11 @@ async def _decide_and_apply(
                 )
                 if job.mode == "replace":
                     counts["terminated"] = await repository.terminate_missing(
-                        connection, tables, cohort_ids=cohort_ids, as_of=job.as_of
+                        connection,
+                        tables,
+                        agreement_id=job.agreement_id,
+                        cohort_ids=cohort_ids,
+                        as_of=job.as_of,
                     )
                 seconds["apply_seconds"] = time.perf_counter() - clock
         except RETRYABLE as exc:

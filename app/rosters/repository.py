@@ -502,6 +502,7 @@ async def terminate_missing(
     connection: asyncpg.Connection,
     tables: StageTables,
     *,
+    agreement_id: uuid.UUID,
     cohort_ids: list[uuid.UUID],
     as_of: date,
 ) -> int:
@@ -509,17 +510,20 @@ async def terminate_missing(
     the day before the file's date (those already over by then are left as they are)."""
     if not cohort_ids:
         return 0
+    # The agreement leads ix_registrations_agreement_report (agreement, cohort, status, ...).
     result: str = await connection.execute(
         f"""
         UPDATE registrations r
         SET status = 'terminated',
             ended_on = GREATEST(LEAST($2::date - 1, r.coverage_end), r.coverage_start - 1),
             end_reason = 'missing from a replace-mode roster', updated_at = now()
-        WHERE r.cohort_id = ANY($1::uuid[]) AND r.status = 'active' AND r.coverage_end >= $2
+        WHERE r.agreement_id = $3 AND r.cohort_id = ANY($1::uuid[]) AND r.status = 'active'
+          AND r.coverage_end >= $2
           AND NOT EXISTS (SELECT 1 FROM {tables.stage} s WHERE s.nik = r.nik)
         """,
         cohort_ids,
         as_of,
+        agreement_id,
     )
     return int(result.rsplit(" ", 1)[-1])
 
@@ -552,14 +556,17 @@ async def over_planned(
 ) -> list[dict[str, Any]]:
     if not cohort_ids:
         return []
+    # Counted off ix_registrations_agreement_report (agreement, cohort, status, ...): an
+    # index-only read once the table is vacuumed.
     rows = await connection.fetch(
         """
-        SELECT c.id, c.role_code, c.planned_headcount, count(r.id) AS registered
+        SELECT c.id, c.role_code, c.planned_headcount, count(r.cohort_id) AS registered
         FROM cohorts c
-        LEFT JOIN registrations r ON r.cohort_id = c.id AND r.status = 'active'
+        LEFT JOIN registrations r
+          ON r.agreement_id = c.agreement_id AND r.cohort_id = c.id AND r.status = 'active'
         WHERE c.id = ANY($1::uuid[])
         GROUP BY c.id
-        HAVING count(r.id) > c.planned_headcount
+        HAVING count(r.cohort_id) > c.planned_headcount
         ORDER BY c.role_code
         """,
         cohort_ids,

@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import uuid
@@ -73,15 +74,9 @@ class ReadGroup:
             yield (self.at, self.api_key_id, self.organization_id, nik, self.endpoint, count)
 
     def line(self) -> bytes:
-        reads = ",".join(f"{nik}:{count}" for nik, count in self.reads)
-        fields = (
-            self.at.isoformat(),
-            str(self.api_key_id or ""),
-            str(self.organization_id or ""),
-            self.endpoint,
-            reads,
-        )
-        return ("\t".join(fields) + "\n").encode()
+        reads = ",".join([f"{nik}:{count}" for nik, count in self.reads])
+        who = _ids_text(self.api_key_id, self.organization_id)
+        return f"{self.at.isoformat()}\t{who}\t{self.endpoint}\t{reads}\n".encode()
 
     @classmethod
     def parse(cls, line: str) -> ReadGroup:
@@ -93,6 +88,12 @@ class ReadGroup:
             endpoint,
             [_read(item) for item in reads.split(",") if item],
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _ids_text(api_key_id: uuid.UUID | None, organization_id: uuid.UUID | None) -> str:
+    """The key and organization columns of a spool line: the same few callers, every read."""
+    return f"{api_key_id or ''}\t{organization_id or ''}"
 
 
 def _read(item: str) -> Read:

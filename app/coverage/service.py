@@ -158,11 +158,17 @@ class Disclosure:
     all_registrations: bool
     party_registrations: bool
 
-    @classmethod
-    def of(cls, principal: Principal) -> "Disclosure":
+    @staticmethod
+    def of(principal: Principal) -> "Disclosure":
         if not principal.has("pii:read"):
-            return cls(nik=False, all_registrations=False, party_registrations=False)
-        return cls(nik=True, all_registrations=principal.is_operator, party_registrations=True)
+            return MASKED
+        return OPERATOR if principal.is_operator else PARTY
+
+
+# The three answers of Disclosure.of, made once: every coverage read asks.
+MASKED = Disclosure(nik=False, all_registrations=False, party_registrations=False)
+OPERATOR = Disclosure(nik=True, all_registrations=True, party_registrations=True)
+PARTY = Disclosure(nik=True, all_registrations=False, party_registrations=True)
 
 
 Connect = Callable[[], AbstractAsyncContextManager[Any]]

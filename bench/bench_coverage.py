@@ -407,9 +407,13 @@ def wait_until_up(port: int, process: subprocess.Popen[bytes], path: str) -> Non
 
 
 @contextlib.contextmanager
-def servers(url: str, data_dir: Path) -> Iterator[tuple[tuple[int, int], tuple[int, int]]]:
+def servers(
+    url: str, data_dir: Path, log_level: str = "WARNING"
+) -> Iterator[tuple[tuple[int, int], tuple[int, int]]]:
+    """The app (its log lines, at INFO one per request, go to data_dir/app.log) and the bare."""
     app_port, bare_port = free_port(), free_port()
     base = {**os.environ, "LOG_LEVEL": "WARNING", "PYTHONPATH": str(REPO)}
+    app_log = (data_dir / "app.log").open("wb")
     app = subprocess.Popen(
         [sys.executable, "-m", "app", "serve"],
         cwd=REPO,
@@ -420,8 +424,10 @@ def servers(url: str, data_dir: Path) -> Iterator[tuple[tuple[int, int], tuple[i
             "PORT": str(app_port),
             "WORKERS": "1",
             "DATA_DIR": str(data_dir),
+            "LOG_LEVEL": log_level,
         },
         stdout=subprocess.DEVNULL,
+        stderr=app_log,
     )
     uvicorn = [sys.executable, "-m", "uvicorn", "bench_coverage:bare_app", "--factory"]
     options = ["--app-dir", str(REPO / "bench"), "--port", str(bare_port), "--workers", "1"]
@@ -440,6 +446,20 @@ def servers(url: str, data_dir: Path) -> Iterator[tuple[tuple[int, int], tuple[i
         for process in (app, bare):
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=20)
+        app_log.close()
+        echo_problems(data_dir / "app.log")
+
+
+def echo_problems(log: Path, limit: int = 50) -> None:
+    """The app's log lines above INFO (and any not in JSON, as a traceback's), to stderr."""
+    shown: list[str] = []
+    with log.open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            with contextlib.suppress(ValueError, AttributeError):
+                if json.loads(line).get("level") in ("INFO", "DEBUG"):
+                    continue
+            shown.append(line)
+    sys.stderr.writelines(shown[:limit])
 
 
 def issue_key(port: int, organization_id: uuid.UUID) -> str:
@@ -616,6 +636,11 @@ def main(argv: list[str]) -> None:
     )
     parser.add_argument("--duration", type=float, default=12.0, help="seconds per measured run")
     parser.add_argument("--rounds", type=int, default=3, help="runs per server and size")
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        help="the app's LOG_LEVEL (INFO writes a JSON line per request; the bare writes none)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     parser.add_argument("--reuse", help="measure a kept bench database, loading nothing")
     args = parser.parse_args(argv)
@@ -625,6 +650,7 @@ def main(argv: list[str]) -> None:
     name = args.reuse or f"perisai_bench_{uuid.uuid4().hex[:8]}"
     url = with_database(server, name)
     print(f"database {name}; {os.cpu_count()} CPUs shared by PostgreSQL, the servers, the client")
+    print(f"the app logs at {args.log_level}")
     state: dict[str, Any] = {}
     if args.reuse:
         asyncio.run(reload_state(url, state))
@@ -635,7 +661,10 @@ def main(argv: list[str]) -> None:
             migrate(url)
             added, seconds = asyncio.run(load_registrations(url, args.rows, state, rng))
             print(f"loaded {added:,} registrations ({args.rows:,} NIKs) in {seconds:.0f} s")
-        with tempfile.TemporaryDirectory() as scratch, servers(url, Path(scratch)) as running:
+        with (
+            tempfile.TemporaryDirectory() as scratch,
+            servers(url, Path(scratch), args.log_level) as running,
+        ):
             ports, pids = running
             token = issue_key(ports[0], state["integrator"])
             niks_file = Path(scratch) / "niks.txt"

@@ -72,7 +72,12 @@ ROSTER_BODY = {
                     ],
                 },
             },
-            "application/x-ndjson": {"schema": {"type": "string"}},
+            "application/x-ndjson": {
+                "schema": {"type": "string"},
+                "example": '{"nik": "1209186702038780", "full_name": "Ani Setiawan", '
+                '"birth_date": "2003-02-27", "sex": "P", "role": "KPPS", "position": "ketua", '
+                '"region_code": "12.09.18.2002", "tps": "019"}\n',
+            },
             "text/csv": {
                 "schema": {"type": "string"},
                 "example": "NIK;NAMA LENGKAP;TGL LAHIR;JENIS KELAMIN;JABATAN;KODE WILAYAH;TPS\r\n"

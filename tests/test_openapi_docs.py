@@ -1,0 +1,60 @@
+"""The docs partners code against: every operation explained, every request body exemplified."""
+
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+Operation = tuple[str, str, dict[str, Any]]
+
+
+def operations(app: FastAPI) -> list[Operation]:
+    spec = app.openapi()
+    return [
+        (method.upper(), path, operation)
+        for path, methods in spec["paths"].items()
+        for method, operation in methods.items()
+    ]
+
+
+def has_example(schema: dict[str, Any], components: dict[str, Any]) -> bool:
+    if "example" in schema or "examples" in schema:
+        return True
+    if "$ref" in schema:
+        return has_example(components[schema["$ref"].rsplit("/", 1)[-1]], components)
+    return any(has_example(part, components) for part in schema.get("anyOf", []))
+
+
+def test_every_operation_has_a_summary_and_a_description(app: FastAPI) -> None:
+    undocumented = [
+        f"{method} {path}"
+        for method, path, operation in operations(app)
+        if path.startswith("/v1/")
+        and not (operation.get("summary") and operation.get("description"))
+    ]
+    assert undocumented == []
+
+
+def test_every_request_body_has_an_example(app: FastAPI) -> None:
+    components = app.openapi()["components"]["schemas"]
+    without_example = [
+        f"{method} {path} ({media})"
+        for method, path, operation in operations(app)
+        for media, content in operation.get("requestBody", {}).get("content", {}).items()
+        if content.get("schema", {}).get("format") != "binary"  # a file upload (XLSX)
+        and not ("example" in content or "examples" in content)
+        and not has_example(content.get("schema", {}), components)
+    ]
+    assert without_example == []
+
+
+@pytest.mark.parametrize("status", ["401", "403", "404", "409", "422"])
+def test_declared_errors_are_problem_documents(app: FastAPI, status: str) -> None:
+    declared = [
+        operation["responses"][status]
+        for _, _, operation in operations(app)
+        if status in operation["responses"]
+    ]
+    assert declared, f"no operation declares {status}"
+    for response in declared:
+        assert "application/problem+json" in response.get("content", {}), response

@@ -25,7 +25,7 @@ from app.core.idempotency import IdempotencyKeyHeader, idempotent
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.responses import json_response
 from app.core.routing import api_router, problems
-from app.coverage.accesslog import AccessLogWriter
+from app.coverage.dependencies import AccessLogDep
 
 router = api_router(prefix="/v1", tags=["claims"])
 Filer = require("claims:write")
@@ -46,13 +46,6 @@ def _any_claims_scope() -> Any:
 ClaimsKey = _any_claims_scope()
 
 
-async def access_log_writer(request: Request) -> AccessLogWriter | None:
-    """The app's running access-log writer; None when there is none (reads go in-transaction)."""
-    writer: AccessLogWriter | None = getattr(request.app.state, "access_log", None)
-    return writer
-
-
-AccessLogDep = Annotated[AccessLogWriter | None, Depends(access_log_writer)]
 IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", description='The claim\'s ETag from your last read, e.g. `"3"`'),

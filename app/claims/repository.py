@@ -10,9 +10,7 @@ from sqlalchemy import Row, Select, exists, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.coverage.accesslog import ReadGroup
 from app.models import (
-    AccessLogEntry,
     Agreement,
     Claim,
     ClaimBenefit,
@@ -232,20 +230,3 @@ def claims_query(filters: ClaimFilters, *, organization_id: uuid.UUID | None) ->
     if filters.incident_to is not None:
         stmt = stmt.where(Claim.incident_date <= filters.incident_to)
     return stmt
-
-
-async def insert_access_rows(session: AsyncSession, group: ReadGroup) -> None:
-    await session.execute(
-        insert(AccessLogEntry),
-        [
-            {
-                "at": group.at,
-                "api_key_id": group.api_key_id,
-                "organization_id": group.organization_id,
-                "nik": nik,
-                "endpoint": group.endpoint,
-                "registrations": count,
-            }
-            for nik, count in group.reads
-        ],
-    )

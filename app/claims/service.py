@@ -54,7 +54,7 @@ from app.core.errors import (
     Unprocessable,
 )
 from app.core.pagination import Page, keyset_page
-from app.coverage.accesslog import AccessLogWriter, ReadGroup
+from app.coverage.accesslog import AccessLogWriter, record_session_reads
 from app.coverage.service import COVERS, REASONS, state_on
 from app.models import Claim, ClaimDocument
 from app.nik import check_nik, format_nik, mask_nik, nik_to_int
@@ -615,20 +615,10 @@ async def _log_reads(
     endpoint: str,
     niks: Sequence[int],
 ) -> None:
-    """One access-log row per claim shown: to the running writer, else in this transaction."""
-    if not niks:
-        return
-    group = ReadGroup(
-        datetime.now(UTC),
-        principal.key_id,
-        principal.organization_id,
-        endpoint,
-        [(nik, 1) for nik in niks],
+    """One access-log row per claim shown (UU 27/2022)."""
+    await record_session_reads(
+        session, access_log, principal, endpoint=endpoint, reads=[(nik, 1) for nik in niks]
     )
-    if access_log is not None and access_log.running:
-        access_log.record(group)
-    else:
-        await repository.insert_access_rows(session, group)
 
 
 async def _visible(

@@ -15,6 +15,7 @@ from app.core.auth import Principal, bearer, bearer_token, cached_principal, pri
 from app.core.errors import Forbidden, Unauthorized
 from app.core.routing import AppRoute
 from app.coverage.accesslog import AccessLogWriter
+from app.coverage.runtime import access_log_writer
 
 SCOPE = "coverage:read"
 _DATE = TypeAdapter(date)
@@ -58,8 +59,7 @@ CoverageReader = Annotated[Principal, Depends(coverage_reader)]
 
 async def app_access_log(request: Request) -> AccessLogWriter | None:
     """The app's access-log writer; None without the lifespan (reads go in-transaction)."""
-    writer: AccessLogWriter | None = getattr(request.app.state, "access_log", None)
-    return writer
+    return access_log_writer(request.app)
 
 
 AccessLogDep = Annotated[AccessLogWriter | None, Depends(app_access_log)]

@@ -24,6 +24,7 @@ from app.core.idempotency import IdempotencyKeyHeader, idempotent
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.responses import json_response
 from app.core.routing import api_router, problems
+from app.core.versions import etag
 
 router = api_router(prefix="/v1", tags=["agreements"])
 Read = require("agreements:read")
@@ -37,10 +38,6 @@ IfMatchHeader = Annotated[
         description='The `ETag` of your last read, e.g. `"3"`',
     ),
 ]
-
-
-def etag(read: AgreementRead) -> dict[str, str]:
-    return {"ETag": f'"{read.version}"'}
 
 
 @router.post(
@@ -67,7 +64,7 @@ async def create_agreement(
 ) -> Response:
     async def create() -> Response:
         read = await service.create_agreement(session, principal, data=data)
-        headers = {**etag(read), "Location": f"/v1/agreements/{read.id}"}
+        headers = {**etag(read.version), "Location": f"/v1/agreements/{read.id}"}
         return json_response(read, 201, headers)
 
     return await idempotent(session, principal, request, idempotency_key, create)
@@ -130,7 +127,7 @@ async def get_agreement(
     _: object = Read,
 ) -> AgreementRead:
     read = await service.read_agreement(session, principal, agreement_id=agreement_id)
-    response.headers.update(etag(read))
+    response.headers.update(etag(read.version))
     return read
 
 
@@ -158,7 +155,7 @@ async def update_agreement(
     read = await service.update_agreement(
         session, principal, agreement_id=agreement_id, if_match=if_match, data=data
     )
-    response.headers.update(etag(read))
+    response.headers.update(etag(read.version))
     return read
 
 
@@ -180,7 +177,7 @@ async def activate_agreement(
     read = await service.transition(
         session, principal, agreement_id=agreement_id, action="activate", if_match=if_match
     )
-    response.headers.update(etag(read))
+    response.headers.update(etag(read.version))
     return read
 
 
@@ -213,7 +210,7 @@ async def end_agreement(
         ended_on=data.ended_on,
         if_match=if_match,
     )
-    response.headers.update(etag(read))
+    response.headers.update(etag(read.version))
     return read
 
 
@@ -238,7 +235,7 @@ async def cancel_agreement(
     read = await service.transition(
         session, principal, agreement_id=agreement_id, action="cancel", if_match=if_match
     )
-    response.headers.update(etag(read))
+    response.headers.update(etag(read.version))
     return read
 
 
@@ -301,5 +298,5 @@ async def update_cohort(
         if_match=if_match,
         data=data,
     )
-    response.headers.update(etag(read))
+    response.headers.update(etag(read.version))
     return read

@@ -36,11 +36,11 @@ from app.core.errors import (
     InvalidState,
     NotFound,
     PreconditionFailed,
-    PreconditionRequired,
     Unprocessable,
     translate_integrity_error,
 )
 from app.core.pagination import Page, keyset_page
+from app.core.versions import check_version, etag, if_match_versions
 from app.models import Agreement, AgreementRate, Cohort, Election, OrganizationKind
 
 PARTY_ROLES = ("bpjs_branch", "counterpart", "payer")
@@ -468,30 +468,13 @@ async def create_agreement(
 # Changing
 
 
-def parse_if_match(header: str | None) -> set[int] | None:
-    """The versions an If-Match names (None for `*`); 428 when the header is missing."""
-    if header is None or not header.strip():
-        raise PreconditionRequired(
-            'Send If-Match with the ETag of your last read, e.g. If-Match: "3"'
-        )
-    versions: set[int] = set()
-    for tag in header.split(","):
-        tag = tag.strip()
-        if tag == "*":
-            return None
-        tag = tag.strip('"')
-        if tag.isascii() and tag.isdigit():
-            versions.add(int(tag))
-    return versions
+def _if_match_versions(header: str | None) -> set[int] | None:
+    return if_match_versions(header, entity="agreement")
 
 
 def _check_version(agreement: Agreement, versions: set[int] | None) -> int:
     """The version to update from; 412 when the caller's is not the current one."""
-    if versions is not None and agreement.version not in versions:
-        raise PreconditionFailed(
-            f"The agreement has changed (now version {agreement.version}); read it again",
-            headers={"ETag": f'"{agreement.version}"'},
-        )
+    check_version("agreement", agreement.version, versions)
     return agreement.version
 
 
@@ -505,7 +488,7 @@ async def update_agreement(
 ) -> AgreementRead:
     agreement = await get_visible_agreement(session, principal, agreement_id)
     _require_bpjs_branch(principal, agreement)
-    version = _check_version(agreement, parse_if_match(if_match))
+    version = _check_version(agreement, _if_match_versions(if_match))
     if agreement.status != AgreementStatus.DRAFT:
         raise InvalidState(
             f"Only a draft agreement can be edited; this one is {agreement.status}",
@@ -571,7 +554,7 @@ async def _explain_lost_update(session: AsyncSession, agreement_id: uuid.UUID) -
     version = current.version if current else 0
     raise PreconditionFailed(
         "The agreement was changed by another request; read it again",
-        headers={"ETag": f'"{version}"'},
+        headers=etag(version),
     )
 
 
@@ -591,7 +574,7 @@ async def transition(
     sources, target = TRANSITIONS[action]
     agreement = await get_visible_agreement(session, principal, agreement_id)
     _require_bpjs_branch(principal, agreement)
-    version = _check_version(agreement, parse_if_match(if_match)) if if_match else None
+    version = _check_version(agreement, _if_match_versions(if_match)) if if_match else None
     if agreement.status not in sources:
         raise _invalid_transition(agreement.status, target)
     previous = agreement.status  # the UPDATE below refreshes `agreement` in place
@@ -663,7 +646,7 @@ async def _open_for_cohorts(
 ) -> Agreement:
     agreement = await get_visible_agreement(session, principal, agreement_id)
     _require_bpjs_branch(principal, agreement)
-    versions = parse_if_match(if_match) if require_if_match or if_match else None
+    versions = _if_match_versions(if_match) if require_if_match or if_match else None
     # Locked so that the status and version checked stay true until the cohort is written.
     locked = await repository.lock_agreement(session, agreement_id)
     assert locked is not None

@@ -25,6 +25,7 @@ from app.core.idempotency import IdempotencyKeyHeader, idempotent
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.responses import json_response
 from app.core.routing import api_router, problems
+from app.core.versions import etag
 from app.coverage.dependencies import AccessLogDep
 
 router = api_router(prefix="/v1", tags=["claims"])
@@ -55,10 +56,6 @@ VISIBILITY = (
     "operators see a claim; to anyone else it is 404, as a missing id. Every claim shown is "
     "written to the access log with the key that read it (UU 27/2022)."
 )
-
-
-def _etag(claim: ClaimRead) -> dict[str, str]:
-    return {"ETag": f'"{claim.version}"'}
 
 
 @router.post(
@@ -97,7 +94,7 @@ async def file_claim(
     async def create() -> Response:
         claim = await service.file_claim(session, principal, data=data, access_log=access_log)
         return json_response(
-            claim, 201, headers={**_etag(claim), "Location": f"/v1/claims/{claim.id}"}
+            claim, 201, headers={**etag(claim.version), "Location": f"/v1/claims/{claim.id}"}
         )
 
     return await idempotent(session, principal, request, idempotency_key, create)
@@ -153,7 +150,7 @@ async def get_claim(
     _: object = ClaimsKey,
 ) -> Response:
     claim = await service.get_claim(session, principal, claim_id=claim_id, access_log=access_log)
-    return json_response(claim, headers=_etag(claim))
+    return json_response(claim, headers=etag(claim.version))
 
 
 @router.post(
@@ -188,7 +185,7 @@ async def transition_claim(
         data=data,
         access_log=access_log,
     )
-    return json_response(claim, headers=_etag(claim))
+    return json_response(claim, headers=etag(claim.version))
 
 
 @router.post(
@@ -221,6 +218,6 @@ async def receive_document(
         claim = await service.receive_document(
             session, principal, claim_id=claim_id, data=data, access_log=access_log
         )
-        return json_response(claim, headers=_etag(claim))
+        return json_response(claim, headers=etag(claim.version))
 
     return await idempotent(session, principal, request, idempotency_key, create)

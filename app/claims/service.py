@@ -49,11 +49,10 @@ from app.core.errors import (
     Forbidden,
     InvalidState,
     NotFound,
-    PreconditionFailed,
-    PreconditionRequired,
     Unprocessable,
 )
 from app.core.pagination import Page, keyset_page
+from app.core.versions import check_version, if_match_versions, stale
 from app.coverage.accesslog import AccessLogWriter, record_session_reads
 from app.coverage.service import COVERS, REASONS, state_on
 from app.models import Claim, ClaimDocument
@@ -702,29 +701,6 @@ async def list_claims(
 # The workflow
 
 
-def parse_if_match(header: str | None) -> set[int] | None:
-    """The versions If-Match names (None for `*`); 428 when it is missing."""
-    if header is None or not header.strip():
-        raise PreconditionRequired(
-            'Send If-Match with the ETag of your last read of the claim, e.g. If-Match: "3"'
-        )
-    versions: set[int] = set()
-    for raw in header.split(","):
-        tag = raw.strip().removeprefix("W/").strip('"')
-        if tag == "*":
-            return None
-        if tag.isascii() and tag.isdigit() and len(tag) < 10:
-            versions.add(int(tag))
-    return versions
-
-
-def _stale(version: int) -> AppError:
-    return PreconditionFailed(
-        f"The claim has changed (now version {version}); read it again",
-        headers={"ETag": f'"{version}"'},
-    )
-
-
 def _check_move(claim: Claim, data: TransitionCreate) -> None:
     if (claim.status, data.to) not in MOVES:
         allowed = sorted(to for source, to in MOVES if source == claim.status)
@@ -781,9 +757,7 @@ async def transition(
             "Only the BPJS branch of the officer's agreement reviews its claims",
             code="not_reviewer",
         )
-    versions = parse_if_match(if_match)
-    if versions is not None and claim.version not in versions:
-        raise _stale(claim.version)
+    check_version("claim", claim.version, if_match_versions(if_match, entity="claim"))
     _check_move(claim, data)
     if data.to == "approved":
         missing = await repository.missing_documents(session, claim.id)
@@ -806,7 +780,7 @@ async def transition(
     if moved is None:
         # Another request moved or changed it after we read it: theirs stands.
         current = await repository.current_version(session, claim.id)
-        raise _stale(current or claim.version)
+        raise stale("claim", current or claim.version)
     await repository.insert_event(
         session,
         {

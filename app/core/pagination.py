@@ -38,16 +38,26 @@ def decode_cursor(cursor: str, width: int) -> list[str]:
     try:
         values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError) as exc:
-        raise Unprocessable(
-            "The cursor is not one this service gave", code="invalid_cursor"
-        ) from exc
+        raise _invalid_cursor() from exc
     if (
         not isinstance(values, list)
         or len(values) != width
         or not all(isinstance(v, str) for v in values)
     ):
-        raise Unprocessable("The cursor is not one this service gave", code="invalid_cursor")
+        raise _invalid_cursor()
     return values
+
+
+def decode_id_cursor(cursor: str) -> int:
+    """The bigint id of a cursor made by `encode_cursor([id])`; 422 for anything else."""
+    (value,) = decode_cursor(cursor, 1)
+    if not value.isascii() or not value.isdigit() or int(value) >= 2**63:
+        raise _invalid_cursor()
+    return int(value)
+
+
+def _invalid_cursor() -> Unprocessable:
+    return Unprocessable("The cursor is not one this service gave", code="invalid_cursor")
 
 
 def _typed(value: str, key: ColumnElement[Any]) -> Any:
@@ -60,9 +70,7 @@ def _typed(value: str, key: ColumnElement[Any]) -> Any:
         if python_type in (uuid.UUID, int):
             return python_type(value)
     except ValueError as exc:
-        raise Unprocessable(
-            "The cursor is not one this service gave", code="invalid_cursor"
-        ) from exc
+        raise _invalid_cursor() from exc
     return value
 
 

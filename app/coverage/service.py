@@ -21,7 +21,7 @@ from app.core import audit
 from app.core.auth import Principal
 from app.core.collector import collector_paused
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.core.pagination import Page, decode_id_cursor, encode_cursor
 from app.coverage import repository
 from app.coverage.accesslog import AccessLogWriter, record_reads
 from app.coverage.schemas import (
@@ -280,12 +280,7 @@ async def list_access_log(
         value = parse_nik(nik)
         if value is None:
             raise Unprocessable(INVALID_NIK_MESSAGE, code="invalid_nik")
-    before_id = None
-    if cursor is not None:
-        (raw_id,) = decode_cursor(cursor, 1)
-        if not raw_id.isdigit():
-            raise Unprocessable("The cursor is not one this service gave", code="invalid_cursor")
-        before_id = int(raw_id)
+    before_id = decode_id_cursor(cursor) if cursor is not None else None
     stmt = repository.access_log_query(
         nik=value,
         organization_id=organization_id,

@@ -12,7 +12,7 @@ from app.agreements import service as agreements_service
 from app.core import audit
 from app.core.auth import Principal
 from app.core.errors import CONSTRAINT_ERRORS, Conflict, Forbidden, NotFound, Unprocessable
-from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.core.pagination import Page, decode_id_cursor, encode_cursor
 from app.coverage.accesslog import AccessLogWriter, record_session_reads
 from app.models import Agreement, Registration
 from app.registrations import repository
@@ -163,7 +163,7 @@ async def list_registrations(
     )
     if not principal.is_operator and principal.organization_id is None:
         return Page(items=[])
-    after_id = _after(cursor) if cursor is not None else None
+    after_id = decode_id_cursor(cursor) if cursor is not None else None
     rows = await repository.list_registrations(
         session, filters, organization_id=_scope(principal), after_id=after_id, limit=limit + 1
     )
@@ -173,13 +173,6 @@ async def list_registrations(
         session, principal, access_log, ENDPOINT_LIST, [row[0] for row in shown]
     )
     return Page(items=[_read(row[0], row[1], principal) for row in shown], next_cursor=next_cursor)
-
-
-def _after(cursor: str) -> int:
-    (value,) = decode_cursor(cursor, 1)
-    if not value.isascii() or not value.isdigit() or int(value) >= 2**63:
-        raise Unprocessable("The cursor is not one this service gave", code="invalid_cursor")
-    return int(value)
 
 
 async def _visible(

@@ -7,7 +7,6 @@ from fastapi import Header, Query, Request
 from fastapi.responses import Response
 
 from app.contributions import exports, service
-from app.contributions.exports import ExportFormat
 from app.contributions.schemas import (
     MONTH_PATTERN,
     BalanceRead,
@@ -78,13 +77,15 @@ async def get_contributions(
     agreement, report = await service.get_contributions(
         session, principal, agreement_id=agreement_id, from_month=from_month, to_month=to_month
     )
-    export = exports.negotiate(accept)
-    if export is ExportFormat.JSON:
-        return report
-    name = exports.safe_filename(
-        "iuran", agreement.number, report.from_month or "", report.to_month or ""
+    return await exports.answer(
+        report,
+        accept,
+        exports.contributions_tables,
+        "iuran",
+        agreement.number,
+        report.from_month or "",
+        report.to_month or "",
     )
-    return await exports.download(exports.contributions_tables(report), export, name)
 
 
 @router.get(
@@ -109,11 +110,9 @@ async def get_balance(
     agreement, report = await service.get_balance(
         session, principal, agreement_id=agreement_id, from_month=from_month, to_month=to_month
     )
-    export = exports.negotiate(accept)
-    if export is ExportFormat.JSON:
-        return report
-    name = exports.safe_filename("saldo-iuran", agreement.number)
-    return await exports.download(exports.balance_tables(report), export, name)
+    return await exports.answer(
+        report, accept, exports.balance_tables, "saldo-iuran", agreement.number
+    )
 
 
 @router.post(
@@ -186,11 +185,9 @@ async def get_summary(
     _: object = ReportsRead,
 ) -> SummaryRead | Response:
     agreement, report = await service.get_summary(session, principal, agreement_id=agreement_id)
-    export = exports.negotiate(accept)
-    if export is ExportFormat.JSON:
-        return report
-    name = exports.safe_filename("ringkasan", agreement.number)
-    return await exports.download(exports.summary_tables(report), export, name)
+    return await exports.answer(
+        report, accept, exports.summary_tables, "ringkasan", agreement.number
+    )
 
 
 @router.get(
@@ -221,8 +218,11 @@ async def enrolment_report(
     _: object = ReportsRead,
 ) -> EnrolmentReport | Response:
     report = await service.enrolment_report(session, principal, election=election, region=region)
-    export = exports.negotiate(accept)
-    if export is ExportFormat.JSON:
-        return report
-    name = exports.safe_filename("kepesertaan", region or "nasional", election or "")
-    return await exports.download(exports.enrolment_tables(report), export, name)
+    return await exports.answer(
+        report,
+        accept,
+        exports.enrolment_tables,
+        "kepesertaan",
+        region or "nasional",
+        election or "",
+    )

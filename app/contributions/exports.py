@@ -12,11 +12,12 @@ import csv
 import io
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi.responses import Response
 from openpyxl import Workbook
@@ -34,6 +35,7 @@ CSV_MEDIA_TYPE = "text/csv"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_DELIMITER = ";"
 BOM = "\ufeff"
+ReportT = TypeVar("ReportT")
 
 
 class ExportFormat(StrEnum):
@@ -148,6 +150,16 @@ async def download(tables: list[Table], export: ExportFormat, filename: str) -> 
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{filename}.{suffix}"'},
     )
+
+
+async def answer(
+    report: ReportT, accept: str | None, tables: Callable[[ReportT], list[Table]], *name: str
+) -> ReportT | Response:
+    """The report as JSON, or its `tables` as the download `Accept` asks for, named by `name`."""
+    export = negotiate(accept)
+    if export is ExportFormat.JSON:
+        return report
+    return await download(tables(report), export, safe_filename(*name))
 
 
 def report_responses(*statuses: int, description: str) -> dict[int | str, dict[str, Any]]:

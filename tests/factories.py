@@ -1,6 +1,7 @@
 """Builders for test data through the public API, so tests read like a partner's calls."""
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -58,3 +59,27 @@ async def organization_with_key(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     organization = await create_organization(client, kind, region_code)
     return organization, await create_key(client, organization["id"], scopes)
+
+
+async def organization_id(client: httpx.AsyncClient, kind: str) -> str:
+    """The id of a new organization of `kind`."""
+    return str((await create_organization(client, kind))["id"])
+
+
+@dataclass
+class Caller:
+    organization_id: str
+    key_id: str
+    headers: dict[str, str]
+
+
+async def issue_key(client: httpx.AsyncClient, organization_id: str, scopes: list[str]) -> Caller:
+    """A new key of the organization with `scopes`, with its id and Authorization headers."""
+    response = await client.post(
+        f"/v1/organizations/{organization_id}/api-keys",
+        json={"name": "test key", "scopes": scopes},
+        headers=ADMIN,
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return Caller(organization_id, body["id"], {"Authorization": f"Bearer {body['key']}"})

@@ -161,3 +161,12 @@ async def seed_registrations(
     ]
     result = await session.execute(insert(Registration).returning(Registration.id), rows)
     return list(result.scalars())
+
+
+async def register(
+    session: AsyncSession, agreement: SeededAgreement, cohort: CohortSpec, *officers: OfficerSpec
+) -> list[int]:
+    """Registrations of `officers` in the agreement's cohort of `cohort`'s role and period."""
+    return await seed_registrations(
+        session, agreement=agreement, role=cohort.role, officers=officers, cohort=cohort
+    )

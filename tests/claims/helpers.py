@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import issue_key as issue_secret
 from app.models import ApiKey, Organization
-from tests.factories import ADMIN
+from tests.factories import Caller
 from tests.seed import (
     CohortSpec,
     OfficerSpec,
@@ -30,24 +30,6 @@ ROLE_OF_WAGE = {1_000_000: "KPPS", 2_200_000: "PPS"}
 SERIALS = itertools.count(1)
 REVIEW = ["claims:write", "claims:review", "pii:read"]
 WRITE = ["claims:write", "pii:read"]
-
-
-@dataclass
-class Caller:
-    organization_id: str
-    key_id: str
-    headers: dict[str, str]
-
-
-async def issue_key(client: httpx.AsyncClient, organization_id: str, scopes: list[str]) -> Caller:
-    response = await client.post(
-        f"/v1/organizations/{organization_id}/api-keys",
-        json={"name": "claims test", "scopes": scopes},
-        headers=ADMIN,
-    )
-    assert response.status_code == 201, response.text
-    body = response.json()
-    return Caller(organization_id, body["id"], {"Authorization": f"Bearer {body['key']}"})
 
 
 @dataclass

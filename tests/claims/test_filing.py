@@ -9,18 +9,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.idempotency import REPLAYED_HEADER
-from tests.claims.helpers import (
-    END,
-    START,
-    World,
-    claimant,
-    file,
-    issue_key,
-    jkk,
-    jkm,
-    world,
-)
+from tests.claims.helpers import END, START, World, claimant, file, jkk, jkm, world
 from tests.conftest import ADMIN_KEY
+from tests.factories import issue_key
 from tests.seed import held_conflict
 
 DAY = timedelta(days=1)

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.claims.documents import JKM_DOCUMENTS
 from tests.claims.helpers import (
-    Caller,
     World,
     claimant,
     file,
@@ -24,6 +23,7 @@ from tests.claims.helpers import (
     world,
 )
 from tests.conftest import ADMIN_KEY
+from tests.factories import Caller
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 PAY = {"to": "paid", "paid_on": "2024-12-20", "transfer_reference": "TRF-884211"}

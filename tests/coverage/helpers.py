@@ -9,36 +9,14 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.factories import ADMIN, create_organization
-from tests.seed import CohortSpec, OfficerSpec, SeededAgreement, seed_agreement, seed_registrations
+from tests.factories import organization_id
+from tests.seed import CohortSpec, SeededAgreement, seed_agreement
 from tests.seed import held_conflict as held_conflict  # test_coverage.py takes it from here
 
 KPPS_2024 = CohortSpec(
     role="KPPS", coverage_start=date(2024, 11, 1), coverage_end=date(2024, 12, 31)
 )
 PPK_2023 = CohortSpec(role="PPK", coverage_start=date(2023, 11, 1), coverage_end=date(2024, 2, 29))
-
-
-@dataclass
-class Caller:
-    organization_id: str
-    key_id: str
-    headers: dict[str, str]
-
-
-async def issue_key(client: httpx.AsyncClient, organization_id: str, scopes: list[str]) -> Caller:
-    response = await client.post(
-        f"/v1/organizations/{organization_id}/api-keys",
-        json={"name": "coverage test", "scopes": scopes},
-        headers=ADMIN,
-    )
-    assert response.status_code == 201, response.text
-    body = response.json()
-    return Caller(organization_id, body["id"], {"Authorization": f"Bearer {body['key']}"})
-
-
-async def organization(client: httpx.AsyncClient, kind: str) -> str:
-    return str((await create_organization(client, kind))["id"])
 
 
 @dataclass
@@ -53,10 +31,10 @@ class World:
 
 async def two_agreements(client: httpx.AsyncClient, session: AsyncSession) -> World:
     """`mine`: branch + KPU, KPPS 2024 and PPK 2023; `theirs`: other branch + Bawaslu-free KPU."""
-    branch = await organization(client, "bpjs_branch")
-    counterpart = await organization(client, "kpu")
-    other_branch = await organization(client, "bpjs_branch")
-    other_counterpart = await organization(client, "kpu")
+    branch = await organization_id(client, "bpjs_branch")
+    counterpart = await organization_id(client, "kpu")
+    other_branch = await organization_id(client, "bpjs_branch")
+    other_counterpart = await organization_id(client, "kpu")
     mine = await seed_agreement(
         session,
         bpjs_branch_id=branch,
@@ -72,14 +50,6 @@ async def two_agreements(client: httpx.AsyncClient, session: AsyncSession) -> Wo
         number="PKS/THEIRS/2024",
     )
     return World(branch, counterpart, other_branch, other_counterpart, mine, theirs)
-
-
-async def register(
-    session: AsyncSession, agreement: SeededAgreement, cohort: CohortSpec, *officers: OfficerSpec
-) -> list[int]:
-    return await seed_registrations(
-        session, agreement=agreement, role=cohort.role, officers=officers, cohort=cohort
-    )
 
 
 async def kpj_of(session: AsyncSession, registration_id: int) -> Any:

@@ -10,9 +10,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.coverage.accesslog import AccessLogWriter, ReadGroup
-from tests.coverage.helpers import KPPS_2024, access_rows, issue_key, register, two_agreements
-from tests.factories import ADMIN
-from tests.seed import OfficerSpec, make_nik
+from tests.coverage.helpers import KPPS_2024, access_rows, two_agreements
+from tests.factories import ADMIN, issue_key
+from tests.seed import OfficerSpec, make_nik, register
 
 NIK = make_nik(serial=11)
 OTHER = make_nik(serial=12)

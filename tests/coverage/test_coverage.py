@@ -18,13 +18,10 @@ from tests.coverage.helpers import (
     World,
     access_rows,
     held_conflict,
-    issue_key,
-    organization,
-    register,
     two_agreements,
 )
-from tests.factories import ADMIN
-from tests.seed import OfficerSpec, make_nik, seed_agreement
+from tests.factories import ADMIN, issue_key, organization_id
+from tests.seed import OfficerSpec, make_nik, register, seed_agreement
 
 COVERED = make_nik(serial=1)
 TERMINATED = make_nik(serial=2)
@@ -135,10 +132,10 @@ async def test_masking_by_scope_and_by_party(
     other_party_pii = await issue_key(
         client, world.other_counterpart, ["coverage:read", "pii:read"]
     )
-    hospital = await organization(client, "integrator")
+    hospital = await organization_id(client, "integrator")
     hospital_pii = await issue_key(client, hospital, ["coverage:read", "pii:read"])
     operator_pii = await issue_key(
-        client, await organization(client, "operator"), ["coverage:read", "pii:read"]
+        client, await organization_id(client, "operator"), ["coverage:read", "pii:read"]
     )
     path = f"/v1/coverage/{nik}?on=2024-11-20"
 
@@ -189,9 +186,9 @@ async def test_masking_by_scope_and_by_party(
 async def test_branch_and_payer_are_parties_too(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    branch = await organization(client, "bpjs_branch")
-    kpu = await organization(client, "kpu")
-    government = await organization(client, "government")
+    branch = await organization_id(client, "bpjs_branch")
+    kpu = await organization_id(client, "kpu")
+    government = await organization_id(client, "government")
     paid_by_government = await seed_agreement(
         session,
         bpjs_branch_id=branch,
@@ -207,7 +204,7 @@ async def test_branch_and_payer_are_parties_too(
         [shown] = (await client.get(path, headers=caller.headers)).json()["registrations"]
         assert (shown["masked"], shown["full_name"]) == (False, "Citra"), party
     outsider = await issue_key(
-        client, await organization(client, "bpjs_branch"), ["coverage:read", "pii:read"]
+        client, await organization_id(client, "bpjs_branch"), ["coverage:read", "pii:read"]
     )
     [shown] = (await client.get(path, headers=outsider.headers)).json()["registrations"]
     assert shown["masked"] is True and "full_name" not in shown

@@ -6,17 +6,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.coverage.helpers import (
-    KPPS_2024,
-    PPK_2023,
-    World,
-    issue_key,
-    kpj_of,
-    register,
-    two_agreements,
-)
-from tests.factories import ADMIN
-from tests.seed import OfficerSpec, make_nik
+from tests.coverage.helpers import KPPS_2024, PPK_2023, World, kpj_of, two_agreements
+from tests.factories import ADMIN, issue_key
+from tests.seed import OfficerSpec, make_nik, register
 
 ANI = make_nik(serial=21)
 BUDI = make_nik(serial=22)

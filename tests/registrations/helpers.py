@@ -8,8 +8,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.factories import create_key, create_organization
-from tests.seed import CohortSpec, OfficerSpec, SeededAgreement, seed_agreement, seed_registrations
+from tests.factories import create_key, organization_id
+from tests.seed import CohortSpec, SeededAgreement, seed_agreement
 
 KPPS = CohortSpec(role="KPPS", coverage_start=date(2024, 11, 15), coverage_end=date(2024, 12, 31))
 PPK = CohortSpec(role="PPK", coverage_start=date(2023, 11, 1), coverage_end=date(2024, 2, 29))
@@ -35,12 +35,12 @@ class World:
 
 
 async def world(client: httpx.AsyncClient, session: AsyncSession) -> World:
-    branch = await _organization(client, "bpjs_branch")
-    counterpart = await _organization(client, "kpu")
-    payer = await _organization(client, "government")
-    other_branch = await _organization(client, "bpjs_branch")
-    other_counterpart = await _organization(client, "bawaslu")
-    outsider = await _organization(client, "kpu")
+    branch = await organization_id(client, "bpjs_branch")
+    counterpart = await organization_id(client, "kpu")
+    payer = await organization_id(client, "government")
+    other_branch = await organization_id(client, "bpjs_branch")
+    other_counterpart = await organization_id(client, "bawaslu")
+    outsider = await organization_id(client, "kpu")
     kpu = await seed_agreement(
         session,
         bpjs_branch_id=branch,
@@ -61,20 +61,8 @@ async def world(client: httpx.AsyncClient, session: AsyncSession) -> World:
     )
 
 
-async def _organization(client: httpx.AsyncClient, kind: str) -> str:
-    return str((await create_organization(client, kind))["id"])
-
-
 async def key(client: httpx.AsyncClient, organization_id: str, *scopes: str) -> dict[str, str]:
     return await create_key(client, organization_id, list(scopes))
-
-
-async def register(
-    session: AsyncSession, agreement: SeededAgreement, cohort: CohortSpec, *officers: OfficerSpec
-) -> list[int]:
-    return await seed_registrations(
-        session, agreement=agreement, role=cohort.role, officers=officers, cohort=cohort
-    )
 
 
 async def state(session: AsyncSession, registration_id: int) -> dict[str, Any]:

@@ -4,10 +4,9 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.coverage.helpers import issue_key
-from tests.factories import ADMIN
-from tests.registrations.helpers import KPPS, PTPS, READ, READ_PII, register, world
-from tests.seed import OfficerSpec, make_nik
+from tests.factories import ADMIN, issue_key
+from tests.registrations.helpers import KPPS, PTPS, READ, READ_PII, world
+from tests.seed import OfficerSpec, make_nik, register
 
 READ_ONE = "GET /v1/registrations/{id}"
 LIST = "GET /v1/registrations"

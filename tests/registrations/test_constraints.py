@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import translate_integrity_error
-from tests.registrations.helpers import KPPS, PKD, PTPS, register, state, world
-from tests.seed import OfficerSpec, held_conflict, make_nik
+from tests.registrations.helpers import KPPS, PKD, PTPS, state, world
+from tests.seed import OfficerSpec, held_conflict, make_nik, register
 
 REFUSAL_CODES = {"ended_on": "termination_date_invalid", "period": "period_invalid"}
 

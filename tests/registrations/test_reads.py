@@ -8,18 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import encode_cursor
-from tests.registrations.helpers import (
-    KPPS,
-    PPK,
-    PTPS,
-    READ,
-    READ_PII,
-    key,
-    register,
-    village_outside,
-    world,
-)
-from tests.seed import OfficerSpec, make_nik, seed_agreement
+from tests.registrations.helpers import KPPS, PPK, PTPS, READ, READ_PII, key, village_outside, world
+from tests.seed import OfficerSpec, make_nik, register, seed_agreement
 
 
 async def all_pages(

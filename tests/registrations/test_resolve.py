@@ -6,18 +6,8 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.registrations.helpers import (
-    KPPS,
-    PKD,
-    PTPS,
-    World,
-    audit_entries,
-    key,
-    register,
-    state,
-    world,
-)
-from tests.seed import OfficerSpec, make_nik
+from tests.registrations.helpers import KPPS, PKD, PTPS, World, audit_entries, key, state, world
+from tests.seed import OfficerSpec, make_nik, register
 
 NIK = make_nik(serial=77)
 CONFLICT: dict[str, object] = {

@@ -5,16 +5,8 @@ from datetime import date
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.registrations.helpers import (
-    KPPS,
-    PTPS,
-    audit_entries,
-    key,
-    register,
-    state,
-    world,
-)
-from tests.seed import OfficerSpec, held_conflict, make_nik
+from tests.registrations.helpers import KPPS, PTPS, audit_entries, key, state, world
+from tests.seed import OfficerSpec, held_conflict, make_nik, register
 
 
 async def test_counterpart_terminates_an_active_registration(

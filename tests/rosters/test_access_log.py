@@ -6,8 +6,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.coverage.helpers import issue_key
-from tests.factories import ADMIN
+from tests.factories import ADMIN, issue_key
 from tests.rosters.helpers import CSV, csv_body, officer, parties, push
 from tests.seed import make_nik
 

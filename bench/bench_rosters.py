@@ -168,6 +168,13 @@ class Sampler(threading.Thread):
             self.stopped.wait(0.1)
 
 
+def server_cpu(pid: int) -> float:
+    """User + system seconds of a process and its children."""
+    process = psutil.Process(pid)
+    tree = [process, *process.children(recursive=True)]
+    return float(sum(p.cpu_times().user + p.cpu_times().system for p in tree))
+
+
 def start_server(database_url: str, admin_key: str, port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -404,9 +411,11 @@ def main() -> None:
         asyncio.run(checkpoint(server))
         sampler = Sampler(process.pid)
         sampler.start()
+        cpu_before = server_cpu(process.pid)
         started = time.perf_counter()
         batch = upload(base, agreement_id, headers, path)
         http_seconds = time.perf_counter() - started
+        cpu_seconds = server_cpu(process.pid) - cpu_before
         sampler.stopped.set()
         sampler.join()
         assert batch["status"] == "completed", batch
@@ -425,6 +434,8 @@ def main() -> None:
         print(f"HTTP   upload to completed batch: {http_seconds:6.1f} s  {http_rate:9,.0f} rows/s")
         print(f"       server timings: {batch['timings']}")
         print(f"       server peak RSS: {sampler.peak / 2**20:,.0f} MB (process tree)")
+        # CPU time barely moves with other load on the machine, unlike wall time: compare it.
+        print(f"       server CPU: {cpu_seconds:.1f} s (Python: receive, parse, validate, COPY)")
         print(
             f"DB     COPY {copy_seconds:.1f} s + INSERT ... SELECT {insert_seconds:.1f} s = "
             f"{db_seconds:6.1f} s  {db_rate:9,.0f} rows/s"

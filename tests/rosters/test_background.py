@@ -1,6 +1,7 @@
 """Large rosters in the background: 202, progress, the result; failures and interruptions."""
 
 import asyncio
+import gc
 import hashlib
 from typing import Any
 
@@ -111,6 +112,25 @@ async def test_a_batch_that_fails_midway_leaves_no_rows(
     assert await scalar(engine, "SELECT count(*) FROM registrations") == 0
     assert await scalar(engine, "SELECT count(*) FROM roster_batch_rows") == 0
     monkeypatch.setattr(repository, "store_problem_rows", original)
+
+
+async def test_a_file_broken_past_the_first_rows_fails_its_batch_and_frees_the_collector(
+    committing_app: FastAPI, committing_client: httpx.AsyncClient, engine: AsyncEngine
+):
+    """Read while staged: the parse error surfaces in the background, under the collector
+    pause of the staging (app.core.collector), which must end with it."""
+    committing_app.state.settings.sync_roster_max_rows = 2
+    p = await committed_parties(committing_app, committing_client)
+    # Past the first blocks that counting the rows decodes (the 202 needs the count).
+    body = csv_body([officer(n) for n in range(1, 201)]) + b"\xff\xfe;not;text\r\n"
+    assert len(body) > 8192
+    response = await push(committing_client, p, body, CSV)
+    assert response.status_code == 202, response.text
+    batch = await finished(committing_client, response.headers["Location"], p.counterpart)
+    assert (batch["status"], batch["applied"]) == ("failed", False)
+    assert batch["error"]["code"] == "roster_malformed"
+    assert await scalar(engine, "SELECT count(*) FROM registrations") == 0
+    assert gc.isenabled()
 
 
 async def test_interrupted_batches_are_marked_failed_and_their_key_reusable(

@@ -162,13 +162,9 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_registrations_nik", "registrations", ["nik"])
-    op.create_index("ix_registrations_cohort_id", "registrations", ["cohort_id"])
-    op.create_index(
-        "ix_registrations_agreement_id_region_code",
-        "registrations",
-        ["agreement_id", "region_code"],
-    )
-    op.create_index("ix_registrations_batch_id", "registrations", ["batch_id"])
+    # Every index here costs each roster insert. None on cohort_id, batch_id or region_code alone:
+    # lookups by cohort or region go through the agreement (ix_registrations_agreement_report,
+    # 0007), and batches and regions are never deleted, so their foreign keys need no index.
     # The registrations list pages each agreement by id (app/registrations/repository.py).
     op.create_index("ix_registrations_agreement_id_id", "registrations", ["agreement_id", "id"])
     op.create_index(

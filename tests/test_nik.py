@@ -440,7 +440,7 @@ def test_helper_examples() -> None:
 
 # --- the sample roster -----------------------------------------------------------------------
 
-# Rows of shared/data/roster-kpps-asahan-sample.csv: NIK, TGL LAHIR, JENIS KELAMIN, KODE WILAYAH.
+# Rows of tests/data/roster-kpps-asahan-sample.csv: NIK, TGL LAHIR, JENIS KELAMIN, KODE WILAYAH.
 ASAHAN = """
 1209186702038780;27-02-2003;P;12.09.18.2002
 1209144802801487;08-02-1980;P;12.09.14.2001

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.factories import organization_with_key
 from tests.seed import CohortSpec, SeededAgreement, make_nik, seed_agreement
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
-KPPS_CSV = SHARED / "roster-kpps-asahan-sample.csv"
-PTPS_XLSX = SHARED / "roster-ptps-ambon-sample.xlsx"
+# The project's sample rosters (synthetic officers, in the shapes district offices send).
+SAMPLES = Path(__file__).resolve().parents[1] / "data"
+KPPS_CSV = SAMPLES / "roster-kpps-asahan-sample.csv"
+PTPS_XLSX = SAMPLES / "roster-ptps-ambon-sample.xlsx"
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NDJSON = "application/x-ndjson"

@@ -26,10 +26,8 @@ from app.rosters.parsing import (
     parse_date,
     parse_jabatan,
 )
+from tests.rosters.helpers import KPPS_CSV, PTPS_XLSX
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
-KPPS_CSV = SHARED / "roster-kpps-asahan-sample.csv"
-PTPS_XLSX = SHARED / "roster-ptps-ambon-sample.xlsx"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 HEADER = "NIK;NAMA LENGKAP;TGL LAHIR;JENIS KELAMIN;JABATAN;KODE WILAYAH;TPS"
@@ -64,20 +62,16 @@ def error_of(data: bytes, fmt: RosterFormat = RosterFormat.CSV, **kw: str) -> Ro
 
 
 # ---------------------------------------------------------------------------------------------
-# The shared sample files
+# The sample files (tests/data)
 
 
 @pytest.fixture
 def kpps_csv() -> Path:
-    if not KPPS_CSV.exists():
-        pytest.skip("shared sample files are absent")
     return KPPS_CSV
 
 
 @pytest.fixture
 def ptps_xlsx() -> Path:
-    if not PTPS_XLSX.exists():
-        pytest.skip("shared sample files are absent")
     return PTPS_XLSX
 
 

@@ -15,6 +15,7 @@ from app.core.errors import CONSTRAINT_ERRORS, Conflict, Forbidden, NotFound, Un
 from app.core.pagination import Page, decode_id_cursor, encode_cursor
 from app.coverage.accesslog import AccessLogWriter, record_session_reads
 from app.models import Agreement, Registration
+from app.nik import format_nik, mask_nik
 from app.registrations import repository
 from app.registrations.repository import RegistrationFilters
 from app.registrations.schemas import (
@@ -48,16 +49,6 @@ CONSTRAINT_ERRORS.setdefault(
 )
 
 
-# Local until app/nik.py lands; same output as its format_nik / mask_nik.
-def _format_nik(value: int) -> str:
-    return f"{value:016d}"
-
-
-def _mask_nik(value: int) -> str:
-    text = _format_nik(value)
-    return f"{text[:6]}********{text[14:]}"
-
-
 def parse_nik(raw: str) -> int:
     text = raw.strip()
     if len(text) != 16 or not text.isascii() or not text.isdigit() or text[0] == "0":
@@ -75,7 +66,7 @@ def to_read(
     )
     return RegistrationRead(
         id=registration.id,
-        nik=_format_nik(registration.nik) if show_pii else _mask_nik(registration.nik),
+        nik=format_nik(registration.nik) if show_pii else mask_nik(registration.nik),
         full_name=registration.full_name if show_pii else None,
         birth_date=registration.birth_date if show_pii else None,
         sex=registration.sex,

@@ -88,10 +88,10 @@ async def check_coverage(
     request: Request, data: CoverageCheckRequest, principal: CoverageReader
 ) -> Response:
     app = request.app
-    result = await service.check_many(
+    body = await service.check_many_json(
         partial(lookup_connection, app), principal, data=data, access_log=access_log_writer(app)
     )
-    return json_response(result)
+    return Response(body, media_type="application/json")
 
 
 @router.get(

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -203,6 +204,24 @@ async def check_one(
     return answer(value, day, rows, disclosure=disclosure)
 
 
+async def check_many_json(
+    connect: Connect,
+    principal: Principal,
+    *,
+    data: CoverageCheckRequest,
+    access_log: AccessLogWriter | None,
+) -> bytes:
+    """`check_many`'s answer as JSON, built and encoded with the collector paused.
+
+    The answer's objects are all freed before the collector is back on: alive then, the first
+    collection after the pause would walk every one of them (measured, 15 ms a 10,000-NIK batch).
+    """
+    with collector_paused():
+        return orjson.dumps(
+            await check_many(connect, principal, data=data, access_log=access_log), default=str
+        )
+
+
 async def check_many(
     connect: Connect,
     principal: Principal,
@@ -229,35 +248,34 @@ async def check_many(
     by_nik: dict[int, list[Any]] = {}
     answers: dict[tuple[int, date], dict[str, Any]] = {}
     results: list[dict[str, Any]] = []
-    with collector_paused():
-        async with connect() as connection:
-            if distinct:
-                rows = await repository.coverage_of_niks(
-                    connection, distinct, principal.organization_id, personal=disclosure.nik
-                )
-                for row in rows:
-                    by_nik.setdefault(row[0], []).append(row)
-            await record_reads(
-                connection,
-                access_log,
-                api_key_id=principal.key_id,
-                organization_id=principal.organization_id,
-                endpoint=ENDPOINT_MANY,
-                reads=[(value, len(by_nik.get(value, ()))) for value in distinct],
+    async with connect() as connection:
+        if distinct:
+            rows = await repository.coverage_of_niks(
+                connection, distinct, principal.organization_id, personal=disclosure.nik
             )
-        for (raw, on), value in zip(entries, values, strict=True):
-            if value is None:
-                echoed = raw if isinstance(raw, str) else None
-                if echoed is not None and not disclosure.nik:
-                    echoed = mask_nik(echoed)
-                results.append({"nik": echoed, "on": on, "error": _nik_error(raw)})
-                continue
-            found = answers.get((value, on))
-            if found is None:
-                found = answers[(value, on)] = answer(
-                    value, on, by_nik.get(value, ()), disclosure=disclosure
-                )
-            results.append(found)
+            for row in rows:
+                by_nik.setdefault(row[0], []).append(row)
+        await record_reads(
+            connection,
+            access_log,
+            api_key_id=principal.key_id,
+            organization_id=principal.organization_id,
+            endpoint=ENDPOINT_MANY,
+            reads=[(value, len(by_nik.get(value, ()))) for value in distinct],
+        )
+    for (raw, on), value in zip(entries, values, strict=True):
+        if value is None:
+            echoed = raw if isinstance(raw, str) else None
+            if echoed is not None and not disclosure.nik:
+                echoed = mask_nik(echoed)
+            results.append({"nik": echoed, "on": on, "error": _nik_error(raw)})
+            continue
+        found = answers.get((value, on))
+        if found is None:
+            found = answers[(value, on)] = answer(
+                value, on, by_nik.get(value, ()), disclosure=disclosure
+            )
+        results.append(found)
     return {"on": default_on, "results": results}
 
 

@@ -23,7 +23,7 @@ from app.core.errors import (
     UnsupportedMediaType,
     problem_response,
 )
-from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.core.pagination import Page, decode_id_cursor, encode_cursor
 from app.core.responses import json_response
 from app.core.settings import Settings
 from app.coverage.accesslog import AccessLogWriter, record_session_reads
@@ -472,12 +472,7 @@ async def list_problems(
     access_log: AccessLogWriter | None,
 ) -> Page[RosterRowProblem]:
     await get_batch(session, principal, batch_id, scopes=ERRORS_SCOPES)
-    after = 0
-    if cursor is not None:
-        (value,) = decode_cursor(cursor, 1)
-        if not value.isdigit():
-            raise Unprocessable("The cursor is not one this service gave", code="invalid_cursor")
-        after = int(value)
+    after = decode_id_cursor(cursor) if cursor is not None else 0
     rows = await repository.problem_rows(session, batch_id, after=after, limit=limit + 1)
     items = [RosterRowProblem.model_validate(row) for row in rows[:limit]]
     next_cursor = encode_cursor([items[-1].row_number]) if len(rows) > limit else None

@@ -8,6 +8,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.pagination import encode_cursor
 from tests.rosters.helpers import (
     CSV,
     XLSX,
@@ -215,6 +216,10 @@ async def test_errors_pages(client: httpx.AsyncClient, session: AsyncSession):
     assert [x["row_number"] for x in second["items"]] == [4, 5]
     bad = await client.get(url, headers=p.counterpart, params={"cursor": "nonsense"})
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_cursor"
+    # Digits that int() refuses, and a row number past bigint: both cursors no page gave.
+    for forged in (encode_cursor(["\u00b2"]), encode_cursor([str(2**63)])):
+        bad = await client.get(url, headers=p.counterpart, params={"cursor": forged})
+        assert bad.status_code == 422 and bad.json()["code"] == "invalid_cursor", forged
 
 
 async def test_a_workbook_nik_stored_as_a_number_is_rejected(

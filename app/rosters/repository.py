@@ -235,7 +235,7 @@ async def problem_niks(session: AsyncSession, batch_id: uuid.UUID) -> list[str]:
         .where(RosterBatchRow.batch_id == batch_id, RosterBatchRow.nik.is_not(None))
         .distinct()
     )
-    return list((await session.execute(stmt)).scalars())
+    return [nik for nik in (await session.execute(stmt)).scalars() if nik is not None]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.claims.documents import checklist
+from tests.access_log import access_log_rows
 from tests.claims.helpers import World, claimant, file, jkk, jkm, key, move, world
 from tests.conftest import ADMIN_KEY
 
@@ -20,14 +21,8 @@ async def w(client: httpx.AsyncClient, session: AsyncSession) -> World:
 
 
 async def access_rows(session: AsyncSession, endpoint: str) -> list[tuple[object, ...]]:
-    rows = await session.execute(
-        text(
-            "SELECT api_key_id::text, organization_id::text, nik, endpoint FROM access_log "
-            "WHERE endpoint = :endpoint ORDER BY id"
-        ),
-        {"endpoint": endpoint},
-    )
-    return [tuple(row) for row in rows]
+    """Who read which NIK through `endpoint` (a claim read counts no registrations)."""
+    return [tuple(row)[:4] for row in await access_log_rows(session, endpoint=endpoint)]
 
 
 async def test_parties_see_a_claim_others_get_404(

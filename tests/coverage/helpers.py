@@ -58,14 +58,5 @@ async def kpj_of(session: AsyncSession, registration_id: int) -> Any:
     )
 
 
-async def access_rows(session: AsyncSession, nik: int | None = None) -> list[Any]:
-    sql = "SELECT api_key_id, organization_id, nik, endpoint, registrations FROM access_log"
-    params: dict[str, Any] = {}
-    if nik is not None:
-        sql += " WHERE nik = :nik"
-        params["nik"] = nik
-    return list((await session.execute(text(sql + " ORDER BY id"), params)).all())
-
-
 def new_uuid() -> str:
     return str(uuid.uuid4())

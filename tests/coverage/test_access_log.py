@@ -10,7 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.coverage.accesslog import AccessLogWriter, ReadGroup
-from tests.coverage.helpers import KPPS_2024, access_rows, two_agreements
+from tests.access_log import access_log_rows
+from tests.coverage.helpers import KPPS_2024, two_agreements
 from tests.factories import ADMIN, issue_key
 from tests.seed import OfficerSpec, make_nik, register
 
@@ -34,7 +35,7 @@ async def test_reads_are_logged_with_key_and_organization(
     hospital = await issue_key(client, world.other_counterpart, ["coverage:read"])
 
     assert (await client.get(f"/v1/coverage/{NIK}", headers=hospital.headers)).status_code == 200
-    rows = await access_rows(session)
+    rows = await access_log_rows(session)
     assert [tuple(map(str, row)) for row in rows] == [
         (hospital.key_id, hospital.organization_id, str(NIK), SINGLE, "1")
     ]
@@ -42,14 +43,15 @@ async def test_reads_are_logged_with_key_and_organization(
     body = {"niks": [str(NIK), str(OTHER), str(NIK), "bad"]}
     response = await client.post("/v1/coverage/checks", json=body, headers=hospital.headers)
     assert response.status_code == 200
-    batch = [(row.nik, row.endpoint, row.registrations) for row in await access_rows(session)][1:]
+    rows = (await access_log_rows(session))[1:]
+    batch = [(row.nik, row.endpoint, row.registrations) for row in rows]
     # One row per NIK read; a malformed one was never looked up.
     assert batch == [(NIK, BATCH, 1), (OTHER, BATCH, 0)]
 
     # Refused requests read nothing and log nothing.
     await client.get("/v1/coverage/123", headers=hospital.headers)
     await client.get(f"/v1/coverage/{NIK}")
-    assert len(await access_rows(session)) == 3
+    assert len(await access_log_rows(session)) == 3
 
 
 async def test_listing_is_for_operators_with_filters(
@@ -117,11 +119,11 @@ async def test_running_writer_buffers_then_flushes(
         await client.post(
             "/v1/coverage/checks", json={"niks": [str(NIK), str(OTHER)]}, headers=ADMIN
         )
-        assert await access_rows(session) == []  # not written in the request
+        assert await access_log_rows(session) == []  # not written in the request
         assert writer.waiting == 3
         assert len(spool_files(tmp_path)) == 1
         assert await writer.flush() == 3
-        rows = await access_rows(session)
+        rows = await access_log_rows(session)
         assert [(row.nik, row.endpoint) for row in rows] == [
             (NIK, SINGLE),
             (NIK, BATCH),
@@ -163,7 +165,7 @@ async def test_a_live_writers_spool_is_not_replayed(
     assert await starting.replay_orphans() == 0  # locked by its owner
     assert len(os.listdir(tmp_path)) == 2  # the segment and the directory lock
     assert await live.flush() == 1
-    assert len(await access_rows(session)) == 1
+    assert len(await access_log_rows(session)) == 1
     await live.stop()
 
 
@@ -175,4 +177,4 @@ async def test_an_unwritable_spool_does_not_lose_reads(
     writer = AccessLogWriter(sessionmaker, spool_dir=blocked / "spool")
     writer.record(ReadGroup(datetime.now(UTC), None, None, SINGLE, [(NIK, 0)]))
     assert await writer.flush() == 1
-    assert len(await access_rows(session)) == 1
+    assert len(await access_log_rows(session)) == 1

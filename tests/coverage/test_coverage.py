@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.coverage import repository, service
 from app.coverage.schemas import CoverageChecksRead, CoverageRead, CoverageRegistration
+from tests.access_log import access_log_rows
 from tests.coverage.helpers import (
     KPPS_2024,
     PPK_2023,
     World,
-    access_rows,
     held_conflict,
     two_agreements,
 )
@@ -387,7 +387,7 @@ async def test_batch_bad_requests(client: httpx.AsyncClient, session: AsyncSessi
         )
         assert response.status_code == status, content
         assert response.headers["content-type"] == "application/problem+json"
-    assert await access_rows(session) == []  # refused requests read nothing
+    assert await access_log_rows(session) == []  # refused requests read nothing
     empty = await client.post("/v1/coverage/checks", json={"niks": []}, headers=ADMIN)
     assert empty.status_code == 200 and empty.json()["results"] == []
     full = await client.post(

@@ -1,9 +1,9 @@
 """Registrations shown with personal data are in the access log; masked answers are not."""
 
 import httpx
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.access_log import access_log_rows
 from tests.factories import ADMIN, issue_key
 from tests.registrations.helpers import KPPS, PTPS, READ, READ_PII, world
 from tests.seed import OfficerSpec, make_nik, register
@@ -11,16 +11,6 @@ from tests.seed import OfficerSpec, make_nik, register
 READ_ONE = "GET /v1/registrations/{id}"
 LIST = "GET /v1/registrations"
 NIKS = [make_nik(serial=n) for n in (1, 2, 3)]
-
-
-async def logged(session: AsyncSession) -> list[tuple[object, ...]]:
-    rows = await session.execute(
-        text(
-            "SELECT api_key_id::text, organization_id::text, nik, endpoint, registrations "
-            "FROM access_log ORDER BY id"
-        )
-    )
-    return [tuple(row) for row in rows]
 
 
 async def test_reads_with_personal_data_are_logged_per_registration(
@@ -34,12 +24,15 @@ async def test_reads_with_personal_data_are_logged_per_registration(
 
     response = await client.get(f"/v1/registrations/{ids[1]}", headers=reader.headers)
     assert response.status_code == 200 and response.json()["nik"] == str(NIKS[1])
-    assert await logged(session) == [(*who, NIKS[1], READ_ONE, 1)]
+    assert await access_log_rows(session) == [(*who, NIKS[1], READ_ONE, 1)]
 
     # A page of two: the third registration and the other agreement's were not shown.
     page = await client.get("/v1/registrations", params={"limit": 2}, headers=reader.headers)
     assert [item["id"] for item in page.json()["items"]] == ids[:2]
-    assert (await logged(session))[1:] == [(*who, NIKS[0], LIST, 1), (*who, NIKS[1], LIST, 1)]
+    assert (await access_log_rows(session))[1:] == [
+        (*who, NIKS[0], LIST, 1),
+        (*who, NIKS[1], LIST, 1),
+    ]
 
 
 async def test_masked_answers_and_refusals_are_not_logged(
@@ -57,7 +50,7 @@ async def test_masked_answers_and_refusals_are_not_logged(
     hidden = await client.get(f"/v1/registrations/{registration_id}", headers=outsider.headers)
     assert hidden.status_code == 404
     assert (await client.get("/v1/registrations", headers=outsider.headers)).json()["items"] == []
-    assert await logged(session) == []
+    assert await access_log_rows(session) == []
 
 
 async def test_operators_find_registration_reads_in_the_access_log(

@@ -3,9 +3,9 @@
 from datetime import date
 
 import httpx
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.access_log import access_log_rows
 from tests.factories import ADMIN, issue_key
 from tests.rosters.helpers import CSV, csv_body, officer, parties, push
 from tests.seed import make_nik
@@ -21,16 +21,6 @@ NO_NAME = nik(2)
 NO_TPS = nik(5)
 # 16 digits with an unknown province: rejected, but a number the log can keep.
 BAD_PROVINCE = int("99" + str(nik(6))[2:])
-
-
-async def logged(session: AsyncSession) -> list[tuple[object, ...]]:
-    rows = await session.execute(
-        text(
-            "SELECT api_key_id::text, organization_id::text, nik, endpoint, registrations "
-            "FROM access_log ORDER BY id"
-        )
-    )
-    return [tuple(row) for row in rows]
 
 
 async def test_each_nik_shown_in_the_errors_is_logged(
@@ -53,17 +43,19 @@ async def test_each_nik_shown_in_the_errors_is_logged(
 
     first = await client.get(url, params={"limit": 2}, headers=office.headers)
     assert [item["row_number"] for item in first.json()["items"]] == [3, 4]
-    assert await logged(session) == [(office.key_id, office.organization_id, NO_NAME, ERRORS, 0)]
+    assert await access_log_rows(session) == [
+        (office.key_id, office.organization_id, NO_NAME, ERRORS, 0)
+    ]
     params = {"limit": 2, "cursor": first.json()["next_cursor"]}
     second = await client.get(url, params=params, headers=office.headers)
     assert [item["row_number"] for item in second.json()["items"]] == [5, 6]
-    assert (await logged(session))[1:] == [
+    assert (await access_log_rows(session))[1:] == [
         (office.key_id, office.organization_id, NO_TPS, ERRORS, 0)
     ]
 
     exported = await client.get(url, headers={**branch.headers, "Accept": "text/csv"})
     assert exported.status_code == 200 and len(exported.text.splitlines()) == 6
-    assert sorted((await logged(session))[2:]) == sorted(
+    assert sorted((await access_log_rows(session))[2:]) == sorted(
         (branch.key_id, branch.organization_id, value, ERRORS, 0)
         for value in (NO_NAME, NO_TPS, BAD_PROVINCE)
     )
@@ -84,12 +76,12 @@ async def test_a_nik_on_two_rows_is_logged_once_per_answer_a_refusal_not_at_all(
     no_scope = await issue_key(client, p.branch_id, ["registrations:read"])
 
     assert (await client.get(url, headers=no_scope.headers)).status_code == 403
-    assert await logged(session) == []
+    assert await access_log_rows(session) == []
     page = await client.get(url, headers=p.counterpart)
     assert len(page.json()["items"]) == 2
     csv_export = await client.get(url, headers={**p.counterpart, "Accept": "text/csv"})
     assert csv_export.status_code == 200
-    assert [(row[2], row[3]) for row in await logged(session)] == [
+    assert [(row[2], row[3]) for row in await access_log_rows(session)] == [
         (NO_NAME, ERRORS),
         (NO_NAME, ERRORS),
     ]

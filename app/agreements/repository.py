@@ -4,9 +4,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, Select, delete, func, insert, or_, select, update
+from sqlalchemy import Select, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (
@@ -22,6 +22,7 @@ from app.models import (
 
 # Registrations whose period a cohort must keep covering (rejected ones never covered anyone).
 HOLDING_STATUSES = ("active", "terminated", "replaced", "held")
+# The end_reason migration 0004's agreements_end_registrations trigger writes.
 AGREEMENT_ENDED = "agreement ended"
 
 
@@ -196,27 +197,16 @@ async def update_agreement(
     return result.scalar_one_or_none()
 
 
-async def end_registrations(session: AsyncSession, agreement_id: uuid.UUID, ended_on: date) -> int:
-    """Terminate the agreement's active registrations running past `ended_on`, as of that day.
-
-    One that had not started by then ends the day before its start: it never covered a day.
-    """
-    result = await session.execute(
-        update(Registration)
-        .where(
+async def registrations_ended_with(session: AsyncSession, agreement_id: uuid.UUID) -> int:
+    """How many registrations the agreement's end terminated (the database's
+    agreements_end_registrations trigger does it, in the UPDATE that ends the agreement)."""
+    count = await session.scalar(
+        select(func.count()).where(
             Registration.agreement_id == agreement_id,
-            Registration.status == "active",
-            func.coalesce(Registration.ended_on, Registration.coverage_end) > ended_on,
+            Registration.end_reason == AGREEMENT_ENDED,
         )
-        .values(
-            status="terminated",
-            ended_on=func.greatest(Registration.coverage_start - 1, ended_on),
-            end_reason=AGREEMENT_ENDED,
-            updated_at=func.now(),
-        )
-        .execution_options(synchronize_session=False)
     )
-    return cast(CursorResult[Any], result).rowcount
+    return count or 0
 
 
 async def lock_cohort(

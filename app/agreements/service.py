@@ -603,8 +603,8 @@ async def transition(
     if action == "end":
         assert ended_on is not None
         detail["ended_on"] = str(ended_on)
-        detail["registrations_ended"] = await repository.end_registrations(
-            session, agreement.id, ended_on
+        detail["registrations_ended"] = await repository.registrations_ended_with(
+            session, agreement.id
         )
     audit.record(
         session,

@@ -25,6 +25,19 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 COVERING_STATUSES = "('active', 'terminated', 'replaced')"
+# Coverage stops with its agreement, whoever ends it: active registrations running past the end
+# are terminated as of that day (one not started by then, the day before its start).
+END_WITH_AGREEMENT = """
+CREATE FUNCTION agreements_end_registrations() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE registrations r
+    SET status = 'terminated', ended_on = GREATEST(r.coverage_start - 1, NEW.ended_on),
+        end_reason = 'agreement ended', updated_at = now()
+    WHERE r.agreement_id = NEW.id AND r.status = 'active'
+      AND COALESCE(r.ended_on, r.coverage_end) > NEW.ended_on;
+    RETURN NULL;
+END $$
+"""
 # What a held registration's conflict says of the other one: its body, role and period, all
 # given, and nothing else (never the other person's data).
 CONFLICT_KEYS = "ARRAY['body', 'role', 'coverage_start', 'coverage_end']"
@@ -180,9 +193,17 @@ def upgrade() -> None:
         "EXCLUDE USING gist (nik WITH =, coverage WITH &&) "
         f"WHERE (status IN {COVERING_STATUSES})"
     )
+    op.execute(END_WITH_AGREEMENT)
+    op.execute(
+        "CREATE TRIGGER agreements_end_registrations AFTER UPDATE OF status ON agreements "
+        "FOR EACH ROW WHEN (NEW.status = 'ended' AND OLD.status <> 'ended') "
+        "EXECUTE FUNCTION agreements_end_registrations()"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER agreements_end_registrations ON agreements")
+    op.execute("DROP FUNCTION agreements_end_registrations()")
     op.drop_table("registrations")
     op.drop_table("roster_batch_rows")
     op.drop_table("roster_batches")

@@ -6,13 +6,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Agreement, AgreementRate, Cohort
 from tests.agreements.helpers import Parties
-from tests.seed import CohortSpec, seed_agreement
+from tests.seed import CohortSpec, OfficerSpec, make_nik, seed_agreement, seed_registrations
 
 
 async def refused(session: AsyncSession, table: Any, row: dict[str, Any]) -> str:
@@ -128,3 +128,39 @@ async def test_database_refuses_unsigned_active_and_end_before_signing(
     assert "ck_agreements_signed_place_length" in await refused(
         session, Agreement, row | {"signed_place": ""}
     )
+
+
+async def test_ending_an_agreement_in_sql_ends_its_coverage(
+    client: httpx.AsyncClient, p: Parties, session: AsyncSession
+) -> None:
+    seeded = await seed_agreement(session, bpjs_branch_id=p.branch.id, counterpart_id=p.kpu.id)
+    ids = await seed_registrations(
+        session,
+        agreement=seeded,
+        role="KPPS",
+        officers=[OfficerSpec(make_nik(serial=1)), OfficerSpec(make_nik(serial=2))],
+    )
+    await session.execute(
+        text(
+            "UPDATE registrations SET ended_on = '2024-11-10', status = 'terminated' WHERE id = :id"
+        ),
+        {"id": ids[1]},
+    )
+
+    # Not through the service: the database keeps the rule whoever ends the agreement.
+    await session.execute(
+        text("UPDATE agreements SET status = 'ended', ended_on = '2024-11-30' WHERE id = :id"),
+        {"id": seeded.id},
+    )
+
+    rows = await session.execute(
+        text(
+            "SELECT status, ended_on, end_reason FROM registrations "
+            "WHERE id = ANY(:ids) ORDER BY id"
+        ),
+        {"ids": ids},
+    )
+    assert [tuple(row) for row in rows] == [
+        ("terminated", date(2024, 11, 30), "agreement ended"),
+        ("terminated", date(2024, 11, 10), None),  # already over: left as it was
+    ]

@@ -1,6 +1,7 @@
 """The database itself refusing registrations that break the rules, whatever the API does."""
 
 import json
+import uuid
 from datetime import date
 
 import httpx
@@ -144,3 +145,90 @@ async def test_a_conflict_names_body_role_and_period_and_nothing_else(
                     },
                 )
         assert constraint_of(error) == "ck_registrations_conflict", conflict
+
+
+INSERT_KPPS = (
+    "INSERT INTO registrations (nik, agreement_id, cohort_id, role_code, full_name, birth_date, "
+    "region_code, coverage_start, coverage_end, batch_id, replaces_id) VALUES (:nik, "
+    ":agreement, :cohort, :role, 'Ani', '1990-05-17', :region, '2024-11-15', '2024-12-31', "
+    ":batch, :replaces)"
+)
+
+
+async def test_a_registration_that_refers_to_a_missing_row_is_refused(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """The references are checked once per statement (migration 0008), by the names the
+    foreign keys had: the cohort with its agreement and role, the region, the batch, the
+    registration replaced."""
+    w = await world(client, session)
+    good = {
+        "agreement": w.kpu.id,
+        "cohort": w.kpu.cohorts["KPPS"],
+        "role": "KPPS",
+        "region": "12.09.18.2002",
+        "batch": None,
+        "replaces": None,
+    }
+    refused: list[tuple[dict[str, object], str]] = [
+        ({"role": "PPK"}, "fk_registrations_cohort_identity"),
+        ({"agreement": w.bawaslu.id}, "fk_registrations_cohort_identity"),
+        ({"region": "12.09.18.9999"}, "fk_registrations_region_code_regions"),
+        ({"batch": uuid.uuid4()}, "fk_registrations_batch_id_roster_batches"),
+        ({"replaces": 10**12}, "fk_registrations_replaces_id_registrations"),
+    ]
+    for serial, (change, constraint) in enumerate(refused, start=40):
+        with pytest.raises(IntegrityError) as error:
+            async with session.begin_nested():
+                await session.execute(
+                    text(INSERT_KPPS), {**good, **change, "nik": make_nik(serial=serial)}
+                )
+        assert constraint_of(error) == constraint, change
+        assert translate_integrity_error(error.value).code == "reference_not_found"
+    # The same rules hold for an UPDATE, and one bad row refuses the whole statement.
+    (first,) = await register(session, w.kpu, KPPS, OfficerSpec(nik=make_nik(serial=50)))
+    (second,) = await register(session, w.kpu, KPPS, OfficerSpec(nik=make_nik(serial=51)))
+    with pytest.raises(IntegrityError) as error:
+        async with session.begin_nested():
+            await session.execute(
+                text(
+                    "UPDATE registrations SET region_code = CASE WHEN id = :second "
+                    "THEN '99.99' ELSE region_code END WHERE id IN (:first, :second)"
+                ),
+                {"first": first, "second": second},
+            )
+    assert constraint_of(error) == "fk_registrations_region_code_regions"
+    regions = await session.scalars(
+        text("SELECT region_code FROM registrations WHERE id IN (:first, :second)"),
+        {"first": first, "second": second},
+    )
+    assert set(regions) == {"12.09.18.2002"}
+
+
+async def test_referenced_rows_are_never_deleted_and_keep_their_keys(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    w = await world(client, session)
+    (registration,) = await register(session, w.kpu, KPPS, OfficerSpec(nik=make_nik(serial=60)))
+    cohort = w.kpu.cohorts["KPPS"]
+    refused: list[tuple[str, dict[str, object], str]] = [
+        ("DELETE FROM registrations WHERE id = :id", {"id": registration}, "registrations_kept"),
+        ("DELETE FROM cohorts WHERE id = :id", {"id": cohort}, "cohorts_kept"),
+        ("DELETE FROM regions WHERE code = '12.09.18.2002'", {}, "regions_kept"),
+        ("UPDATE cohorts SET role_code = 'PPS' WHERE id = :id", {"id": cohort},
+         "cohorts_key_fixed"),
+        ("UPDATE regions SET code = '12.09.18.2999' WHERE code = '12.09.18.2002'", {},
+         "regions_key_fixed"),
+        ("UPDATE registrations SET id = id + 1000 WHERE id = :id", {"id": registration},
+         "registrations_key_fixed"),
+    ]  # fmt: skip
+    for statement, values, constraint in refused:
+        with pytest.raises(IntegrityError) as error:
+            async with session.begin_nested():
+                await session.execute(text(statement), values)
+        assert constraint_of(error) == constraint, statement
+    assert (await state(session, registration))["status"] == "active"
+    # What refers to nothing may still change: a cohort's headcount, a region's name.
+    await session.execute(
+        text("UPDATE cohorts SET planned_headcount = 7 WHERE id = :id"), {"id": cohort}
+    )

@@ -10,7 +10,7 @@ admin key. The database rate is measured on a second fresh database with the sam
 an empty registrations table, as the HTTP run had, so that neither run meets the other's rows
 (the same NIKs in two agreements would be held, not inserted): COPY of the typed rows into a
 temporary table, then one INSERT ... SELECT ORDER BY nik into registrations with a batch id,
-the statement the service itself ends with.
+the statement the service runs for each chunk of the file.
 """
 
 from __future__ import annotations

@@ -587,15 +587,30 @@ class RosterReader:
 
     # CSV ---------------------------------------------------------------------------------
 
+    def nik_texts(self) -> Iterator[str]:
+        """The NIK cell of every row as the rows give it; for a CSV without reading the rest."""
+        if self._format is not RosterFormat.CSV:
+            return (row.values.get("nik", "") for row in self)
+        reader, layout, _ = self._csv_reader()
+        return _csv_nik_texts(reader, layout.nik_index)
+
     def _open_csv(self) -> Iterator[RawRow]:
+        reader, layout, rows_before = self._csv_reader()
+        return _csv_rows(reader, layout, rows_before + 1)
+
+    def _csv_reader(self) -> tuple[Iterator[list[str]], _Layout, int]:
+        """The records after the header, the header's layout and the rows above it."""
         text = io.TextIOWrapper(_Borrowed(self._file), encoding="utf-8-sig", newline="")
         head = _read_head(text)
         line_index, delimiter, layout = _find_csv_header(head)
         self.delimiter = delimiter
         self.columns = next(csv.reader([head[line_index]], delimiter=delimiter))
         rows_before = sum(1 for _ in csv.reader(head[:line_index], delimiter=delimiter))
-        reader = csv.reader(chain(head[line_index + 1 :], text), delimiter=delimiter)
-        return _csv_rows(reader, layout, rows_before + 1)
+        return (
+            csv.reader(chain(head[line_index + 1 :], text), delimiter=delimiter),
+            layout,
+            rows_before,
+        )
 
     # XLSX --------------------------------------------------------------------------------
 
@@ -760,6 +775,15 @@ def _csv_rows(reader: Iterator[list[str]], layout: _Layout, row_number: int) -> 
         raise _not_utf8(row_number + 1) from exc
     except csv.Error as exc:
         raise _malformed(f"Row {row_number + 1} cannot be read as CSV: {exc}.") from exc
+
+
+def _csv_nik_texts(reader: Iterator[list[str]], index: int) -> Iterator[str]:
+    try:
+        for cells in reader:
+            if len(cells) > index:
+                yield cells[index].strip()
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise _malformed("The file cannot be read as UTF-8 CSV.") from exc
 
 
 def _select_sheet(workbook: Any, name: str | None) -> Any:

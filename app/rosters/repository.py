@@ -1,11 +1,12 @@
 """SQL of the rosters domain: batches, the staging tables, and the set-based decide and apply.
 
-A roster is staged with COPY into two temporary tables of the batch's transaction: `stage`
-(every row of the file: the typed fields of a valid row, or the codes of a rejected one, and
-the original cells) and `outcome` (one row per staged row whose outcome is not simply
-`created`). The outcomes are decided by a few statements over the whole file, and applied by
-one UPDATE for replacements, one for updates and one INSERT ... SELECT for new registrations,
-in NIK order so that concurrent batches take their index locks in the same order.
+A roster is staged with COPY into temporary tables of the batch's transaction: `chunk` (the
+rows being settled now), `stage` (every row of the file: the typed fields of a valid row, or
+the codes of a rejected one, and the original cells), `outcome` (one row per staged row whose
+outcome is not simply `created`) and `duplicates` (the NIKs the file holds more than once).
+The outcomes of a chunk's rows are decided by a few statements, and applied by one UPDATE for
+replacements, one for updates and one INSERT ... SELECT for new registrations, in NIK order so
+that concurrent batches take their index locks in the same order.
 """
 
 import uuid
@@ -51,6 +52,7 @@ STAGE_COLUMNS = (
     "nik_warnings",
 )
 COVERING = "('active', 'terminated', 'replaced')"
+DUPLICATE_NIK = "duplicate_nik_in_file"
 NIL_UUID = uuid.UUID(int=0)
 
 
@@ -59,6 +61,8 @@ class StageTables:
     stage: str
     outcome: str
     known: str
+    chunk: str
+    duplicates: str
 
     @classmethod
     def for_batch(cls, batch_id: uuid.UUID) -> "StageTables":
@@ -67,6 +71,8 @@ class StageTables:
             f"roster_stage_{batch_id.hex}",
             f"roster_outcome_{batch_id.hex}",
             f"roster_known_{batch_id.hex}",
+            f"roster_chunk_{batch_id.hex}",
+            f"roster_duplicates_{batch_id.hex}",
         )
 
 
@@ -276,9 +282,45 @@ async def create_stage(connection: asyncpg.Connection, tables: StageTables) -> N
             codes text[],
             messages text[]
         ) ON COMMIT DROP;
-        CREATE TEMP TABLE {tables.known} (nik bigint PRIMARY KEY) ON COMMIT DROP
+        CREATE TEMP TABLE {tables.known} (nik bigint PRIMARY KEY) ON COMMIT DROP;
+        CREATE TEMP TABLE {tables.chunk} (LIKE {tables.stage}) ON COMMIT DROP;
+        CREATE TEMP TABLE {tables.duplicates} (nik bigint PRIMARY KEY) ON COMMIT DROP
         """
     )
+
+
+async def copy_duplicates(
+    connection: asyncpg.Connection, tables: StageTables, niks: list[int]
+) -> None:
+    if niks:
+        await connection.copy_records_to_table(
+            tables.duplicates, records=[(nik,) for nik in niks], columns=["nik"]
+        )
+
+
+async def start_chunk(connection: asyncpg.Connection, tables: StageTables) -> None:
+    await connection.execute(f"TRUNCATE {tables.chunk}")
+
+
+async def keep_chunk(connection: asyncpg.Connection, tables: StageTables) -> None:
+    """Adds the chunk's rows to the whole file's, and leaves out of the chunk the valid rows
+    that replace someone: those are settled last (settle_replacements_last)."""
+    await connection.execute(
+        f"""
+        INSERT INTO {tables.stage} SELECT * FROM {tables.chunk};
+        DELETE FROM {tables.chunk} WHERE replaces_nik IS NOT NULL AND codes IS NULL
+        """
+    )
+
+
+async def settle_replacements_last(connection: asyncpg.Connection, tables: StageTables) -> int:
+    """The chunk becomes the file's valid rows that replace someone (PAW); their count."""
+    await start_chunk(connection, tables)
+    result: str = await connection.execute(
+        f"INSERT INTO {tables.chunk} SELECT * FROM {tables.stage} "
+        "WHERE replaces_nik IS NOT NULL AND codes IS NULL"
+    )
+    return int(result.rsplit(" ", 1)[-1])
 
 
 async def copy_rows(
@@ -287,16 +329,22 @@ async def copy_rows(
     await connection.copy_records_to_table(table, records=records, columns=list(STAGE_COLUMNS))
 
 
-async def analyze_stage(connection: asyncpg.Connection, tables: StageTables) -> None:
-    await connection.execute(f"ANALYZE {tables.stage}")
+async def count_staged(connection: asyncpg.Connection, tables: StageTables) -> int:
+    staged: int = await connection.fetchval(f"SELECT count(*) FROM {tables.stage}")
+    return staged
+
+
+async def analyze(connection: asyncpg.Connection, table: str) -> None:
+    await connection.execute(f"ANALYZE {table}")
 
 
 # ---------------------------------------------------------------------------------------------
 # Deciding the outcomes (no registration is written here)
 #
-# First the NIKs of the file that have any registration at all are found in one semi-join
-# (`known`; none for a first upload); only their rows are then looked up one by one, through
-# LATERAL ... LIMIT index probes.
+# First the NIKs of the file that have any registration at all are found (`known`; none for a
+# first upload), by one index probe each: a semi-join planned as a hash over registrations
+# would read the whole table once per chunk. Only their rows are then looked up one by one,
+# through LATERAL ... LIMIT index probes.
 
 _SAME_DATA = (
     "(r.position, r.full_name, r.birth_date, r.sex, r.phone, r.region_code, r.tps, "
@@ -306,31 +354,29 @@ _SAME_DATA = (
 )
 
 
-async def decide(connection: asyncpg.Connection, tables: StageTables) -> None:
-    """An outcome row for every staged row whose outcome is not simply `created`."""
-    s, o, k = tables.stage, tables.outcome, tables.known
-    # The same NIK twice in one file: every such row is rejected, naming the others.
+async def decide(
+    connection: asyncpg.Connection, tables: StageTables, *, source: str, batch_id: uuid.UUID
+) -> None:
+    """An outcome row for every row of `source` (the whole stage or a chunk of it) whose
+    outcome is not simply `created`."""
+    s, o, k = source, tables.outcome, tables.known
+    # The same NIK twice in one file: every such row is rejected (describe_duplicates names
+    # the other rows once the whole file is staged).
     await connection.execute(
         f"""
         INSERT INTO {o} (row_number, outcome, codes, messages)
-        SELECT d.row_number, 'rejected', ARRAY['duplicate_nik_in_file'],
-               ARRAY['NIK yang sama juga ada di baris '
-                     || array_to_string(array_remove(d.rows, d.row_number), ', ')]
-        FROM (
-            SELECT row_number,
-                   array_agg(row_number) OVER (PARTITION BY nik ORDER BY row_number
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS rows
-            FROM {s}
-            WHERE nik IN (SELECT nik FROM {s} WHERE nik IS NOT NULL
-                          GROUP BY nik HAVING count(*) > 1)
-        ) d
+        SELECT s.row_number, 'rejected', ARRAY['{DUPLICATE_NIK}'], ARRAY['']
+        FROM {s} s JOIN {tables.duplicates} USING (nik)
+        ON CONFLICT (row_number) DO NOTHING
         """
     )
     await connection.execute(
         f"""
         INSERT INTO {k} (nik)
         SELECT DISTINCT s.nik FROM {s} s
-        WHERE s.codes IS NULL AND EXISTS (SELECT 1 FROM registrations r WHERE r.nik = s.nik)
+        JOIN LATERAL (SELECT 1 FROM registrations r WHERE r.nik = s.nik LIMIT 1) r ON true
+        WHERE s.codes IS NULL
+        ON CONFLICT (nik) DO NOTHING
         """
     )
     # The same person already open in the same cohort: an update, or nothing to do.
@@ -356,7 +402,8 @@ async def decide(connection: asyncpg.Connection, tables: StageTables) -> None:
         ON CONFLICT (row_number) DO NOTHING
         """
     )
-    # A replacement (PAW): the person replaced must be active in the same cohort.
+    # A replacement (PAW): the person replaced must be active in the same cohort, and have
+    # been so before this roster: what its earlier chunks created does not count.
     await connection.execute(
         f"""
         INSERT INTO {o} (row_number, outcome, replaces_id, codes, messages)
@@ -371,11 +418,13 @@ async def decide(connection: asyncpg.Connection, tables: StageTables) -> None:
             SELECT r.id FROM registrations r
             WHERE r.nik = s.replaces_nik AND r.cohort_id = s.cohort_id
               AND r.status = 'active' AND r.nik <> s.nik
+              AND NOT (r.batch_id = $1 AND r.created_at = now())
             ORDER BY r.id LIMIT 1
         ) t ON true
         WHERE s.codes IS NULL AND s.replaces_nik IS NOT NULL
         ON CONFLICT (row_number) DO NOTHING
-        """
+        """,
+        batch_id,
     )
     # Rule 1: a period that overlaps another protecting registration of the NIK is held (a new
     # row) or refused (a change to an existing one). The conflict names body, role and period.
@@ -426,6 +475,35 @@ async def decide(connection: asyncpg.Connection, tables: StageTables) -> None:
     )
 
 
+async def describe_duplicates(connection: asyncpg.Connection, tables: StageTables) -> None:
+    """Names, in each duplicate row's message, the other rows of the file with its NIK."""
+    await connection.execute(
+        f"""
+        UPDATE {tables.outcome} o
+        SET messages = ARRAY['NIK yang sama juga ada di baris '
+                             || array_to_string(array_remove(d.rows, d.row_number), ', ')]
+        FROM (
+            SELECT row_number,
+                   array_agg(row_number) OVER (PARTITION BY nik ORDER BY row_number
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS rows
+            FROM {tables.stage}
+            WHERE nik IN (SELECT nik FROM {tables.duplicates})
+        ) d
+        WHERE o.row_number = d.row_number AND o.codes = ARRAY['{DUPLICATE_NIK}']
+        """
+    )
+
+
+async def any_rejected(connection: asyncpg.Connection, tables: StageTables) -> bool:
+    refused: bool = await connection.fetchval(
+        f"""
+        SELECT EXISTS (SELECT 1 FROM {tables.stage} WHERE codes IS NOT NULL)
+            OR EXISTS (SELECT 1 FROM {tables.outcome} WHERE outcome = 'rejected')
+        """
+    )
+    return refused
+
+
 async def count_outcomes(connection: asyncpg.Connection, tables: StageTables) -> dict[str, int]:
     rows = await connection.fetch(
         f"""
@@ -447,10 +525,12 @@ async def apply(
     connection: asyncpg.Connection,
     tables: StageTables,
     *,
+    source: str,
     batch_id: uuid.UUID,
     agreement_id: uuid.UUID,
 ) -> None:
-    s, o = tables.stage, tables.outcome
+    """Writes the decided outcomes of the rows of `source`."""
+    s, o = source, tables.outcome
     # PAW first: the old registration ends the day before the new one starts, freeing the days.
     await connection.execute(
         f"""

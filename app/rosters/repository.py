@@ -418,7 +418,7 @@ async def decide(
             SELECT r.id FROM registrations r
             WHERE r.nik = s.replaces_nik AND r.cohort_id = s.cohort_id
               AND r.status = 'active' AND r.nik <> s.nik
-              AND NOT (r.batch_id = $1 AND r.created_at = now())
+              AND (r.batch_id IS DISTINCT FROM $1 OR r.created_at <> now())
             ORDER BY r.id LIMIT 1
         ) t ON true
         WHERE s.codes IS NULL AND s.replaces_nik IS NOT NULL

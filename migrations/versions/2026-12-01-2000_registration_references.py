@@ -71,20 +71,12 @@ BEGIN{"".join(CHECK_TEMPLATE.format(name=n, condition=c) for n, c in REFERENCES)
 END $$
 """
 
-REFUSE_DELETE = """
-CREATE FUNCTION refuse_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+# Arguments: the suffix of the constraint name, and what the message says of the rows.
+REFUSE_CHANGE = """
+CREATE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'rows of % are never deleted', TG_TABLE_NAME
-        USING ERRCODE = 'restrict_violation', CONSTRAINT = TG_TABLE_NAME || '_kept',
-              TABLE = TG_TABLE_NAME;
-END $$
-"""
-
-REFUSE_KEY_CHANGE = """
-CREATE FUNCTION refuse_key_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'the key of a row of % never changes', TG_TABLE_NAME
-        USING ERRCODE = 'restrict_violation', CONSTRAINT = TG_TABLE_NAME || '_key_fixed',
+    RAISE EXCEPTION 'rows of % %', TG_TABLE_NAME, TG_ARGV[1]
+        USING ERRCODE = 'restrict_violation', CONSTRAINT = TG_TABLE_NAME || TG_ARGV[0],
               TABLE = TG_TABLE_NAME;
 END $$
 """
@@ -122,17 +114,17 @@ def upgrade() -> None:
             "ON registrations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
             "EXECUTE FUNCTION registrations_check_references()"
         )
-    op.execute(REFUSE_DELETE)
-    op.execute(REFUSE_KEY_CHANGE)
+    op.execute(REFUSE_CHANGE)
     for table, key in KEPT_TABLES.items():
         changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in key)
         op.execute(
             f"CREATE TRIGGER {table}_kept BEFORE DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION refuse_delete()"
+            "FOR EACH ROW EXECUTE FUNCTION refuse_change('_kept', 'are never deleted')"
         )
         op.execute(
             f"CREATE TRIGGER {table}_key_fixed BEFORE UPDATE OF {', '.join(key)} ON {table} "
-            f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION refuse_key_change()"
+            f"FOR EACH ROW WHEN ({changed}) "
+            "EXECUTE FUNCTION refuse_change('_key_fixed', 'never change their key')"
         )
 
 
@@ -140,8 +132,7 @@ def downgrade() -> None:
     for table in KEPT_TABLES:
         op.execute(f"DROP TRIGGER {table}_key_fixed ON {table}")
         op.execute(f"DROP TRIGGER {table}_kept ON {table}")
-    op.execute("DROP FUNCTION refuse_key_change()")
-    op.execute("DROP FUNCTION refuse_delete()")
+    op.execute("DROP FUNCTION refuse_change()")
     for event in ("insert", "update"):
         op.execute(f"DROP TRIGGER registrations_references_{event} ON registrations")
     op.execute("DROP FUNCTION registrations_check_references()")

@@ -11,7 +11,12 @@ DEFAULT_DATABASE = "perisai"
 # initdb's defaults (128MB of buffers, a checkpoint every ~0.5 GB of WAL) are sized for a
 # small machine: a million-row roster's indexes outgrow the buffers and its insert writes
 # every page twice (bench/bench_rosters.py: 52 s of insert CPU with them, 43 s with these).
-SERVER_SETTINGS = {"shared_buffers": "1GB", "max_wal_size": "8GB"}
+# Prepared transactions let a large roster use a second connection (app/rosters/lanes.py).
+SERVER_SETTINGS = {
+    "shared_buffers": "1GB",
+    "max_wal_size": "8GB",
+    "max_prepared_transactions": "16",
+}
 
 
 def start_embedded_server(data_dir: Path) -> Any:

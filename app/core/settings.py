@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     sync_roster_max_rows: int = Field(default=5_000, ge=1)
+    roster_parallel_min_rows: int = Field(default=100_000, ge=1)
     log_level: str = "INFO"
     data_dir: Path = Path(".data")
     host: str = "127.0.0.1"

@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.auth import Principal
 from app.core.errors import AppError
 from app.rosters import pipeline, repository, service
+from app.rosters.lanes import SecondLane, resolve_prepared
+from app.rosters.parsing import RosterFormat
 from app.rosters.upload import Upload
 
 logger = logging.getLogger("perisai.rosters")
@@ -31,6 +33,7 @@ SWEEP_SECONDS = 60
 # A batch younger than this may still be between its request's commit and its task's lock.
 UNCLAIMED_GRACE_SECONDS = 60
 PROGRESS_SECONDS = 0.5
+TEXT_FORMATS = (RosterFormat.CSV, RosterFormat.NDJSON)
 
 
 def batch_lock(batch_id: uuid.UUID) -> str:
@@ -71,11 +74,14 @@ async def launch(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Pri
 
 async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Principal) -> None:
     sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
+    second: SecondLane | None = None
     try:
         async with sessionmaker() as session:
             await repository.lock(session, batch_lock(job.batch_id))
             async with jobs_of(app).slots:
                 await _update(sessionmaker, job.batch_id, status="processing", started_at=_now())
+                if _worth_a_second_lane(app, job, upload):
+                    second = await SecondLane.open(sessionmaker, job.batch_id)
                 await service.run_job(
                     session,
                     principal,
@@ -83,8 +89,11 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
                     file=upload.file,
                     synchronous=False,
                     progress=_progress(sessionmaker, job.batch_id),
+                    second=second,
                 )
                 await session.commit()
+                if second is not None:
+                    await second.commit()
     except asyncio.CancelledError:
         await _fail(sessionmaker, job.batch_id, "interrupted", repository.INTERRUPTED_DETAIL)
         raise
@@ -101,6 +110,16 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
         )
     finally:
         upload.close()
+        if second is not None:
+            await asyncio.shield(second.close())
+
+
+def _worth_a_second_lane(app: FastAPI, job: pipeline.Job, upload: Upload) -> bool:
+    """A plain upsert of many rows (a text file's line count; workbooks and JSON bodies are
+    counted only as they are read, so they keep one connection)."""
+    if job.atomic or job.mode != "upsert" or job.format not in TEXT_FORMATS:
+        return False
+    return bool(upload.newlines >= app.state.settings.roster_parallel_min_rows)
 
 
 def _progress(
@@ -150,7 +169,11 @@ def _now() -> datetime:
 
 
 async def sweep(sessionmaker: async_sessionmaker[AsyncSession]) -> list[uuid.UUID]:
-    """Marks failed the unfinished batches no live process holds (see the module's doc)."""
+    """Settles the prepared second halves whose batch no live process holds (lanes.py), and
+    marks failed the unfinished batches no live process holds (see the module's doc)."""
+    settled = await resolve_prepared(sessionmaker)
+    if settled:
+        logger.warning("roster transactions settled", extra={"fields": {"prepared": settled}})
     async with sessionmaker() as session:
         failed = await repository.fail_interrupted(
             session, older_than_seconds=UNCLAIMED_GRACE_SECONDS

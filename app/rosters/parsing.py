@@ -587,12 +587,14 @@ class RosterReader:
 
     # CSV ---------------------------------------------------------------------------------
 
-    def nik_texts(self) -> Iterator[str]:
-        """The NIK cell of every row as the rows give it; for a CSV without reading the rest."""
+    def nik_cells(self) -> Iterator[tuple[str, bool]]:
+        """Every row's NIK as the row gives it, and whether the row replaces someone (a PAW);
+        for a CSV without reading the other cells."""
         if self._format is not RosterFormat.CSV:
-            return (row.values.get("nik", "") for row in self)
+            return ((r.values.get("nik", ""), "replaces_nik" in r.values) for r in self)
         reader, layout, _ = self._csv_reader()
-        return _csv_nik_texts(reader, layout.nik_index)
+        replaces = next((i for i, name in layout.pairs if name == "replaces_nik"), None)
+        return _csv_nik_cells(reader, layout.nik_index, replaces)
 
     def _open_csv(self) -> Iterator[RawRow]:
         reader, layout, rows_before = self._csv_reader()
@@ -777,11 +779,16 @@ def _csv_rows(reader: Iterator[list[str]], layout: _Layout, row_number: int) -> 
         raise _malformed(f"Row {row_number + 1} cannot be read as CSV: {exc}.") from exc
 
 
-def _csv_nik_texts(reader: Iterator[list[str]], index: int) -> Iterator[str]:
+def _csv_nik_cells(
+    reader: Iterator[list[str]], nik: int, replaces: int | None
+) -> Iterator[tuple[str, bool]]:
     try:
         for cells in reader:
-            if len(cells) > index:
-                yield cells[index].strip()
+            width = len(cells)
+            yield (
+                cells[nik].strip() if width > nik else "",
+                replaces is not None and width > replaces and bool(cells[replaces].strip()),
+            )
     except (UnicodeDecodeError, csv.Error) as exc:
         raise _malformed("The file cannot be read as UTF-8 CSV.") from exc
 

@@ -12,6 +12,11 @@ NIK column is read once before anything else (duplicate_niks); and a replacement
 find the replaced officer as they were before the roster, so replacing rows are settled after
 all the others. atomic=true stages the whole file before deciding anything, as one rejected
 row must leave everything unapplied.
+
+Given a second connection (lanes.py), a plain upsert's chunks alternate between the two, each
+with its own staging tables: a NIK the file gives once is in one chunk, and one it gives twice
+is rejected wherever it is, so the two transactions never touch the same registrations; the
+counts, problem rows and warnings add up both.
 """
 
 import asyncio
@@ -21,7 +26,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import islice
+from itertools import cycle, islice
 from typing import Any, BinaryIO
 
 import asyncpg
@@ -32,6 +37,7 @@ from app.core.collector import collector_paused
 from app.core.errors import Conflict
 from app.nik import nik_to_int
 from app.rosters import repository
+from app.rosters.lanes import SecondLane
 from app.rosters.parsing import RosterFileError, RosterFormat, RosterReader
 from app.rosters.repository import StageTables
 from app.rosters.validation import ChunkResult, RosterContext, RowValidator
@@ -95,6 +101,25 @@ def inspect(file: BinaryIO, fmt: RosterFormat, sheet: str | None, limit: int) ->
         reader.close()
 
 
+@dataclass(slots=True)
+class Lane:
+    """A connection with its own staging tables, in a transaction of its own."""
+
+    connection: asyncpg.Connection
+    tables: StageTables
+    temporary: bool = True
+    settling: "asyncio.Task[None] | None" = None
+    analyzed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Survey:
+    """What is read of the whole file before any row is applied."""
+
+    duplicates: list[int]
+    replacements: bool
+
+
 async def process(
     session: AsyncSession,
     *,
@@ -102,38 +127,46 @@ async def process(
     file: BinaryIO,
     context: RosterContext,
     progress: Progress | None = None,
+    second: SecondLane | None = None,
 ) -> Result:
+    """With `second`, a plain upsert's chunks alternate between the two connections, and the
+    second one's transaction is prepared at the end (the caller commits it after its own)."""
     clock = Clock()
-    connection = await repository.raw_connection(session)
-    tables = StageTables.for_batch(job.batch_id)
-    # Sorts and hashes over a million staged rows stay in memory instead of spilling to disk.
-    await connection.execute("SET LOCAL work_mem = '256MB'")
-    await repository.create_stage(connection, tables)
-    duplicates = await to_thread.run_sync(duplicate_niks, file, job.format, job.sheet)
-    await repository.copy_duplicates(connection, tables, duplicates)
-    clock.lap("duplicates_seconds")
+    survey = await to_thread.run_sync(survey_file, file, job.format, job.sheet)
+    lanes = [Lane(await repository.raw_connection(session), StageTables.for_batch(job.batch_id))]
+    if second is not None and not (job.atomic or job.mode == "replace" or survey.replacements):
+        lanes.append(Lane(second.connection, lanes[0].tables, temporary=False))
+        await repository.share_agreement(second.connection, job.agreement_id)
+    for lane in lanes:
+        # Sorts and hashes over a million staged rows stay in memory instead of on disk.
+        await lane.connection.execute("SET LOCAL work_mem = '256MB'")
+        await repository.create_stage(lane.connection, lane.tables, temporary=lane.temporary)
+        await repository.copy_duplicates(lane.connection, lane.tables, survey.duplicates)
+    clock.lap("survey_seconds")
 
     # Batches of one agreement run one after the other; across agreements they may race, and
     # the exclusion constraint settles it (see RETRYABLE).
     await repository.lock(session, f"roster_agreement:{job.agreement_id}")
     file.seek(0)
     reader = RosterReader(file, job.format, sheet=job.sheet)
-    settle = None if job.atomic else _settle_chunk(connection, tables, job, clock)
     # Parsing and validation make a few objects per row, none in a cycle; collections they
     # would set off walk the whole heap (half the staging CPU at 200,000 rows).
     with collector_paused():
-        total, touched = await _stage(
-            connection, tables, reader, RowValidator(context), progress, clock, settle
-        )
+        total, touched = await _stage(lanes, reader, RowValidator(context), job, progress, clock)
     clock.lap("stage_seconds")
 
+    main = lanes[0]
     if job.atomic:
-        applied = await _settle_whole_file(connection, tables, job, clock)
+        applied = await _settle_whole_file(main, job, clock)
     else:
         applied = True
-        if await repository.settle_replacements_last(connection, tables):
-            await _settle(connection, tables, job, tables.chunk, clock)
-    counts, warnings = await _finish(connection, tables, job, sorted(touched), applied=applied)
+        if await repository.settle_replacements_last(main.connection, main.tables):
+            await _settle(main, job, main.tables.chunk, clock)
+    counts, warnings = await _finish(lanes, job, sorted(touched), applied=applied)
+    if len(lanes) > 1:
+        assert second is not None
+        await repository.drop_stage(second.connection, lanes[1].tables)
+        await second.prepare()
     clock.lap("finish_seconds")
     return Result(
         counts=counts,
@@ -142,46 +175,59 @@ async def process(
         total_rows=total,
         columns=reader.columns,
         delimiter=reader.delimiter if job.format is RosterFormat.CSV else None,
-        timings=clock.timings(),
+        timings={**clock.timings(), "connections": len(lanes)},
     )
 
 
 async def _finish(
-    connection: asyncpg.Connection,
-    tables: StageTables,
-    job: Job,
-    cohort_ids: list[uuid.UUID],
-    *,
-    applied: bool,
+    lanes: list[Lane], job: Job, cohort_ids: list[uuid.UUID], *, applied: bool
 ) -> tuple[dict[str, int], list[dict[str, Any]]]:
     """Once every row is settled: replace mode's terminations, the counts, the problem rows
     and the headcount warnings."""
-    await repository.describe_duplicates(connection, tables)
-    counts = await repository.count_outcomes(connection, tables)
+    duplicates: list[tuple[int, int]] = []
+    for lane in lanes:
+        duplicates += await repository.duplicate_rows(lane.connection, lane.tables)
+    counts: dict[str, int] = {}
+    for lane in lanes:
+        await repository.describe_duplicates(lane.connection, lane.tables, duplicates)
+        for outcome, n in (await repository.count_outcomes(lane.connection, lane.tables)).items():
+            counts[outcome] = counts.get(outcome, 0) + n
+        await repository.store_problem_rows(
+            lane.connection, lane.tables, batch_id=job.batch_id, held=applied
+        )
+    main = lanes[0]
     if applied and job.mode == "replace":
         counts["terminated"] = await repository.terminate_missing(
-            connection,
-            tables,
+            main.connection,
+            main.tables,
             agreement_id=job.agreement_id,
             cohort_ids=cohort_ids,
             as_of=job.as_of,
         )
-    await repository.store_problem_rows(connection, tables, batch_id=job.batch_id, held=applied)
-    warnings = await repository.over_planned(connection, cohort_ids) if applied else []
-    return counts, warnings
+    if not applied:
+        return counts, []
+    # What the main connection cannot see yet: the other lanes' new registrations.
+    unseen: dict[uuid.UUID, int] = {}
+    for lane in lanes[1:]:
+        for cohort_id, n in await repository.created_per_cohort(lane.connection, lane.tables):
+            unseen[cohort_id] = unseen.get(cohort_id, 0) + n
+    return counts, await repository.over_planned(main.connection, cohort_ids, unseen=unseen)
 
 
-def duplicate_niks(file: BinaryIO, fmt: RosterFormat, sheet: str | None) -> list[int]:
-    """The NIKs that more than one row of the file gives; blocking, so call it in a thread.
+def survey_file(file: BinaryIO, fmt: RosterFormat, sheet: str | None) -> Survey:
+    """The NIKs that more than one row of the file gives, and whether any row replaces
+    someone; blocking, so call it in a thread.
 
     Read before anything is applied, so that a chunk can be applied as soon as it is staged:
-    every row with such a NIK is rejected, the first one too."""
+    every row with a repeated NIK is rejected, the first one too."""
     file.seek(0)
     seen: set[int] = set()
     repeated: set[int] = set()
+    replacements = False
     reader = RosterReader(file, fmt, sheet=sheet)
     try:
-        for text in reader.nik_texts():
+        for text, replaces in reader.nik_cells():
+            replacements = replacements or replaces
             nik = nik_to_int(text)
             if nik is None:
                 continue
@@ -193,7 +239,7 @@ def duplicate_niks(file: BinaryIO, fmt: RosterFormat, sheet: str | None) -> list
         pass  # the reading proper stops at the same place and says where
     finally:
         reader.close()
-    return sorted(repeated)
+    return Survey(sorted(repeated), replacements)
 
 
 class Clock:
@@ -218,37 +264,25 @@ class Clock:
         return {**rounded, "attempts": self.attempts, "total_seconds": round(total, 3)}
 
 
-Settle = Callable[[int], Awaitable[None]]
-
-
-def _settle_chunk(
-    connection: asyncpg.Connection, tables: StageTables, job: Job, clock: Clock
-) -> Settle:
+async def _settle_chunk(lane: Lane, job: Job, clock: Clock, rows: int) -> None:
     """Decides and applies the chunk just staged (all but its replacements, settled last)."""
-    analyzed = False
-
-    async def settle(rows: int) -> None:
-        nonlocal analyzed
-        await repository.keep_chunk(connection, tables)
-        if not analyzed and rows >= ANALYZE_ABOVE_ROWS:
-            await repository.analyze(connection, tables.chunk)
-            analyzed = True
-        await _settle(connection, tables, job, tables.chunk, clock)
-
-    return settle
+    await repository.keep_chunk(lane.connection, lane.tables)
+    if not lane.analyzed and rows >= ANALYZE_ABOVE_ROWS:
+        await repository.analyze(lane.connection, lane.tables.chunk)
+        lane.analyzed = True
+    await _settle(lane, job, lane.tables.chunk, clock)
 
 
 async def _stage(
-    connection: asyncpg.Connection,
-    tables: StageTables,
+    lanes: list[Lane],
     reader: RosterReader,
     validator: RowValidator,
+    job: Job,
     progress: Progress | None,
     clock: Clock,
-    settle: Settle | None,
 ) -> tuple[int, set[uuid.UUID]]:
-    """Reads and validates the file in a worker thread, a chunk ahead; with `settle`, each
-    chunk is decided and applied while the next one is read."""
+    """Reads and validates the file in a worker thread, a chunk ahead; unless atomic, each
+    chunk is decided and applied, by the lanes in turn, while the next one is read."""
     chunks = reader.batches(CHUNK_ROWS)
 
     def next_chunk() -> ChunkResult | None:
@@ -260,53 +294,59 @@ async def _stage(
     pending: asyncio.Future[ChunkResult | None] = asyncio.ensure_future(
         to_thread.run_sync(next_chunk)
     )
+    turns = cycle(lanes)
     try:
         while (chunk := await pending) is not None:
+            lane = next(turns)
+            if lane.settling is not None:
+                await lane.settling
             started = time.perf_counter()
-            if settle is None:
-                await repository.copy_rows(connection, tables.stage, chunk.records)
+            tables = lane.tables
+            if job.atomic:
+                await repository.copy_rows(lane.connection, tables.stage, chunk.records)
             else:
-                await repository.start_chunk(connection, tables)
-                await repository.copy_rows(connection, tables.chunk, chunk.records)
+                await repository.start_chunk(lane.connection, tables)
+                await repository.copy_rows(lane.connection, tables.chunk, chunk.records)
             clock.add("copy_seconds", time.perf_counter() - started)
             # Only now: a thread validating beside the COPY (which encodes in Python) would
             # slow both; beside the settling, which waits on the database, it costs nothing.
             pending = asyncio.ensure_future(to_thread.run_sync(next_chunk))
+            if not job.atomic:
+                lane.settling = asyncio.create_task(
+                    _settle_chunk(lane, job, clock, len(chunk.records))
+                )
             total += len(chunk.records)
             touched |= chunk.touched_cohorts
-            if settle is not None:
-                await settle(len(chunk.records))
             if progress is not None:
                 await progress(total)
+        for lane in lanes:
+            if lane.settling is not None:
+                await lane.settling
     finally:
+        # The thread owns the reader until it returns, and a lane's connection is its
+        # settling's until that ends: let both finish before anything else uses them.
+        unfinished: list[asyncio.Future[Any]] = [
+            lane.settling for lane in lanes if lane.settling is not None
+        ]
         if not pending.done():
-            # The thread owns the reader until it returns; let it finish before closing.
-            await asyncio.gather(pending, return_exceptions=True)
+            unfinished.append(pending)
+        await asyncio.gather(*unfinished, return_exceptions=True)
         reader.close()
     return total, touched
 
 
-async def _settle_whole_file(
-    connection: asyncpg.Connection, tables: StageTables, job: Job, clock: Clock
-) -> bool:
+async def _settle_whole_file(lane: Lane, job: Job, clock: Clock) -> bool:
     """atomic=true: the whole file is decided before anything is applied; any rejected row
     and nothing is. Whether it was applied."""
-    if await repository.count_staged(connection, tables) > ANALYZE_ABOVE_ROWS:
-        await repository.analyze(connection, tables.stage)
-    return await _settle(connection, tables, job, tables.stage, clock, atomic=True)
+    if await repository.count_staged(lane.connection, lane.tables) > ANALYZE_ABOVE_ROWS:
+        await repository.analyze(lane.connection, lane.tables.stage)
+    return await _settle(lane, job, lane.tables.stage, clock, atomic=True)
 
 
-async def _settle(
-    connection: asyncpg.Connection,
-    tables: StageTables,
-    job: Job,
-    source: str,
-    clock: Clock,
-    *,
-    atomic: bool = False,
-) -> bool:
+async def _settle(lane: Lane, job: Job, source: str, clock: Clock, *, atomic: bool = False) -> bool:
     """Decides and applies the rows of `source` in a savepoint, again from there when a
     concurrent batch collides; False when atomic and some row of the file is rejected."""
+    connection, tables = lane.connection, lane.tables
     for attempt in range(1, APPLY_ATTEMPTS + 1):
         await connection.execute("SAVEPOINT roster_apply")
         try:

@@ -100,6 +100,11 @@ async def lock_agreement_status(session: AsyncSession, agreement_id: uuid.UUID) 
     return status
 
 
+async def share_agreement(connection: asyncpg.Connection, agreement_id: uuid.UUID) -> None:
+    """lock_agreement_status on a connection of its own (a roster's second lane)."""
+    await connection.execute("SELECT 1 FROM agreements WHERE id = $1 FOR SHARE", agreement_id)
+
+
 async def cohorts_of(session: AsyncSession, agreement_id: uuid.UUID) -> list[Any]:
     """Each cohort with its election's voting day and the age limits that apply to it."""
     stmt = (
@@ -248,10 +253,15 @@ async def problem_niks(session: AsyncSession, batch_id: uuid.UUID) -> list[str]:
 # Staging
 
 
-async def create_stage(connection: asyncpg.Connection, tables: StageTables) -> None:
+async def create_stage(
+    connection: asyncpg.Connection, tables: StageTables, *, temporary: bool = True
+) -> None:
+    """Temporary tables, or (for a transaction to be prepared, where temporary tables may not
+    be used) unlogged ones that drop_stage drops before the PREPARE."""
+    kind, drop = ("TEMP", " ON COMMIT DROP") if temporary else ("UNLOGGED", "")
     await connection.execute(
         f"""
-        CREATE TEMP TABLE {tables.stage} (
+        CREATE {kind} TABLE {tables.stage} (
             row_number integer NOT NULL,
             nik bigint,
             nik_text text,
@@ -271,8 +281,8 @@ async def create_stage(connection: asyncpg.Connection, tables: StageTables) -> N
             coverage_end date,
             replaces_nik bigint,
             nik_warnings text[]
-        ) ON COMMIT DROP;
-        CREATE TEMP TABLE {tables.outcome} (
+        ){drop};
+        CREATE {kind} TABLE {tables.outcome} (
             row_number integer PRIMARY KEY,
             outcome text NOT NULL,
             existing_id bigint,
@@ -281,12 +291,17 @@ async def create_stage(connection: asyncpg.Connection, tables: StageTables) -> N
             conflict jsonb,
             codes text[],
             messages text[]
-        ) ON COMMIT DROP;
-        CREATE TEMP TABLE {tables.known} (nik bigint PRIMARY KEY) ON COMMIT DROP;
-        CREATE TEMP TABLE {tables.chunk} (LIKE {tables.stage}) ON COMMIT DROP;
-        CREATE TEMP TABLE {tables.duplicates} (nik bigint PRIMARY KEY) ON COMMIT DROP
+        ){drop};
+        CREATE {kind} TABLE {tables.known} (nik bigint PRIMARY KEY){drop};
+        CREATE {kind} TABLE {tables.chunk} (LIKE {tables.stage}){drop};
+        CREATE {kind} TABLE {tables.duplicates} (nik bigint PRIMARY KEY){drop}
         """
     )
+
+
+async def drop_stage(connection: asyncpg.Connection, tables: StageTables) -> None:
+    names = (tables.stage, tables.outcome, tables.known, tables.chunk, tables.duplicates)
+    await connection.execute(f"DROP TABLE {', '.join(names)}")
 
 
 async def copy_duplicates(
@@ -475,23 +490,54 @@ async def decide(
     )
 
 
-async def describe_duplicates(connection: asyncpg.Connection, tables: StageTables) -> None:
-    """Names, in each duplicate row's message, the other rows of the file with its NIK."""
+async def duplicate_rows(
+    connection: asyncpg.Connection, tables: StageTables
+) -> list[tuple[int, int]]:
+    """(NIK, row number) of every staged row whose NIK the file gives more than once."""
+    rows = await connection.fetch(
+        f"SELECT nik, row_number FROM {tables.stage} JOIN {tables.duplicates} USING (nik)"
+    )
+    return [(row["nik"], row["row_number"]) for row in rows]
+
+
+async def describe_duplicates(
+    connection: asyncpg.Connection, tables: StageTables, rows: list[tuple[int, int]]
+) -> None:
+    """Names, in each duplicate row's message, the other rows of the file with its NIK
+    (`rows`: duplicate_rows of every lane of the batch)."""
+    if not rows:
+        return
+    niks, numbers = zip(*rows, strict=True)
     await connection.execute(
         f"""
+        WITH d AS (
+            SELECT nik, array_agg(n ORDER BY n) AS rows
+            FROM unnest($1::bigint[], $2::integer[]) AS t (nik, n)
+            GROUP BY nik
+        )
         UPDATE {tables.outcome} o
         SET messages = ARRAY['NIK yang sama juga ada di baris '
-                             || array_to_string(array_remove(d.rows, d.row_number), ', ')]
-        FROM (
-            SELECT row_number,
-                   array_agg(row_number) OVER (PARTITION BY nik ORDER BY row_number
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS rows
-            FROM {tables.stage}
-            WHERE nik IN (SELECT nik FROM {tables.duplicates})
-        ) d
-        WHERE o.row_number = d.row_number AND o.codes = ARRAY['{DUPLICATE_NIK}']
+                             || array_to_string(array_remove(d.rows, o.row_number), ', ')]
+        FROM {tables.stage} s JOIN d USING (nik)
+        WHERE o.row_number = s.row_number AND o.codes = ARRAY['{DUPLICATE_NIK}']
+        """,
+        list(niks),
+        list(numbers),
+    )
+
+
+async def created_per_cohort(
+    connection: asyncpg.Connection, tables: StageTables
+) -> list[tuple[uuid.UUID, int]]:
+    rows = await connection.fetch(
+        f"""
+        SELECT s.cohort_id, count(*) AS n
+        FROM {tables.stage} s LEFT JOIN {tables.outcome} o USING (row_number)
+        WHERE s.codes IS NULL AND o.row_number IS NULL
+        GROUP BY s.cohort_id
         """
     )
+    return [(row["cohort_id"], row["n"]) for row in rows]
 
 
 async def any_rejected(connection: asyncpg.Connection, tables: StageTables) -> bool:
@@ -632,10 +678,16 @@ async def store_problem_rows(
 
 
 async def over_planned(
-    connection: asyncpg.Connection, cohort_ids: list[uuid.UUID]
+    connection: asyncpg.Connection,
+    cohort_ids: list[uuid.UUID],
+    *,
+    unseen: dict[uuid.UUID, int] | None = None,
 ) -> list[dict[str, Any]]:
+    """The cohorts with more active registrations than planned, counting `unseen` ones
+    (another connection's, not committed yet) too."""
     if not cohort_ids:
         return []
+    unseen = unseen or {}
     # Counted off ix_registrations_agreement_report (agreement, cohort, status, ...): an
     # index-only read once the table is vacuumed.
     rows = await connection.fetch(
@@ -646,18 +698,21 @@ async def over_planned(
           ON r.agreement_id = c.agreement_id AND r.cohort_id = c.id AND r.status = 'active'
         WHERE c.id = ANY($1::uuid[])
         GROUP BY c.id
-        HAVING count(r.cohort_id) > c.planned_headcount
         ORDER BY c.role_code
         """,
         cohort_ids,
     )
-    return [
-        {
-            "code": "over_planned_headcount",
-            "cohort_id": str(row["id"]),
-            "role": row["role_code"],
-            "planned_headcount": row["planned_headcount"],
-            "registered": row["registered"],
-        }
-        for row in rows
-    ]
+    warnings = []
+    for row in rows:
+        registered = row["registered"] + unseen.get(row["id"], 0)
+        if registered > row["planned_headcount"]:
+            warnings.append(
+                {
+                    "code": "over_planned_headcount",
+                    "cohort_id": str(row["id"]),
+                    "role": row["role_code"],
+                    "planned_headcount": row["planned_headcount"],
+                    "registered": registered,
+                }
+            )
+    return warnings

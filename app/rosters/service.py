@@ -30,6 +30,7 @@ from app.coverage.accesslog import AccessLogWriter, record_session_reads
 from app.models import Agreement, RosterBatch
 from app.nik import nik_to_int
 from app.rosters import errors_csv, pipeline, repository
+from app.rosters.lanes import SecondLane
 from app.rosters.parsing import RosterFileError, RosterFormat, detect_format
 from app.rosters.schemas import RosterBatchRead, RosterMode, RosterRowProblem, counts_of
 from app.rosters.upload import Upload
@@ -207,14 +208,16 @@ async def run_job(
     file: Any,
     synchronous: bool,
     progress: pipeline.Progress | None = None,
+    second: SecondLane | None = None,
 ) -> pipeline.Result:
-    """Processes a batch in `session`'s transaction and records its result on the batch."""
+    """Processes a batch in `session`'s transaction (and `second`'s, prepared when used) and
+    records its result on the batch."""
     status = await repository.lock_agreement_status(session, job.agreement_id)
     _require_active(status or "missing")
     context = await load_context(session, job.agreement_id, job.as_of)
     try:
         result = await pipeline.process(
-            session, job=job, file=file, context=context, progress=progress
+            session, job=job, file=file, context=context, progress=progress, second=second
         )
     except RosterFileError as exc:
         raise Unprocessable(exc.detail, code=exc.code) from exc

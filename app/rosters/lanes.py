@@ -1,0 +1,140 @@
+"""A second database connection for a large background roster, committed with the batch.
+
+One backend inserts a million registrations on one core, mostly inside the exclusion index;
+a second one, taking every other chunk, puts the other core to work. Its transaction is
+two-phase: prepared once its chunks are settled, committed right after the batch's own
+transaction (COMMIT PREPARED), so that the batch lands whole or not at all. If the process
+dies between the two commits, the prepared half waits for the sweep (jobs.sweep), which
+commits it when its batch was applied and rolls it back otherwise.
+
+It needs `max_prepared_transactions` > 0 on the server (the embedded one has it); without it,
+or when the app has no engine of its own (the tests' shared connection), rosters use one.
+"""
+
+import logging
+import uuid
+from contextlib import suppress
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.core.database import plain_url
+
+logger = logging.getLogger("perisai.rosters")
+
+GID_PREFIX = "perisai_roster_"
+
+
+def gid_of(batch_id: uuid.UUID) -> str:
+    # A UUID's hex only: safe in SQL text.
+    return f"{GID_PREFIX}{batch_id.hex}"
+
+
+def batch_of(gid: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(hex=gid.removeprefix(GID_PREFIX))
+    except ValueError:
+        return None
+
+
+async def connect(sessionmaker: async_sessionmaker[AsyncSession]) -> asyncpg.Connection | None:
+    """A connection of its own to the app's database, when the app has an engine."""
+    bind = sessionmaker.kw.get("bind")
+    if not isinstance(bind, AsyncEngine):
+        return None
+    url = plain_url(bind.url.render_as_string(hide_password=False))
+    connection: asyncpg.Connection = await asyncpg.connect(
+        url, server_settings={"application_name": "perisai-roster", "timezone": "UTC"}
+    )
+    return connection
+
+
+class SecondLane:
+    """The second connection's transaction: begun, prepared, then committed or rolled back."""
+
+    def __init__(self, connection: asyncpg.Connection, batch_id: uuid.UUID) -> None:
+        self.connection = connection
+        self.gid = gid_of(batch_id)
+        self.prepared = False
+
+    @classmethod
+    async def open(
+        cls, sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID
+    ) -> "SecondLane | None":
+        connection = await connect(sessionmaker)
+        if connection is None:
+            return None
+        if int(await connection.fetchval("SHOW max_prepared_transactions")) < 1:
+            await connection.close()
+            return None
+        await connection.execute("BEGIN")
+        return cls(connection, batch_id)
+
+    async def prepare(self) -> None:
+        await self.connection.execute(f"PREPARE TRANSACTION '{self.gid}'")
+        self.prepared = True
+
+    async def commit(self) -> None:
+        """After the batch's transaction committed; a sweep may have committed it already."""
+        if self.prepared:
+            with suppress(asyncpg.exceptions.UndefinedObjectError):
+                await self.connection.execute(f"COMMIT PREPARED '{self.gid}'")
+            self.prepared = False
+
+    async def close(self) -> None:
+        """Rolls back whatever was not committed, and closes the connection."""
+        try:
+            if self.prepared:
+                await self.connection.execute(f"ROLLBACK PREPARED '{self.gid}'")
+            elif self.connection.is_in_transaction():
+                await self.connection.execute("ROLLBACK")
+        except (asyncpg.PostgresError, OSError) as exc:
+            logger.warning(
+                "a roster's second transaction was left to the sweep",
+                extra={"fields": {"gid": self.gid, "error": type(exc).__name__}},
+            )
+        finally:
+            await self.connection.close()
+
+
+async def resolve_prepared(sessionmaker: async_sessionmaker[AsyncSession]) -> list[str]:
+    """Commits the prepared halves of applied batches, rolls back the others: those whose
+    batch no live process holds. The prepared transactions it settled."""
+    connection = await connect(sessionmaker)
+    if connection is None:
+        return []
+    settled: list[str] = []
+    try:
+        rows = await connection.fetch(
+            "SELECT gid FROM pg_prepared_xacts WHERE database = current_database() "
+            "AND starts_with(gid, $1)",
+            GID_PREFIX,
+        )
+        for row in rows:
+            if await _resolve(connection, row["gid"]):
+                settled.append(row["gid"])
+    finally:
+        await connection.close()
+    return settled
+
+
+async def _resolve(connection: asyncpg.Connection, gid: str) -> bool:
+    batch_id = batch_of(gid)
+    if batch_id is None:
+        return False
+    key = f"roster_batch:{batch_id}"  # as jobs.batch_lock
+    if not await connection.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", key):
+        return False
+    try:
+        applied: Any = await connection.fetchval(
+            "SELECT applied FROM roster_batches WHERE id = $1", batch_id
+        )
+        verb = "COMMIT" if applied else "ROLLBACK"
+        try:
+            await connection.execute(f"{verb} PREPARED '{gid}'")
+        except asyncpg.exceptions.UndefinedObjectError:
+            return False  # its own process got there first
+        return True
+    finally:
+        await connection.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", key)

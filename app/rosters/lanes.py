@@ -13,7 +13,6 @@ or when the app has no engine of its own (the tests' shared connection), rosters
 
 import logging
 import uuid
-from contextlib import suppress
 from typing import Any
 
 import asyncpg
@@ -57,18 +56,28 @@ class SecondLane:
         self.connection = connection
         self.gid = gid_of(batch_id)
         self.prepared = False
+        # Once the batch's own transaction committed, the prepared half must land too.
+        self.batch_committed = False
 
     @classmethod
     async def open(
         cls, sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID
     ) -> "SecondLane | None":
-        connection = await connect(sessionmaker)
-        if connection is None:
+        """None when the app or the server cannot give one: the roster then uses one."""
+        try:
+            connection = await connect(sessionmaker)
+            if connection is None:
+                return None
+            if int(await connection.fetchval("SHOW max_prepared_transactions")) < 1:
+                await connection.close()
+                return None
+            await connection.execute("BEGIN")
+        except (asyncpg.PostgresError, OSError) as exc:
+            logger.warning(
+                "no second connection for a roster",
+                extra={"fields": {"batch_id": str(batch_id), "error": type(exc).__name__}},
+            )
             return None
-        if int(await connection.fetchval("SHOW max_prepared_transactions")) < 1:
-            await connection.close()
-            return None
-        await connection.execute("BEGIN")
         return cls(connection, batch_id)
 
     async def prepare(self) -> None:
@@ -76,26 +85,37 @@ class SecondLane:
         self.prepared = True
 
     async def commit(self) -> None:
-        """After the batch's transaction committed; a sweep may have committed it already."""
-        if self.prepared:
-            with suppress(asyncpg.exceptions.UndefinedObjectError):
-                await self.connection.execute(f"COMMIT PREPARED '{self.gid}'")
-            self.prepared = False
+        """Right after the batch's transaction committed. Never raises: what it cannot
+        commit, the sweep will (the batch is applied); it may have done so already."""
+        self.batch_committed = True
+        if not self.prepared:
+            return
+        try:
+            await self.connection.execute(f"COMMIT PREPARED '{self.gid}'")
+        except asyncpg.exceptions.UndefinedObjectError:
+            pass
+        except (asyncpg.PostgresError, OSError) as exc:
+            self._left_to_the_sweep(exc)
+            return
+        self.prepared = False
 
     async def close(self) -> None:
-        """Rolls back whatever was not committed, and closes the connection."""
+        """Rolls back what is not to be committed, and closes the connection."""
         try:
-            if self.prepared:
+            if self.prepared and not self.batch_committed:
                 await self.connection.execute(f"ROLLBACK PREPARED '{self.gid}'")
             elif self.connection.is_in_transaction():
                 await self.connection.execute("ROLLBACK")
         except (asyncpg.PostgresError, OSError) as exc:
-            logger.warning(
-                "a roster's second transaction was left to the sweep",
-                extra={"fields": {"gid": self.gid, "error": type(exc).__name__}},
-            )
+            self._left_to_the_sweep(exc)
         finally:
             await self.connection.close()
+
+    def _left_to_the_sweep(self, exc: BaseException) -> None:
+        logger.warning(
+            "a roster's second transaction was left to the sweep",
+            extra={"fields": {"gid": self.gid, "error": type(exc).__name__}},
+        )
 
 
 async def resolve_prepared(sessionmaker: async_sessionmaker[AsyncSession]) -> list[str]:

@@ -161,3 +161,30 @@ async def _prepare_a_problem_row(url: str, batch_id: uuid.UUID) -> None:
         await connection.execute(f"PREPARE TRANSACTION '{lanes.gid_of(batch_id)}'")
     finally:
         await asyncio.shield(connection.close())
+
+
+async def test_a_process_killed_between_the_two_commits_loses_nothing(
+    committing_app: FastAPI,
+    committing_client: httpx.AsyncClient,
+    engine: AsyncEngine,
+    two_phase: None,
+    small_lanes: None,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """The batch's own transaction commits, the second one stays prepared (as when the process
+    dies right then): the second half shows once the sweep has committed it."""
+    p = await committed_parties(committing_app, committing_client)
+
+    async def killed(self: lanes.SecondLane) -> None:
+        self.batch_committed = True
+
+    monkeypatch.setattr(lanes.SecondLane, "commit", killed)
+    batch = await big_push(committing_client, p, [officer(n) for n in range(1, 31)])
+    assert (batch["status"], batch["counts"]["created"]) == ("completed", 30)
+    registered = "SELECT count(*) FROM registrations WHERE batch_id = :b"
+    assert await scalar(engine, registered, b=batch["id"]) == 16  # rows 2-5, 10-13, ...
+    assert await scalar(engine, "SELECT count(*) FROM pg_prepared_xacts") == 1
+
+    await jobs.sweep(committing_app.state.sessionmaker)
+    assert await scalar(engine, registered, b=batch["id"]) == 30
+    assert await scalar(engine, "SELECT count(*) FROM pg_prepared_xacts") == 0

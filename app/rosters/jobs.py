@@ -3,8 +3,10 @@
 The batch row is committed (`received`) before the task starts. The task holds a transaction
 advisory lock on the batch for its whole run, marks it `processing` (committed), then stages and
 applies it in ONE transaction that also completes the batch: a crash leaves a batch that says
-`processing` and no registration of it. A sweep (at start-up, then every minute) marks failed,
-with `interrupted`, the unfinished batches whose lock no process holds any more.
+`processing` and no registration of it. A large one may also use a second connection, whose
+prepared transaction commits right after that one (lanes.py). A sweep (at start-up, then every
+minute) settles such prepared halves that a dead process left, and marks failed, with
+`interrupted`, the unfinished batches whose lock no process holds any more.
 """
 
 import asyncio

@@ -157,11 +157,11 @@ async def process(
 
     main = lanes[0]
     if job.atomic:
-        applied = await _settle_whole_file(main, job, clock)
+        applied = await _settle_whole_file(main, job, clock, survey.replacements)
     else:
         applied = True
         if await repository.settle_replacements_last(main.connection, main.tables):
-            await _settle(main, job, main.tables.chunk, clock)
+            await _settle(main, job, main.tables.chunk, clock, replacements=True)
     counts, warnings = await _finish(lanes, job, sorted(touched), applied=applied)
     if len(lanes) > 1:
         assert second is not None
@@ -335,15 +335,25 @@ async def _stage(
     return total, touched
 
 
-async def _settle_whole_file(lane: Lane, job: Job, clock: Clock) -> bool:
+async def _settle_whole_file(lane: Lane, job: Job, clock: Clock, replacements: bool) -> bool:
     """atomic=true: the whole file is decided before anything is applied; any rejected row
     and nothing is. Whether it was applied."""
     if await repository.count_staged(lane.connection, lane.tables) > ANALYZE_ABOVE_ROWS:
         await repository.analyze(lane.connection, lane.tables.stage)
-    return await _settle(lane, job, lane.tables.stage, clock, atomic=True)
+    return await _settle(
+        lane, job, lane.tables.stage, clock, atomic=True, replacements=replacements
+    )
 
 
-async def _settle(lane: Lane, job: Job, source: str, clock: Clock, *, atomic: bool = False) -> bool:
+async def _settle(
+    lane: Lane,
+    job: Job,
+    source: str,
+    clock: Clock,
+    *,
+    atomic: bool = False,
+    replacements: bool = False,
+) -> bool:
     """Decides and applies the rows of `source` in a savepoint, again from there when a
     concurrent batch collides; False when atomic and some row of the file is rejected."""
     connection, tables = lane.connection, lane.tables
@@ -351,7 +361,13 @@ async def _settle(lane: Lane, job: Job, source: str, clock: Clock, *, atomic: bo
         await connection.execute("SAVEPOINT roster_apply")
         try:
             started = time.perf_counter()
-            await repository.decide(connection, tables, source=source, batch_id=job.batch_id)
+            changes = await repository.decide(
+                connection,
+                tables,
+                source=source,
+                batch_id=job.batch_id,
+                replacements=replacements,
+            )
             refused = atomic and await repository.any_rejected(connection, tables)
             decided = time.perf_counter()
             clock.add("decide_seconds", decided - started)
@@ -362,6 +378,7 @@ async def _settle(lane: Lane, job: Job, source: str, clock: Clock, *, atomic: bo
                     source=source,
                     batch_id=job.batch_id,
                     agreement_id=job.agreement_id,
+                    plain=not changes,
                 )
                 clock.add("apply_seconds", time.perf_counter() - decided)
         except RETRYABLE as exc:

@@ -370,10 +370,16 @@ _SAME_DATA = (
 
 
 async def decide(
-    connection: asyncpg.Connection, tables: StageTables, *, source: str, batch_id: uuid.UUID
-) -> None:
+    connection: asyncpg.Connection,
+    tables: StageTables,
+    *,
+    source: str,
+    batch_id: uuid.UUID,
+    replacements: bool,
+) -> bool:
     """An outcome row for every row of `source` (the whole stage or a chunk of it) whose
-    outcome is not simply `created`."""
+    outcome is not simply `created` or `rejected`; `replacements` when it may hold PAW rows.
+    False when every valid row is simply `created` (none of its NIKs has a registration)."""
     s, o, k = source, tables.outcome, tables.known
     # The same NIK twice in one file: every such row is rejected (describe_duplicates names
     # the other rows once the whole file is staged).
@@ -385,7 +391,7 @@ async def decide(
         ON CONFLICT (row_number) DO NOTHING
         """
     )
-    await connection.execute(
+    inserted: str = await connection.execute(
         f"""
         INSERT INTO {k} (nik)
         SELECT DISTINCT s.nik FROM {s} s
@@ -394,6 +400,19 @@ async def decide(
         ON CONFLICT (nik) DO NOTHING
         """
     )
+    # A NIK of `source` already in `known` is a repeated one, rejected above.
+    known = int(inserted.rsplit(" ", 1)[-1]) > 0
+    if known:
+        await _decide_known(connection, tables, source)
+    if replacements:
+        await _decide_replacements(connection, tables, source, batch_id)
+    if known or replacements:
+        await _decide_overlaps(connection, tables, source)
+    return known or replacements
+
+
+async def _decide_known(connection: asyncpg.Connection, tables: StageTables, s: str) -> None:
+    o, k = tables.outcome, tables.known
     # The same person already open in the same cohort: an update, or nothing to do.
     await connection.execute(
         f"""
@@ -417,6 +436,12 @@ async def decide(
         ON CONFLICT (row_number) DO NOTHING
         """
     )
+
+
+async def _decide_replacements(
+    connection: asyncpg.Connection, tables: StageTables, s: str, batch_id: uuid.UUID
+) -> None:
+    o = tables.outcome
     # A replacement (PAW): the person replaced must be active in the same cohort, and have
     # been so before this roster: what its earlier chunks created does not count.
     await connection.execute(
@@ -441,6 +466,10 @@ async def decide(
         """,
         batch_id,
     )
+
+
+async def _decide_overlaps(connection: asyncpg.Connection, tables: StageTables, s: str) -> None:
+    o, k = tables.outcome, tables.known
     # Rule 1: a period that overlaps another protecting registration of the NIK is held (a new
     # row) or refused (a change to an existing one). The conflict names body, role and period.
     await connection.execute(
@@ -574,9 +603,19 @@ async def apply(
     source: str,
     batch_id: uuid.UUID,
     agreement_id: uuid.UUID,
+    plain: bool = False,
 ) -> None:
-    """Writes the decided outcomes of the rows of `source`."""
+    """Writes the decided outcomes of the rows of `source`; only the inserts when `plain`
+    (decide found nothing but new registrations)."""
     s, o = source, tables.outcome
+    if not plain:
+        await _apply_changes(connection, s, o, batch_id)
+    await _insert_new(connection, s, o, batch_id, agreement_id)
+
+
+async def _apply_changes(
+    connection: asyncpg.Connection, s: str, o: str, batch_id: uuid.UUID
+) -> None:
     # PAW first: the old registration ends the day before the new one starts, freeing the days.
     await connection.execute(
         f"""
@@ -601,6 +640,11 @@ async def apply(
         """,
         batch_id,
     )
+
+
+async def _insert_new(
+    connection: asyncpg.Connection, s: str, o: str, batch_id: uuid.UUID, agreement_id: uuid.UUID
+) -> None:
     # In NIK order, so that two batches inserting the same NIKs wait for each other in the
     # same order instead of deadlocking.
     await connection.execute(

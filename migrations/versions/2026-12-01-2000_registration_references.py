@@ -26,47 +26,53 @@ down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# (constraint name, the new rows that break it)
+# (constraint name, referenced table, (column, referenced column) pairs)
 REFERENCES = (
     (
         "fk_registrations_cohort_identity",
-        "NOT EXISTS (SELECT 1 FROM cohorts c WHERE c.id = n.cohort_id "
-        "AND c.agreement_id = n.agreement_id AND c.role_code = n.role_code)",
+        "cohorts",
+        (("cohort_id", "id"), ("agreement_id", "agreement_id"), ("role_code", "role_code")),
     ),
-    (
-        "fk_registrations_region_code_regions",
-        "NOT EXISTS (SELECT 1 FROM regions g WHERE g.code = n.region_code)",
-    ),
-    (
-        "fk_registrations_batch_id_roster_batches",
-        "n.batch_id IS NOT NULL "
-        "AND NOT EXISTS (SELECT 1 FROM roster_batches b WHERE b.id = n.batch_id)",
-    ),
-    (
-        "fk_registrations_replaces_id_registrations",
-        "n.replaces_id IS NOT NULL "
-        "AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.id = n.replaces_id)",
-    ),
+    ("fk_registrations_region_code_regions", "regions", (("region_code", "code"),)),
+    ("fk_registrations_batch_id_roster_batches", "roster_batches", (("batch_id", "id"),)),
+    ("fk_registrations_replaces_id_registrations", "registrations", (("replaces_id", "id"),)),
     (
         "fk_registrations_conflict_registration_id_registrations",
-        "n.conflict_registration_id IS NOT NULL "
-        "AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.id = n.conflict_registration_id)",
+        "registrations",
+        (("conflict_registration_id", "id"),),
     ),
 )
 
+# The distinct keys first: a roster's rows share a few cohorts, batches and villages, so each
+# is looked up once per statement rather than once per row.
 CHECK_TEMPLATE = """
-    SELECT n.id INTO missing FROM new_rows n WHERE {condition} LIMIT 1;
+    SELECT row(k.*)::text INTO missing
+    FROM (SELECT DISTINCT {columns} FROM new_rows n WHERE {given}) k
+    WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {matches})
+    LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'registration % refers to a row that does not exist', missing
+        RAISE EXCEPTION 'registrations refer to a row of {table} that does not exist: %',
+            missing
             USING ERRCODE = 'foreign_key_violation', CONSTRAINT = '{name}',
                   TABLE = 'registrations';
     END IF;"""
 
+
+def check_of(name: str, table: str, pairs: tuple[tuple[str, str], ...]) -> str:
+    return CHECK_TEMPLATE.format(
+        name=name,
+        table=table,
+        columns=", ".join(f"n.{column}" for column, _ in pairs),
+        given=" AND ".join(f"n.{column} IS NOT NULL" for column, _ in pairs),
+        matches=" AND ".join(f"t.{ref} = k.{column}" for column, ref in pairs),
+    )
+
+
 CHECK_FUNCTION = f"""
 CREATE FUNCTION registrations_check_references() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    missing bigint;
-BEGIN{"".join(CHECK_TEMPLATE.format(name=n, condition=c) for n, c in REFERENCES)}
+    missing text;
+BEGIN{"".join(check_of(*reference) for reference in REFERENCES)}
     RETURN NULL;
 END $$
 """

@@ -1,5 +1,6 @@
 """A roster settled chunk by chunk while it is read: the outcomes do not depend on the chunks."""
 
+import io
 from datetime import date
 
 import httpx
@@ -7,6 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.rosters import pipeline
+from app.rosters.parsing import RosterFormat
 from tests.rosters.helpers import (
     CSV,
     codes_by_row,
@@ -85,3 +87,19 @@ async def test_atomic_applies_nothing_when_the_last_chunk_has_a_rejected_row(
     fixed = await push(client, p, json_body([*rows[:-1], officer(6)], atomic=True))
     assert fixed.status_code == 201, fixed.text
     assert fixed.json()["counts"]["created"] == 6
+
+
+def test_the_survey_reads_nik_and_replacement_cells_past_quoted_fields():
+    first, second, third = (officer(n)["nik"] for n in (1, 2, 3))
+    body = (
+        "Daftar KPPS;;\r\n"
+        "NAMA;NIK;NIK DIGANTI\r\n"
+        f"Ani;{first};\r\n"
+        f'"Budi; anak\r\nPak Eko";{second};\r\n'
+        f"Citra;{first};\r\n"
+        f"Dedi;{third};{second}\r\n"
+    ).encode()
+    survey = pipeline.survey_file(io.BytesIO(body), RosterFormat.CSV, None)
+    assert survey == pipeline.Survey(duplicates=[int(first)], replacements=True)
+    without = body.replace(f";{second}\r\n".encode(), b";\r\n")
+    assert not pipeline.survey_file(io.BytesIO(without), RosterFormat.CSV, None).replacements

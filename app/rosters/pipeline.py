@@ -297,6 +297,9 @@ async def _stage(
     turns = cycle(lanes)
     try:
         while (chunk := await pending) is not None:
+            # The next chunk is validated while this one waits for its lane: a thread
+            # validating beside the COPY (which encodes in Python) would slow both.
+            pending = asyncio.ensure_future(to_thread.run_sync(next_chunk))
             lane = next(turns)
             if lane.settling is not None:
                 await lane.settling
@@ -308,9 +311,6 @@ async def _stage(
                 await repository.start_chunk(lane.connection, tables)
                 await repository.copy_rows(lane.connection, tables.chunk, chunk.records)
             clock.add("copy_seconds", time.perf_counter() - started)
-            # Only now: a thread validating beside the COPY (which encodes in Python) would
-            # slow both; beside the settling, which waits on the database, it costs nothing.
-            pending = asyncio.ensure_future(to_thread.run_sync(next_chunk))
             if not job.atomic:
                 lane.settling = asyncio.create_task(
                     _settle_chunk(lane, job, clock, len(chunk.records))

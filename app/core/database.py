@@ -38,6 +38,11 @@ def plain_url(url: str) -> str:
     return "postgresql://" + async_url(url)[len("postgresql+asyncpg://") :]
 
 
+def asyncpg_url(engine: AsyncEngine) -> str:
+    """The engine's URL, password included, for a connection or pool of asyncpg's own."""
+    return plain_url(engine.url.render_as_string(hide_password=False))
+
+
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
     return create_async_engine(
         async_url(url),

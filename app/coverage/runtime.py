@@ -23,7 +23,7 @@ import asyncpg
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.database import plain_url
+from app.core.database import asyncpg_url
 from app.coverage import repository
 from app.coverage.accesslog import AccessLogWriter
 
@@ -52,7 +52,7 @@ async def start(app: FastAPI) -> CoverageRuntime:
     engine = getattr(app.state, "engine", None)
     if engine is not None:
         pool = await asyncpg.create_pool(
-            plain_url(engine.url.render_as_string(hide_password=False)),
+            asyncpg_url(engine),
             min_size=1,
             max_size=settings.db_pool_size,
             reset=_no_reset,

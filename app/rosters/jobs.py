@@ -26,6 +26,7 @@ from app.core.errors import AppError
 from app.rosters import pipeline, repository, service
 from app.rosters.lanes import SecondLane, resolve_prepared
 from app.rosters.parsing import RosterFormat
+from app.rosters.repository import batch_lock
 from app.rosters.upload import Upload
 
 logger = logging.getLogger("perisai.rosters")
@@ -36,11 +37,6 @@ SWEEP_SECONDS = 60
 UNCLAIMED_GRACE_SECONDS = 60
 PROGRESS_SECONDS = 0.5
 TEXT_FORMATS = (RosterFormat.CSV, RosterFormat.NDJSON)
-
-
-def batch_lock(batch_id: uuid.UUID) -> str:
-    # Must match repository.fail_interrupted.
-    return f"roster_batch:{batch_id}"
 
 
 class Jobs:

@@ -13,12 +13,12 @@ or when the app has no engine of its own (the tests' shared connection), rosters
 
 import logging
 import uuid
-from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.core.database import plain_url
+from app.core.database import asyncpg_url
+from app.rosters import repository
 
 logger = logging.getLogger("perisai.rosters")
 
@@ -42,9 +42,9 @@ async def connect(sessionmaker: async_sessionmaker[AsyncSession]) -> asyncpg.Con
     bind = sessionmaker.kw.get("bind")
     if not isinstance(bind, AsyncEngine):
         return None
-    url = plain_url(bind.url.render_as_string(hide_password=False))
     connection: asyncpg.Connection = await asyncpg.connect(
-        url, server_settings={"application_name": "perisai-roster", "timezone": "UTC"}
+        asyncpg_url(bind),
+        server_settings={"application_name": "perisai-roster", "timezone": "UTC"},
     )
     return connection
 
@@ -124,37 +124,26 @@ async def resolve_prepared(sessionmaker: async_sessionmaker[AsyncSession]) -> li
     connection = await connect(sessionmaker)
     if connection is None:
         return []
-    settled: list[str] = []
     try:
-        rows = await connection.fetch(
-            "SELECT gid FROM pg_prepared_xacts WHERE database = current_database() "
-            "AND starts_with(gid, $1)",
-            GID_PREFIX,
-        )
-        for row in rows:
-            if await _resolve(connection, row["gid"]):
-                settled.append(row["gid"])
+        return [
+            gid
+            for gid in await repository.prepared_transactions(connection, GID_PREFIX)
+            if await _resolve(connection, gid)
+        ]
     finally:
         await connection.close()
-    return settled
 
 
 async def _resolve(connection: asyncpg.Connection, gid: str) -> bool:
     batch_id = batch_of(gid)
-    if batch_id is None:
-        return False
-    key = f"roster_batch:{batch_id}"  # as jobs.batch_lock
-    if not await connection.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", key):
+    if batch_id is None or not await repository.try_hold_batch(connection, batch_id):
         return False
     try:
-        applied: Any = await connection.fetchval(
-            "SELECT applied FROM roster_batches WHERE id = $1", batch_id
-        )
-        verb = "COMMIT" if applied else "ROLLBACK"
+        verb = "COMMIT" if await repository.batch_applied(connection, batch_id) else "ROLLBACK"
         try:
             await connection.execute(f"{verb} PREPARED '{gid}'")
         except asyncpg.exceptions.UndefinedObjectError:
             return False  # its own process got there first
         return True
     finally:
-        await connection.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", key)
+        await repository.release_batch(connection, batch_id)

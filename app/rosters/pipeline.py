@@ -136,7 +136,7 @@ async def process(
     lanes = [Lane(await repository.raw_connection(session), StageTables.for_batch(job.batch_id))]
     if second is not None and not (job.atomic or job.mode == "replace" or survey.replacements):
         lanes.append(Lane(second.connection, lanes[0].tables, temporary=False))
-        await repository.share_agreement(second.connection, job.agreement_id)
+        await repository.lock_agreement_status(second.connection, job.agreement_id)
     for lane in lanes:
         # Sorts and hashes over a million staged rows stay in memory instead of on disk.
         await lane.connection.execute("SET LOCAL work_mem = '256MB'")

@@ -92,17 +92,15 @@ async def get_agreement(session: AsyncSession, agreement_id: uuid.UUID) -> Agree
     return await session.get(Agreement, agreement_id)
 
 
-async def lock_agreement_status(session: AsyncSession, agreement_id: uuid.UUID) -> str | None:
-    """The agreement's status, share-locked until commit: it cannot end while a roster lands."""
-    status: str | None = await session.scalar(
-        select(Agreement.status).where(Agreement.id == agreement_id).with_for_update(read=True)
+async def lock_agreement_status(
+    connection: asyncpg.Connection, agreement_id: uuid.UUID
+) -> str | None:
+    """The agreement's status, share-locked until commit: it cannot end while a roster lands
+    (on each connection a roster writes with)."""
+    status: str | None = await connection.fetchval(
+        "SELECT status FROM agreements WHERE id = $1 FOR SHARE", agreement_id
     )
     return status
-
-
-async def share_agreement(connection: asyncpg.Connection, agreement_id: uuid.UUID) -> None:
-    """lock_agreement_status on a connection of its own (a roster's second lane)."""
-    await connection.execute("SELECT 1 FROM agreements WHERE id = $1 FOR SHARE", agreement_id)
 
 
 async def cohorts_of(session: AsyncSession, agreement_id: uuid.UUID) -> list[Any]:
@@ -204,8 +202,16 @@ async def set_progress(session: AsyncSession, batch_id: uuid.UUID, processed: in
     )
 
 
+BATCH_LOCK_PREFIX = "roster_batch:"
+
+
+def batch_lock(batch_id: uuid.UUID) -> str:
+    """The advisory lock a process holds on a batch for as long as it works on it."""
+    return f"{BATCH_LOCK_PREFIX}{batch_id}"
+
+
 async def fail_interrupted(session: AsyncSession, *, older_than_seconds: int) -> list[uuid.UUID]:
-    """Marks failed the unfinished batches that no live process holds (see jobs.batch_lock)."""
+    """Marks failed the unfinished batches that no live process holds (see batch_lock)."""
     rows = await session.execute(
         text(
             "UPDATE roster_batches SET status = 'failed', error = 'interrupted', "
@@ -213,10 +219,10 @@ async def fail_interrupted(session: AsyncSession, *, older_than_seconds: int) ->
             "processed_rows = LEAST(processed_rows, total_rows) "
             "WHERE status IN ('received', 'processing') "
             "AND created_at < now() - make_interval(secs => :age) "
-            "AND pg_try_advisory_xact_lock(hashtextextended('roster_batch:' || id::text, 0)) "
+            "AND pg_try_advisory_xact_lock(hashtextextended(:prefix || id::text, 0)) "
             "RETURNING id"
         ),
-        {"age": older_than_seconds, "detail": INTERRUPTED_DETAIL},
+        {"age": older_than_seconds, "detail": INTERRUPTED_DETAIL, "prefix": BATCH_LOCK_PREFIX},
     )
     return [row[0] for row in rows]
 
@@ -225,6 +231,39 @@ INTERRUPTED_DETAIL = (
     "The process handling this roster stopped before it finished; nothing was applied. "
     "Send the roster again (the same Idempotency-Key may be reused)."
 )
+
+
+# Prepared halves of batches (app/rosters/lanes.py), on a connection outside any transaction
+
+
+async def prepared_transactions(connection: asyncpg.Connection, prefix: str) -> list[str]:
+    rows = await connection.fetch(
+        "SELECT gid FROM pg_prepared_xacts WHERE database = current_database() "
+        "AND starts_with(gid, $1)",
+        prefix,
+    )
+    return [row["gid"] for row in rows]
+
+
+async def try_hold_batch(connection: asyncpg.Connection, batch_id: uuid.UUID) -> bool:
+    """batch_lock for this connection's session, without waiting: no live process has it."""
+    held: bool = await connection.fetchval(
+        "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", batch_lock(batch_id)
+    )
+    return held
+
+
+async def release_batch(connection: asyncpg.Connection, batch_id: uuid.UUID) -> None:
+    await connection.execute(
+        "SELECT pg_advisory_unlock(hashtextextended($1, 0))", batch_lock(batch_id)
+    )
+
+
+async def batch_applied(connection: asyncpg.Connection, batch_id: uuid.UUID) -> bool:
+    applied: bool | None = await connection.fetchval(
+        "SELECT applied FROM roster_batches WHERE id = $1", batch_id
+    )
+    return bool(applied)
 
 
 async def problem_rows(

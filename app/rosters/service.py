@@ -212,7 +212,8 @@ async def run_job(
 ) -> pipeline.Result:
     """Processes a batch in `session`'s transaction (and `second`'s, prepared when used) and
     records its result on the batch."""
-    status = await repository.lock_agreement_status(session, job.agreement_id)
+    connection = await repository.raw_connection(session)
+    status = await repository.lock_agreement_status(connection, job.agreement_id)
     _require_active(status or "missing")
     context = await load_context(session, job.agreement_id, job.as_of)
     try:

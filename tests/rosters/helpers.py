@@ -3,6 +3,8 @@
 import csv
 import io
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -11,8 +13,9 @@ from typing import Any
 import httpx
 import orjson
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.rosters.repository import batch_lock
 from tests.factories import organization_with_key
 from tests.seed import CohortSpec, SeededAgreement, make_nik, seed_agreement
 
@@ -129,3 +132,16 @@ async def registrations(session: AsyncSession, agreement_id: uuid.UUID) -> list[
 
 def codes_by_row(problems: list[dict[str, Any]]) -> dict[int, list[str]]:
     return {p["row_number"]: p["codes"] for p in problems}
+
+
+@asynccontextmanager
+async def held_by_a_live_process(engine: AsyncEngine, batch_id: uuid.UUID) -> AsyncIterator[None]:
+    """While inside, another connection holds the batch's lock, as a process working on it."""
+    async with engine.connect() as worker:
+        await worker.begin()
+        await worker.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:n, 0))"),
+            {"n": batch_lock(batch_id)},
+        )
+        yield
+        await worker.rollback()

@@ -13,7 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.rosters import jobs, pipeline, repository, service
 from app.rosters.parsing import RosterFormat
-from tests.rosters.helpers import CSV, Parties, csv_body, json_body, officer, parties, push
+from tests.rosters.helpers import (
+    CSV,
+    Parties,
+    csv_body,
+    held_by_a_live_process,
+    json_body,
+    officer,
+    parties,
+    push,
+)
 
 pytestmark = pytest.mark.concurrency
 
@@ -161,14 +170,8 @@ async def test_interrupted_batches_are_marked_failed_and_their_key_reusable(
             ).all()
         }
     # A live process holds its batch's lock for as long as it works on it.
-    async with engine.connect() as worker:
-        await worker.begin()
-        await worker.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:n, 0))"),
-            {"n": jobs.batch_lock(ids["alive"])},
-        )
+    async with held_by_a_live_process(engine, ids["alive"]):
         assert await jobs.sweep(committing_app.state.sessionmaker) == [ids["dead"]]
-        await worker.rollback()
     read = await committing_client.get(f"/v1/roster-batches/{ids['dead']}", headers=p.counterpart)
     assert read.json()["status"] == "failed"
     assert read.json()["error"]["code"] == "interrupted"

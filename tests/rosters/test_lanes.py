@@ -11,9 +11,17 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.core.database import plain_url
+from app.core.database import asyncpg_url
 from app.rosters import jobs, lanes, pipeline
-from tests.rosters.helpers import CSV, Parties, csv_body, json_body, officer, push
+from tests.rosters.helpers import (
+    CSV,
+    Parties,
+    csv_body,
+    held_by_a_live_process,
+    json_body,
+    officer,
+    push,
+)
 from tests.rosters.test_background import committed_parties, finished, scalar
 from tests.seed import CohortSpec
 
@@ -129,18 +137,12 @@ async def test_the_sweep_commits_the_prepared_half_of_an_applied_batch_only(
             )
         ).scalars()
         applied, interrupted, running = list(batches)
-    url = plain_url(engine.url.render_as_string(hide_password=False))
+    url = asyncpg_url(engine)
     for batch_id in (applied, interrupted, running):
         await _prepare_a_problem_row(url, batch_id)
     # `running`'s process is alive: it holds its batch's lock.
-    async with engine.connect() as worker:
-        await worker.begin()
-        await worker.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:n, 0))"),
-            {"n": jobs.batch_lock(running)},
-        )
+    async with held_by_a_live_process(engine, running):
         await jobs.sweep(committing_app.state.sessionmaker)
-        await worker.rollback()
     kept = await scalar(engine, "SELECT array_agg(batch_id::text) FROM roster_batch_rows")
     assert kept == [str(applied)]
     left = await scalar(engine, "SELECT array_agg(gid) FROM pg_prepared_xacts")

@@ -8,7 +8,7 @@ A chunk is decided and applied as soon as it is staged, while the thread reads t
 so that the database's work (the bigger share: its indexes and the exclusion constraint) and
 Python's overlap. Two things would make a chunk's outcome depend on later rows, and are
 settled first or last instead: a NIK given twice in the file rejects every row with it, so the
-NIK column is read once before anything else (duplicate_niks); and a replacement (PAW) must
+NIK column is read once before anything else (survey_file); and a replacement (PAW) must
 find the replaced officer as they were before the roster, so replacing rows are settled after
 all the others. atomic=true stages the whole file before deciding anything, as one rejected
 row must leave everything unapplied.
@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import cycle, islice
+from itertools import chain, cycle, islice
 from typing import Any, BinaryIO
 
 import asyncpg
@@ -47,6 +47,8 @@ logger = logging.getLogger("perisai.rosters")
 CHUNK_ROWS = 20_000
 ANALYZE_ABOVE_ROWS = 20_000
 APPLY_ATTEMPTS = 4
+# The outcomes that add an active registration to a cohort.
+NEWLY_ACTIVE = frozenset({"created", "replaced"})
 # A concurrent batch committed an overlapping registration between our decide and our apply,
 # or the two deadlocked: decide again against what is now committed.
 RETRYABLE = (
@@ -157,7 +159,7 @@ async def process(
 
     main = lanes[0]
     if job.atomic:
-        applied = await _settle_whole_file(main, job, clock, survey.replacements)
+        applied = await _settle_whole_file(main, job, clock, total, survey.replacements)
     else:
         applied = True
         if await repository.settle_replacements_last(main.connection, main.tables):
@@ -187,14 +189,16 @@ async def _finish(
     duplicates: list[tuple[int, int]] = []
     for lane in lanes:
         duplicates += await repository.duplicate_rows(lane.connection, lane.tables)
-    counts: dict[str, int] = {}
+    tallies: list[list[repository.Tally]] = []
     for lane in lanes:
         await repository.describe_duplicates(lane.connection, lane.tables, duplicates)
-        for outcome, n in (await repository.count_outcomes(lane.connection, lane.tables)).items():
-            counts[outcome] = counts.get(outcome, 0) + n
+        tallies.append(await repository.count_outcomes(lane.connection, lane.tables))
         await repository.store_problem_rows(
             lane.connection, lane.tables, batch_id=job.batch_id, held=applied
         )
+    counts: dict[str, int] = {}
+    for tally in chain.from_iterable(tallies):
+        counts[tally.outcome] = counts.get(tally.outcome, 0) + tally.rows
     main = lanes[0]
     if applied and job.mode == "replace":
         counts["terminated"] = await repository.terminate_missing(
@@ -206,11 +210,11 @@ async def _finish(
         )
     if not applied:
         return counts, []
-    # What the main connection cannot see yet: the other lanes' new registrations.
+    # What the main connection cannot see yet: the other lanes' new active registrations.
     unseen: dict[uuid.UUID, int] = {}
-    for lane in lanes[1:]:
-        for cohort_id, n in await repository.created_per_cohort(lane.connection, lane.tables):
-            unseen[cohort_id] = unseen.get(cohort_id, 0) + n
+    for tally in chain.from_iterable(tallies[1:]):
+        if tally.cohort_id is not None and tally.outcome in NEWLY_ACTIVE:
+            unseen[tally.cohort_id] = unseen.get(tally.cohort_id, 0) + tally.rows
     return counts, await repository.over_planned(main.connection, cohort_ids, unseen=unseen)
 
 
@@ -335,10 +339,12 @@ async def _stage(
     return total, touched
 
 
-async def _settle_whole_file(lane: Lane, job: Job, clock: Clock, replacements: bool) -> bool:
+async def _settle_whole_file(
+    lane: Lane, job: Job, clock: Clock, rows: int, replacements: bool
+) -> bool:
     """atomic=true: the whole file is decided before anything is applied; any rejected row
     and nothing is. Whether it was applied."""
-    if await repository.count_staged(lane.connection, lane.tables) > ANALYZE_ABOVE_ROWS:
+    if rows > ANALYZE_ABOVE_ROWS:
         await repository.analyze(lane.connection, lane.tables.stage)
     return await _settle(
         lane, job, lane.tables.stage, clock, atomic=True, replacements=replacements
@@ -368,7 +374,9 @@ async def _settle(
                 batch_id=job.batch_id,
                 replacements=replacements,
             )
-            refused = atomic and await repository.any_rejected(connection, tables)
+            refused = atomic and any(
+                t.outcome == "rejected" for t in await repository.count_outcomes(connection, tables)
+            )
             decided = time.perf_counter()
             clock.add("decide_seconds", decided - started)
             if not refused:

@@ -383,11 +383,6 @@ async def copy_rows(
     await connection.copy_records_to_table(table, records=records, columns=list(STAGE_COLUMNS))
 
 
-async def count_staged(connection: asyncpg.Connection, tables: StageTables) -> int:
-    staged: int = await connection.fetchval(f"SELECT count(*) FROM {tables.stage}")
-    return staged
-
-
 async def analyze(connection: asyncpg.Connection, table: str) -> None:
     await connection.execute(f"ANALYZE {table}")
 
@@ -594,41 +589,26 @@ async def describe_duplicates(
     )
 
 
-async def created_per_cohort(
-    connection: asyncpg.Connection, tables: StageTables
-) -> list[tuple[uuid.UUID, int]]:
+@dataclass(frozen=True, slots=True)
+class Tally:
+    cohort_id: uuid.UUID | None
+    outcome: str
+    rows: int
+
+
+async def count_outcomes(connection: asyncpg.Connection, tables: StageTables) -> list[Tally]:
+    """How many staged rows ended with each outcome, per cohort."""
     rows = await connection.fetch(
         f"""
-        SELECT s.cohort_id, count(*) AS n
-        FROM {tables.stage} s LEFT JOIN {tables.outcome} o USING (row_number)
-        WHERE s.codes IS NULL AND o.row_number IS NULL
-        GROUP BY s.cohort_id
-        """
-    )
-    return [(row["cohort_id"], row["n"]) for row in rows]
-
-
-async def any_rejected(connection: asyncpg.Connection, tables: StageTables) -> bool:
-    refused: bool = await connection.fetchval(
-        f"""
-        SELECT EXISTS (SELECT 1 FROM {tables.stage} WHERE codes IS NOT NULL)
-            OR EXISTS (SELECT 1 FROM {tables.outcome} WHERE outcome = 'rejected')
-        """
-    )
-    return refused
-
-
-async def count_outcomes(connection: asyncpg.Connection, tables: StageTables) -> dict[str, int]:
-    rows = await connection.fetch(
-        f"""
-        SELECT CASE WHEN s.codes IS NOT NULL THEN 'rejected'
+        SELECT s.cohort_id,
+               CASE WHEN s.codes IS NOT NULL THEN 'rejected'
                     ELSE COALESCE(o.outcome, 'created') END AS outcome,
                count(*) AS n
         FROM {tables.stage} s LEFT JOIN {tables.outcome} o USING (row_number)
-        GROUP BY 1
+        GROUP BY 1, 2
         """
     )
-    return {row["outcome"]: row["n"] for row in rows}
+    return [Tally(row["cohort_id"], row["outcome"], row["n"]) for row in rows]
 
 
 # ---------------------------------------------------------------------------------------------

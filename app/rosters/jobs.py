@@ -115,7 +115,7 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
 def _worth_a_second_lane(app: FastAPI, job: pipeline.Job, upload: Upload) -> bool:
     """A plain upsert of many rows (a text file's line count; workbooks and JSON bodies are
     counted only as they are read, so they keep one connection)."""
-    if job.atomic or job.mode != "upsert" or job.format not in TEXT_FORMATS:
+    if not pipeline.two_lanes_allowed(job) or job.format not in TEXT_FORMATS:
         return False
     return bool(upload.newlines >= app.state.settings.roster_parallel_min_rows)
 

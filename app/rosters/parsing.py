@@ -779,8 +779,9 @@ def _csv_rows(reader: Iterator[list[str]], layout: _Layout, row_number: int) -> 
 def _csv_nik_cells(
     lines: Iterator[str], delimiter: str, nik: int, replaces: int | None
 ) -> Iterator[tuple[str, bool]]:
-    """Splits lines by hand, three times faster than the csv module, until a line has a quote:
-    from there on (a quoted field may hold the delimiter or a line break) the csv module reads."""
+    """Splits lines by hand (1M rows: 0.9-1.0 s of CPU against 1.5-1.6 s with the csv module,
+    decoding included) until a line has a quote: from there on, as a quoted field may hold the
+    delimiter or a line break, the csv module reads."""
     try:
         for line in lines:
             if '"' in line:

@@ -136,7 +136,7 @@ async def process(
     clock = Clock()
     survey = await to_thread.run_sync(survey_file, file, job.format, job.sheet)
     lanes = [Lane(await repository.raw_connection(session), StageTables.for_batch(job.batch_id))]
-    if second is not None and not (job.atomic or job.mode == "replace" or survey.replacements):
+    if second is not None and two_lanes_allowed(job) and not survey.replacements:
         lanes.append(Lane(second.connection, lanes[0].tables, temporary=False))
         await repository.lock_agreement_status(second.connection, job.agreement_id)
     for lane in lanes:
@@ -179,6 +179,12 @@ async def process(
         delimiter=reader.delimiter if job.format is RosterFormat.CSV else None,
         timings={**clock.timings(), "connections": len(lanes)},
     )
+
+
+def two_lanes_allowed(job: Job) -> bool:
+    """A plain upsert: atomic and replace mode decide over the whole file, on one connection
+    (and so do files with replacements, found by the survey)."""
+    return not job.atomic and job.mode == "upsert"
 
 
 async def _finish(

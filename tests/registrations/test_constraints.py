@@ -3,6 +3,7 @@
 import json
 import uuid
 from datetime import date
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +21,17 @@ REFUSAL_CODES = {"ended_on": "termination_date_invalid", "period": "period_inval
 def constraint_of(error: pytest.ExceptionInfo[IntegrityError]) -> str | None:
     cause = error.value.orig.__cause__ if error.value.orig is not None else None
     return getattr(cause, "constraint_name", None)
+
+
+async def refusal(
+    session: AsyncSession, statement: str, values: dict[str, Any]
+) -> pytest.ExceptionInfo[IntegrityError]:
+    """The database's refusal of one SQL statement, in a savepoint that leaves the session
+    usable."""
+    with pytest.raises(IntegrityError) as error:
+        async with session.begin_nested():
+            await session.execute(text(statement), values)
+    return error
 
 
 async def test_two_overlapping_covering_registrations_of_one_nik_are_refused(
@@ -81,15 +93,11 @@ async def test_ended_on_before_the_day_before_the_start_is_refused(
         assert translated.code == REFUSAL_CODES[check]
     # A later UPDATE is refused the same way, and the row keeps its values.
     (active,) = await register(session, w.kpu, KPPS, OfficerSpec(nik=make_nik(serial=3)))
-    with pytest.raises(IntegrityError) as error:
-        async with session.begin_nested():
-            await session.execute(
-                text(
-                    "UPDATE registrations SET status = 'terminated', ended_on = '2024-11-01' "
-                    "WHERE id = :id"
-                ),
-                {"id": active},
-            )
+    error = await refusal(
+        session,
+        "UPDATE registrations SET status = 'terminated', ended_on = '2024-11-01' WHERE id = :id",
+        {"id": active},
+    )
     assert constraint_of(error) == "ck_registrations_ended_on"
     assert (await state(session, active))["status"] == "active"
     # The day before the start is the earliest end: an empty range, never covered.
@@ -127,23 +135,19 @@ async def test_a_conflict_names_body_role_and_period_and_nothing_else(
         None,
     ]
     for serial, conflict in enumerate(refused, start=20):
-        with pytest.raises(IntegrityError) as error:
-            async with session.begin_nested():
-                await session.execute(
-                    text(
-                        "INSERT INTO registrations (nik, agreement_id, cohort_id, role_code, "
-                        "full_name, birth_date, region_code, coverage_start, coverage_end, "
-                        "status, conflict) VALUES (:nik, :agreement, :cohort, 'KPPS', 'Ani', "
-                        "'1990-05-17', '12.09.18.2002', '2024-11-15', '2024-12-31', 'held', "
-                        "CAST(:conflict AS jsonb))"
-                    ),
-                    {
-                        "nik": make_nik(serial=serial),
-                        "agreement": w.kpu.id,
-                        "cohort": w.kpu.cohorts["KPPS"],
-                        "conflict": json.dumps(conflict),
-                    },
-                )
+        error = await refusal(
+            session,
+            "INSERT INTO registrations (nik, agreement_id, cohort_id, role_code, full_name, "
+            "birth_date, region_code, coverage_start, coverage_end, status, conflict) VALUES "
+            "(:nik, :agreement, :cohort, 'KPPS', 'Ani', '1990-05-17', '12.09.18.2002', "
+            "'2024-11-15', '2024-12-31', 'held', CAST(:conflict AS jsonb))",
+            {
+                "nik": make_nik(serial=serial),
+                "agreement": w.kpu.id,
+                "cohort": w.kpu.cohorts["KPPS"],
+                "conflict": json.dumps(conflict),
+            },
+        )
         assert constraint_of(error) == "ck_registrations_conflict", conflict
 
 
@@ -178,25 +182,20 @@ async def test_a_registration_that_refers_to_a_missing_row_is_refused(
         ({"replaces": 10**12}, "fk_registrations_replaces_id_registrations"),
     ]
     for serial, (change, constraint) in enumerate(refused, start=40):
-        with pytest.raises(IntegrityError) as error:
-            async with session.begin_nested():
-                await session.execute(
-                    text(INSERT_KPPS), {**good, **change, "nik": make_nik(serial=serial)}
-                )
+        error = await refusal(
+            session, INSERT_KPPS, {**good, **change, "nik": make_nik(serial=serial)}
+        )
         assert constraint_of(error) == constraint, change
         assert translate_integrity_error(error.value).code == "reference_not_found"
     # The same rules hold for an UPDATE, and one bad row refuses the whole statement.
     (first,) = await register(session, w.kpu, KPPS, OfficerSpec(nik=make_nik(serial=50)))
     (second,) = await register(session, w.kpu, KPPS, OfficerSpec(nik=make_nik(serial=51)))
-    with pytest.raises(IntegrityError) as error:
-        async with session.begin_nested():
-            await session.execute(
-                text(
-                    "UPDATE registrations SET region_code = CASE WHEN id = :second "
-                    "THEN '99.99' ELSE region_code END WHERE id IN (:first, :second)"
-                ),
-                {"first": first, "second": second},
-            )
+    error = await refusal(
+        session,
+        "UPDATE registrations SET region_code = CASE WHEN id = :second "
+        "THEN '99.99' ELSE region_code END WHERE id IN (:first, :second)",
+        {"first": first, "second": second},
+    )
     assert constraint_of(error) == "fk_registrations_region_code_regions"
     regions = await session.scalars(
         text("SELECT region_code FROM registrations WHERE id IN (:first, :second)"),
@@ -211,7 +210,7 @@ async def test_referenced_rows_are_never_deleted_and_keep_their_keys(
     w = await world(client, session)
     (registration,) = await register(session, w.kpu, KPPS, OfficerSpec(nik=make_nik(serial=60)))
     cohort = w.kpu.cohorts["KPPS"]
-    refused: list[tuple[str, dict[str, object], str]] = [
+    refused: list[tuple[str, dict[str, Any], str]] = [
         ("DELETE FROM registrations WHERE id = :id", {"id": registration}, "registrations_kept"),
         ("DELETE FROM cohorts WHERE id = :id", {"id": cohort}, "cohorts_kept"),
         ("DELETE FROM regions WHERE code = '12.09.18.2002'", {}, "regions_kept"),
@@ -223,9 +222,7 @@ async def test_referenced_rows_are_never_deleted_and_keep_their_keys(
          "registrations_key_fixed"),
     ]  # fmt: skip
     for statement, values, constraint in refused:
-        with pytest.raises(IntegrityError) as error:
-            async with session.begin_nested():
-                await session.execute(text(statement), values)
+        error = await refusal(session, statement, values)
         assert constraint_of(error) == constraint, statement
     assert (await state(session, registration))["status"] == "active"
     # What refers to nothing may still change: a cohort's headcount, a region's name.

@@ -34,7 +34,9 @@ def start_embedded_server(data_dir: Path) -> Any:
 def _apply_settings(server: Any) -> None:
     """SERVER_SETTINGS, written once with ALTER SYSTEM; a restart makes them take effect."""
     names = ", ".join(f"current_setting('{name}')" for name in SERVER_SETTINGS)
-    current = server.psql(f"SELECT concat_ws('|', {names});").split("\n")[2].strip()
+    # Tuples only, unaligned: the value is psql's last line (after its notes on the format).
+    answer = server.psql(f"\\t on\n\\a\nSELECT concat_ws('|', {names});")
+    current = answer.strip().splitlines()[-1]
     if current == "|".join(SERVER_SETTINGS.values()):
         return
     logger.info("configuring the embedded PostgreSQL", extra={"fields": SERVER_SETTINGS})

@@ -17,6 +17,7 @@ from app.core.routing import Problem
 from app.core.settings import Settings, get_settings
 from app.coverage import runtime as coverage_runtime
 from app.coverage.endpoints import router as coverage_router
+from app.docs import install_docs
 from app.organizations.endpoints import router as organizations_router
 from app.reference.endpoints import router as reference_router
 from app.registrations.endpoints import router as registrations_router
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=description(),
         servers=list(SERVERS),
         openapi_tags=list(TAGS),
+        docs_url=None,  # install_docs serves /docs and /redoc without a CDN
+        redoc_url=None,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -75,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_docs(app)
     app.add_middleware(
         RequestContextMiddleware,
         metrics=app.state.metrics,

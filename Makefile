@@ -31,4 +31,4 @@ bench: $(STAMP)
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .data .mypy_cache .ruff_cache
+	rm -rf $(VENV) .data .artifacts .mypy_cache .ruff_cache

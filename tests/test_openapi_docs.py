@@ -1,5 +1,6 @@
 """The docs partners code against: every operation explained, every request body exemplified."""
 
+from importlib.metadata import version
 from typing import Any
 
 import pytest
@@ -33,6 +34,29 @@ def test_every_operation_has_a_summary_and_a_description(app: FastAPI) -> None:
         and not (operation.get("summary") and operation.get("description"))
     ]
     assert undocumented == []
+
+
+def test_every_tag_an_operation_uses_is_described(app: FastAPI) -> None:
+    spec = app.openapi()
+    described = {tag["name"] for tag in spec.get("tags", []) if tag.get("description")}
+    used = {tag for _, _, operation in operations(app) for tag in operation.get("tags", [])}
+    assert used - described == set()
+
+
+def test_the_glossary_explains_the_terms_partners_meet(app: FastAPI) -> None:
+    description = app.openapi()["info"]["description"]
+    explained = {
+        line.split("|")[1].strip() for line in description.splitlines() if line[:2] == "| "
+    }
+    terms = {"KPPS", "PPS", "PPK", "PTPS", "PKD", "Panwascam", "KPJ", "NIK", "TMT", "PAW"}
+    terms |= {"JKK", "JKM", "PKS", "KPU", "Bawaslu", "Pemilu", "Pilkada", "TPS"}
+    assert terms - explained == set()
+
+
+def test_the_document_gives_the_package_version_and_a_server(app: FastAPI) -> None:
+    spec = app.openapi()
+    assert spec["info"]["version"] == version("perisai")
+    assert spec["servers"][0]["url"] == "/"
 
 
 def test_every_request_body_has_an_example(app: FastAPI) -> None:

@@ -21,22 +21,7 @@ import orjson
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-FIELDS = (
-    "nik",
-    "full_name",
-    "birth_date",
-    "sex",
-    "phone",
-    "role",
-    "position",
-    "region_code",
-    "district_name",
-    "village_name",
-    "tps",
-    "coverage_start",
-    "coverage_end",
-    "replaces_nik",
-)
+from app.rosters.columns import FIELDS, HEADERS
 
 RosterFileErrorCode = Literal[
     "roster_header_not_found", "roster_sheet_not_found", "roster_malformed", "roster_empty"
@@ -52,29 +37,6 @@ _EXCEL_EPOCH = date(1899, 12, 30)
 # What a damaged workbook raises from openpyxl, zipfile or the XML parser.
 _XLSX_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError, ParseError)
 
-_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "nik": ("NIK", "NO NIK", "NOMOR NIK", "NIK KTP", "NO KTP", "NOMOR KTP",
-            "NOMOR INDUK KEPENDUDUKAN"),
-    "full_name": ("NAMA", "NAMA LENGKAP", "NAMA PETUGAS", "NAMA SESUAI KTP", "FULL NAME", "NAME"),
-    "birth_date": ("TANGGAL LAHIR", "TGL LAHIR", "TGL LHR", "BIRTH DATE", "DATE OF BIRTH", "DOB"),
-    "sex": ("JENIS KELAMIN", "KELAMIN", "JK", "L/P", "SEX", "GENDER"),
-    "phone": ("NO HP", "NOMOR HP", "NO HANDPHONE", "NO TELP", "NOMOR TELP", "NO TELEPON",
-              "NOMOR TELEPON", "TELEPON", "TELP", "NO WA", "NOMOR WA", "HP", "PHONE",
-              "PHONE NUMBER"),
-    "role": ("ROLE", "PERAN", "KODE PERAN", "ROLE CODE"),
-    "position": ("POSITION", "KEDUDUKAN", "POSISI"),
-    "region_code": ("KODE WILAYAH", "KODE WIL", "KODE DESA", "KODE KELURAHAN",
-                    "KODE DESA/KELURAHAN", "REGION CODE"),
-    "district_name": ("KECAMATAN", "NAMA KECAMATAN", "DISTRICT", "DISTRICT NAME"),
-    "village_name": ("DESA", "KELURAHAN", "DESA/KELURAHAN", "KELURAHAN/DESA", "NAMA DESA",
-                     "NAMA KELURAHAN", "VILLAGE", "VILLAGE NAME"),
-    "tps": ("TPS", "NO TPS", "NOMOR TPS"),
-    "coverage_start": ("TMT", "TANGGAL MULAI", "TGL MULAI", "MULAI", "COVERAGE START", "START",
-                       "START DATE"),
-    "coverage_end": ("TANGGAL SELESAI", "TGL SELESAI", "TANGGAL BERAKHIR", "TGL BERAKHIR",
-                     "SELESAI", "COVERAGE END", "END", "END DATE"),
-    "replaces_nik": ("NIK DIGANTI", "NIK YANG DIGANTI", "MENGGANTIKAN NIK", "REPLACES NIK"),
-}  # fmt: skip
 
 ROLE_CODES = frozenset(
     {
@@ -470,7 +432,7 @@ def _header_key(text: str) -> str:
 
 def _build_header_fields() -> dict[str, str]:
     fields = {_header_key(field): field for field in FIELDS}
-    for field, names in _SYNONYMS.items():
+    for field, names in HEADERS.items():
         fields.update((_header_key(name), field) for name in names)
     fields[_JABATAN] = _JABATAN
     return fields

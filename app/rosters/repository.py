@@ -28,29 +28,8 @@ from app.models import (
     RosterBatch,
     RosterBatchRow,
 )
+from app.rosters.columns import REGISTERED, SAME_DATA, SET_DATA, STAGE_COLUMNS, STAGE_DDL, listed
 
-# nik_text is the NIK as written, kept for rejected rows only: a valid one is nik::text.
-STAGE_COLUMNS = (
-    "row_number",
-    "nik",
-    "nik_text",
-    "codes",
-    "messages",
-    "original",
-    "cohort_id",
-    "role_code",
-    "position",
-    "full_name",
-    "birth_date",
-    "sex",
-    "phone",
-    "region_code",
-    "tps",
-    "coverage_start",
-    "coverage_end",
-    "replaces_nik",
-    "nik_warnings",
-)
 COVERING = "('active', 'terminated', 'replaced')"
 DUPLICATE_NIK = "duplicate_nik_in_file"
 NIL_UUID = uuid.UUID(int=0)
@@ -300,27 +279,7 @@ async def create_stage(
     kind, drop = ("TEMP", " ON COMMIT DROP") if temporary else ("UNLOGGED", "")
     await connection.execute(
         f"""
-        CREATE {kind} TABLE {tables.stage} (
-            row_number integer NOT NULL,
-            nik bigint,
-            nik_text text,
-            codes text[],
-            messages text[],
-            original text NOT NULL,
-            cohort_id uuid,
-            role_code text,
-            position text,
-            full_name text,
-            birth_date date,
-            sex text,
-            phone text,
-            region_code text,
-            tps text,
-            coverage_start date,
-            coverage_end date,
-            replaces_nik bigint,
-            nik_warnings text[]
-        ){drop};
+        CREATE {kind} TABLE {tables.stage} ({STAGE_DDL}){drop};
         CREATE {kind} TABLE {tables.outcome} (
             row_number integer PRIMARY KEY,
             outcome text NOT NULL,
@@ -395,13 +354,6 @@ async def analyze(connection: asyncpg.Connection, table: str) -> None:
 # would read the whole table once per chunk. Only their rows are then looked up one by one,
 # through LATERAL ... LIMIT index probes.
 
-_SAME_DATA = (
-    "(r.position, r.full_name, r.birth_date, r.sex, r.phone, r.region_code, r.tps, "
-    "r.coverage_start, r.coverage_end, r.nik_warnings) IS NOT DISTINCT FROM "
-    "(s.position, s.full_name, s.birth_date, s.sex, s.phone, s.region_code, s.tps, "
-    "s.coverage_start, s.coverage_end, s.nik_warnings)"
-)
-
 
 async def decide(
     connection: asyncpg.Connection,
@@ -453,7 +405,7 @@ async def _decide_known(connection: asyncpg.Connection, tables: StageTables, s: 
         INSERT INTO {o} (row_number, outcome, existing_id, codes, messages)
         SELECT s.row_number,
                CASE WHEN r.status = 'held' THEN 'held'
-                    WHEN {_SAME_DATA} THEN 'unchanged'
+                    WHEN {SAME_DATA} THEN 'unchanged'
                     ELSE 'updated' END,
                r.id,
                CASE WHEN r.status = 'held' THEN ARRAY['coverage_overlap'] END,
@@ -649,13 +601,10 @@ async def _apply_changes(
     await connection.execute(
         f"""
         UPDATE registrations r
-        SET position = s.position, full_name = s.full_name, birth_date = s.birth_date,
-            sex = s.sex, phone = s.phone, region_code = s.region_code, tps = s.tps,
-            coverage_start = s.coverage_start, coverage_end = s.coverage_end,
-            nik_warnings = s.nik_warnings, batch_id = $1, updated_at = now()
+        SET {SET_DATA}, batch_id = $1, updated_at = now()
         FROM {o} o JOIN {s} s USING (row_number)
         WHERE r.id = o.existing_id AND o.outcome IN ('updated', 'held')
-          AND NOT ({_SAME_DATA})
+          AND NOT ({SAME_DATA})
         """,
         batch_id,
     )
@@ -668,14 +617,11 @@ async def _insert_new(
     # same order instead of deadlocking.
     await connection.execute(
         f"""
-        INSERT INTO registrations (
-            nik, agreement_id, cohort_id, batch_id, role_code, position, full_name, birth_date,
-            sex, phone, region_code, tps, coverage_start, coverage_end, status, replaces_id,
-            conflict_registration_id, conflict, nik_warnings)
-        SELECT s.nik, $2, s.cohort_id, $1, s.role_code, s.position, s.full_name, s.birth_date,
-               s.sex, s.phone, s.region_code, s.tps, s.coverage_start, s.coverage_end,
+        INSERT INTO registrations ({listed(REGISTERED)}, agreement_id, batch_id, status,
+                                   replaces_id, conflict_registration_id, conflict)
+        SELECT {listed(REGISTERED, "s")}, $2, $1,
                CASE WHEN o.outcome = 'held' THEN 'held' ELSE 'active' END, o.replaces_id,
-               o.conflict_id, o.conflict, s.nik_warnings
+               o.conflict_id, o.conflict
         FROM {s} s LEFT JOIN {o} o USING (row_number)
         WHERE s.codes IS NULL
           AND (o.row_number IS NULL

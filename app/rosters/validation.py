@@ -21,6 +21,7 @@ from app.nik import (
     check_niks,
     nik_to_int,
 )
+from app.rosters.columns import STAGE_COLUMNS
 from app.rosters.parsing import RawRow, normalize_sex, parse_date
 
 POSITIONS = frozenset({"ketua", "anggota", "sekretaris", "staf"})
@@ -160,7 +161,7 @@ class RowValidator:
         self._agreement_prefix = context.agreement_region + "."
 
     def validate(self, rows: Sequence[RawRow]) -> ChunkResult:
-        """The staging tuple of every row, in order (see repository.STAGE_COLUMNS)."""
+        """The staging tuple of every row, in order (see columns.STAGE_COLUMNS)."""
         # The hot loop of a million-row upload: lookups cached, attributes read once.
         context = self.context
         today = context.today
@@ -331,7 +332,7 @@ class RowValidator:
                 (
                     row.row_number,
                     parsed.value,
-                    None,  # a valid NIK's text is its bigint's (see repository.STAGE_COLUMNS)
+                    None,  # a valid NIK's text is its bigint's (see columns.STAGE_COLUMNS)
                     None,
                     None,
                     original,
@@ -397,7 +398,8 @@ class RowValidator:
         return villages[0], None
 
 
-_EMPTY_FIELDS = (None,) * 12
+# A rejected row stages its number, NIK, codes, messages, cells and cohort, and no data.
+_EMPTY_FIELDS = (None,) * (len(STAGE_COLUMNS) - STAGE_COLUMNS.index("cohort_id") - 1)
 _MISSING: Any = object()
 
 

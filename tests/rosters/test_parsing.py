@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
+from app.rosters.columns import FIELDS
 from app.rosters.parsing import (
-    FIELDS,
     RawRow,
     RosterFileError,
     RosterFormat,

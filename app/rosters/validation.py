@@ -22,7 +22,8 @@ from app.nik import (
     nik_to_int,
 )
 from app.rosters.columns import STAGE_COLUMNS
-from app.rosters.parsing import RawRow, normalize_sex, parse_date
+from app.rosters.parsing import RawRow
+from app.rosters.parsing.cells import normalize_sex, parse_date
 
 POSITIONS = frozenset({"ketua", "anggota", "sekretaris", "staf"})
 # Separates the original cells in one staging column (a text[] costs 15x more to COPY).

@@ -16,16 +16,9 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from app.rosters.columns import FIELDS
-from app.rosters.parsing import (
-    RawRow,
-    RosterFileError,
-    RosterFormat,
-    RosterReader,
-    detect_format,
-    normalize_sex,
-    parse_date,
-    parse_jabatan,
-)
+from app.rosters.parsing import RawRow, RosterFileError, RosterFormat, RosterReader, detect_format
+from app.rosters.parsing.cells import normalize_sex, parse_date
+from app.rosters.parsing.jabatan import parse_jabatan
 from tests.rosters.helpers import KPPS_CSV, PTPS_XLSX
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -26,8 +26,8 @@ from app.demo_officers import Area, CohortPlan, OfficerFactory, ndjson
 from app.models import Agreement, Organization, OrganizationKind, Region
 from app.organizations.schemas import ApiKeyCreate, OrganizationCreate
 from app.organizations.service import create_organization, issue_api_key
-from app.rosters import repository as rosters_repository
 from app.rosters import service as rosters_service
+from app.rosters.repository import lookups as rosters_lookups
 from app.rosters.upload import HEAD_BYTES, Upload
 
 DEMO_KEYS_FILE = "demo-keys.json"
@@ -373,7 +373,7 @@ async def register_demo_officers(
     in this transaction, however large). `scale` shrinks every cohort for tests (0.01: 1%).
     """
     factory = OfficerFactory(OFFICERS_SEED)
-    levels = await rosters_repository.role_levels(session)
+    levels = await rosters_lookups.role_levels(session)
     for agreement in agreements:
         plans = await _cohort_plans(session, agreement, levels, scale)
         rows = factory.roster(await _area(session, agreement.region_code), plans)
@@ -385,7 +385,7 @@ async def _cohort_plans(
     session: AsyncSession, agreement: AgreementRead, levels: dict[str, str], scale: float
 ) -> list[CohortPlan]:
     """The agreement's cohorts with their voting day and age limits, as the roster checks them."""
-    limits = {row.id: row for row in await rosters_repository.cohorts_of(session, agreement.id)}
+    limits = {row.id: row for row in await rosters_lookups.cohorts_of(session, agreement.id)}
     return [
         CohortPlan(
             role=cohort.role,

@@ -23,10 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.auth import Principal
 from app.core.errors import AppError
-from app.rosters import pipeline, repository, service
+from app.rosters import pipeline, service
 from app.rosters.lanes import SecondLane, resolve_prepared
 from app.rosters.parsing import RosterFormat
-from app.rosters.repository import batch_lock
+from app.rosters.repository import batches
+from app.rosters.repository.batches import batch_lock
 from app.rosters.upload import Upload
 
 logger = logging.getLogger("perisai.rosters")
@@ -75,7 +76,7 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
     second: SecondLane | None = None
     try:
         async with sessionmaker() as session:
-            await repository.lock(session, batch_lock(job.batch_id))
+            await batches.lock(session, batch_lock(job.batch_id))
             async with jobs_of(app).slots:
                 await _update(sessionmaker, job.batch_id, status="processing", started_at=_now())
                 if _worth_a_second_lane(app, job, upload):
@@ -93,7 +94,7 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
                 if second is not None:
                     await second.commit()
     except asyncio.CancelledError:
-        await _fail(sessionmaker, job.batch_id, "interrupted", repository.INTERRUPTED_DETAIL)
+        await _fail(sessionmaker, job.batch_id, "interrupted", batches.INTERRUPTED_DETAIL)
         raise
     except AppError as exc:
         await _fail(sessionmaker, job.batch_id, exc.code, exc.detail)
@@ -131,7 +132,7 @@ def _progress(
             return
         last = time.monotonic()
         async with sessionmaker() as session:
-            await repository.set_progress(session, batch_id, processed)
+            await batches.set_progress(session, batch_id, processed)
             await session.commit()
 
     return report
@@ -141,7 +142,7 @@ async def _update(
     sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, **values: Any
 ) -> None:
     async with sessionmaker() as session:
-        await repository.set_batch(session, batch_id, **values)
+        await batches.set_batch(session, batch_id, **values)
         await session.commit()
 
 
@@ -173,9 +174,7 @@ async def sweep(sessionmaker: async_sessionmaker[AsyncSession]) -> list[uuid.UUI
     if settled:
         logger.warning("roster transactions settled", extra={"fields": {"prepared": settled}})
     async with sessionmaker() as session:
-        failed = await repository.fail_interrupted(
-            session, older_than_seconds=UNCLAIMED_GRACE_SECONDS
-        )
+        failed = await batches.fail_interrupted(session, older_than_seconds=UNCLAIMED_GRACE_SECONDS)
         await session.commit()
     if failed:
         logger.warning(

@@ -29,9 +29,10 @@ from app.core.settings import Settings
 from app.coverage.accesslog import AccessLogWriter, record_session_reads
 from app.models import Agreement, RosterBatch
 from app.nik import nik_to_int
-from app.rosters import errors_csv, pipeline, repository
+from app.rosters import errors_csv, pipeline
 from app.rosters.lanes import SecondLane
 from app.rosters.parsing import RosterFileError, RosterFormat, detect_format
+from app.rosters.repository import batches, lookups, staging
 from app.rosters.schemas import RosterBatchRead, RosterMode, RosterRowProblem, counts_of
 from app.rosters.upload import Upload
 from app.rosters.validation import CohortInfo, RosterContext, build_region_index
@@ -212,8 +213,8 @@ async def run_job(
 ) -> pipeline.Result:
     """Processes a batch in `session`'s transaction (and `second`'s, prepared when used) and
     records its result on the batch."""
-    connection = await repository.raw_connection(session)
-    status = await repository.lock_agreement_status(connection, job.agreement_id)
+    connection = await staging.raw_connection(session)
+    status = await lookups.lock_agreement_status(connection, job.agreement_id)
     _require_active(status or "missing")
     context = await load_context(session, job.agreement_id, job.as_of)
     try:
@@ -225,8 +226,8 @@ async def run_job(
     refused = not result.applied
     if refused and synchronous:
         # A refused synchronous push answers (and replays) 422; a background one was 202.
-        await repository.set_batch(session, job.batch_id, response_status=422)
-    await repository.set_batch(
+        await batches.set_batch(session, job.batch_id, response_status=422)
+    await batches.set_batch(
         session,
         job.batch_id,
         status="failed" if refused else "completed",
@@ -262,11 +263,11 @@ async def run_job(
 async def load_context(
     session: AsyncSession, agreement_id: uuid.UUID, as_of: date
 ) -> RosterContext:
-    agreement = await repository.get_agreement(session, agreement_id)
+    agreement = await lookups.get_agreement(session, agreement_id)
     if agreement is None:
         raise NotFound("No such agreement", code="agreement_not_found")
     by_role: dict[str, list[CohortInfo]] = {}
-    for row in await repository.cohorts_of(session, agreement_id):
+    for row in await lookups.cohorts_of(session, agreement_id):
         by_role.setdefault(row.role_code, []).append(
             CohortInfo(
                 id=row.id,
@@ -281,7 +282,7 @@ async def load_context(
     return RosterContext(
         agreement_region=agreement.region_code,
         cohorts_by_role=by_role,
-        role_levels=await repository.role_levels(session),
+        role_levels=await lookups.role_levels(session),
         regions=await _region_index(session, agreement.region_code),
         today=today(),
         as_of=as_of,
@@ -295,7 +296,7 @@ _REGION_INDEXES: dict[str, Any] = {}
 async def _region_index(session: AsyncSession, region_code: str) -> Any:
     """The region table is reference data fixed by a migration: read once per process."""
     if not _REGION_ROWS:
-        _REGION_ROWS.extend(await repository.all_regions(session))
+        _REGION_ROWS.extend(await lookups.all_regions(session))
     index = _REGION_INDEXES.get(region_code)
     if index is None:
         if len(_REGION_INDEXES) >= 64:
@@ -331,12 +332,12 @@ def _fingerprint(
 async def _replay(
     session: AsyncSession, principal: Principal, key: str, fingerprint: str
 ) -> Submitted | None:
-    if not await repository.try_lock(session, f"roster_key:{principal.organization_id}:{key}"):
+    if not await batches.try_lock(session, f"roster_key:{principal.organization_id}:{key}"):
         raise Conflict(
             "A roster with this Idempotency-Key is still being received",
             code="idempotency_in_flight",
         )
-    existing = await repository.find_batch_by_key(session, principal.organization_id, key)
+    existing = await batches.find_batch_by_key(session, principal.organization_id, key)
     if existing is None:
         return None
     if existing.request_hash != fingerprint:
@@ -345,7 +346,7 @@ async def _replay(
         )
     if existing.status == "failed" and existing.error == "interrupted":
         # Nothing of it was applied: the key may start a new batch.
-        await repository.release_key(session, existing.id)
+        await batches.release_key(session, existing.id)
         return None
     return Submitted(existing, existing.response_status or 201, replayed=True)
 
@@ -399,7 +400,7 @@ def _option_error(key: str, msg: str) -> dict[str, Any]:
 
 
 async def _reload(session: AsyncSession, batch_id: uuid.UUID) -> RosterBatch:
-    batch = await repository.get_batch(session, batch_id)
+    batch = await batches.get_batch(session, batch_id)
     assert batch is not None
     return batch
 
@@ -415,7 +416,7 @@ async def answer(session: AsyncSession, submitted: Submitted) -> Response:
     if submitted.replayed:
         headers[REPLAYED_HEADER] = "true"
     if submitted.status_code == 422:
-        rows = await repository.problem_rows(session, batch.id, after=0, limit=PROBLEMS_IN_REFUSAL)
+        rows = await batches.problem_rows(session, batch.id, after=0, limit=PROBLEMS_IN_REFUSAL)
         counts = counts_of(batch.counts)
         return problem_response(
             422,
@@ -458,9 +459,9 @@ async def get_batch(
 ) -> RosterBatch:
     """The batch when the caller is a party of its agreement (or an operator); else 404."""
     _require_any(principal, scopes)
-    batch = await repository.get_batch(session, batch_id)
+    batch = await batches.get_batch(session, batch_id)
     if batch is not None:
-        agreement = await repository.get_agreement(session, batch.agreement_id)
+        agreement = await lookups.get_agreement(session, batch.agreement_id)
         if agreement is not None and agreements_service.is_visible(principal, agreement):
             return batch
     raise NotFound("No such roster batch", code="roster_batch_not_found")
@@ -477,7 +478,7 @@ async def list_problems(
 ) -> Page[RosterRowProblem]:
     await get_batch(session, principal, batch_id, scopes=ERRORS_SCOPES)
     after = decode_id_cursor(cursor) if cursor is not None else 0
-    rows = await repository.problem_rows(session, batch_id, after=after, limit=limit + 1)
+    rows = await batches.problem_rows(session, batch_id, after=after, limit=limit + 1)
     items = [RosterRowProblem.model_validate(row) for row in rows[:limit]]
     next_cursor = encode_cursor([items[-1].row_number]) if len(rows) > limit else None
     await _log_niks_shown(session, principal, access_log, (item.nik for item in items))
@@ -499,7 +500,7 @@ async def problems_csv(
     """
     batch = await get_batch(session, principal, batch_id, scopes=ERRORS_SCOPES)
     await _log_niks_shown(
-        session, principal, access_log, await repository.problem_niks(session, batch_id)
+        session, principal, access_log, await batches.problem_niks(session, batch_id)
     )
     return batch, errors_csv.stream(sessionmaker, batch)
 

@@ -15,7 +15,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.rosters.repository import batch_lock
+from app.rosters.repository.batches import batch_lock
 from tests.factories import organization_with_key
 from tests.seed import CohortSpec, SeededAgreement, make_nik, seed_agreement
 

@@ -11,8 +11,9 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.rosters import jobs, pipeline, repository, service
+from app.rosters import jobs, pipeline, service
 from app.rosters.parsing import RosterFormat
+from app.rosters.repository import apply
 from tests.rosters.helpers import (
     CSV,
     Parties,
@@ -106,13 +107,13 @@ async def test_a_batch_that_fails_midway_leaves_no_rows(
 ):
     committing_app.state.settings.sync_roster_max_rows = 2
     p = await committed_parties(committing_app, committing_client)
-    original = repository.store_problem_rows
+    original = apply.store_problem_rows
 
     async def crash(*args: Any, **kwargs: Any) -> None:
         # After the registrations went in, before the batch completes.
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(repository, "store_problem_rows", crash)
+    monkeypatch.setattr(apply, "store_problem_rows", crash)
     response = await push(committing_client, p, json_body([officer(n) for n in range(1, 5)]))
     assert response.status_code == 202
     batch = await finished(committing_client, response.headers["Location"], p.counterpart)
@@ -120,7 +121,7 @@ async def test_a_batch_that_fails_midway_leaves_no_rows(
     assert batch["error"]["code"] == "internal_error"
     assert await scalar(engine, "SELECT count(*) FROM registrations") == 0
     assert await scalar(engine, "SELECT count(*) FROM roster_batch_rows") == 0
-    monkeypatch.setattr(repository, "store_problem_rows", original)
+    monkeypatch.setattr(apply, "store_problem_rows", original)
 
 
 async def test_a_file_broken_past_the_first_rows_fails_its_batch_and_frees_the_collector(

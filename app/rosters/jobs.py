@@ -13,21 +13,23 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI
+from fastapi import BackgroundTasks, Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.auth import Principal
 from app.core.errors import AppError
-from app.rosters import pipeline, service
+from app.rosters import pipeline
+from app.rosters.context import JAKARTA
 from app.rosters.lanes import SecondLane, resolve_prepared
 from app.rosters.parsing import RosterFormat
 from app.rosters.repository import batches
 from app.rosters.repository.batches import batch_lock
+from app.rosters.runner import run_batch
 from app.rosters.upload import Upload
 
 logger = logging.getLogger("perisai.rosters")
@@ -71,6 +73,22 @@ async def launch(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Pri
     jobs_of(app).start(app, job, upload, principal)
 
 
+# Starts a batch's job once the request has committed; the job owns the upload from then on.
+Launcher = Callable[[pipeline.Job, Upload, Principal], None]
+
+
+def background_launcher(request: Request, background: BackgroundTasks) -> Launcher:
+    """A Launcher that adds the job to the response's background tasks."""
+
+    def start(job: pipeline.Job, upload: Upload, principal: Principal) -> None:
+        background.add_task(launch, request.app, job, upload, principal)
+
+    return start
+
+
+LauncherDep = Annotated[Launcher, Depends(background_launcher)]
+
+
 async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Principal) -> None:
     sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
     second: SecondLane | None = None
@@ -81,7 +99,7 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
                 await _update(sessionmaker, job.batch_id, status="processing", started_at=_now())
                 if _worth_a_second_lane(app, job, upload):
                     second = await SecondLane.open(sessionmaker, job.batch_id)
-                await service.run_job(
+                await run_batch(
                     session,
                     principal,
                     job=job,
@@ -164,7 +182,7 @@ async def _fail(
 
 
 def _now() -> datetime:
-    return datetime.now(service.JAKARTA)
+    return datetime.now(JAKARTA)
 
 
 async def sweep(sessionmaker: async_sessionmaker[AsyncSession]) -> list[uuid.UUID]:

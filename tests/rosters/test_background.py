@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.rosters import jobs, pipeline, service
+from app.rosters import jobs, options, pipeline, service
 from app.rosters.parsing import RosterFormat
 from app.rosters.repository import apply
 from tests.rosters.helpers import (
@@ -149,7 +149,7 @@ async def test_interrupted_batches_are_marked_failed_and_their_key_reusable(
     """What a process killed mid-batch leaves: `processing` rows that no process holds."""
     p = await committed_parties(committing_app, committing_client)
     body = json_body([officer(1)])
-    params = service.RosterParams("application/json", None, None, None, None, "dead")
+    params = options.RosterParams("application/json", None, None, None, None, "dead")
     fingerprint = service._fingerprint(
         p.agreement.id, params, RosterFormat.JSON, hashlib.sha256(body).hexdigest()
     )

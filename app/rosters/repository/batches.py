@@ -4,7 +4,7 @@ import uuid
 from typing import Any
 
 import asyncpg
-from sqlalchemy import select, text, update
+from sqlalchemy import Select, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import RosterBatch, RosterBatchRow
@@ -138,12 +138,18 @@ async def batch_applied(connection: asyncpg.Connection, batch_id: uuid.UUID) -> 
 # Problem rows
 
 
+def problem_rows_query(batch_id: uuid.UUID) -> Select[tuple[RosterBatchRow]]:
+    """A batch's rejected and held rows, for paging in row order."""
+    return select(RosterBatchRow).where(RosterBatchRow.batch_id == batch_id)
+
+
 async def problem_rows(
     session: AsyncSession, batch_id: uuid.UUID, *, after: int, limit: int
 ) -> list[RosterBatchRow]:
+    """Up to `limit` problem rows after row `after`, in row order."""
     stmt = (
-        select(RosterBatchRow)
-        .where(RosterBatchRow.batch_id == batch_id, RosterBatchRow.row_number > after)
+        problem_rows_query(batch_id)
+        .where(RosterBatchRow.row_number > after)
         .order_by(RosterBatchRow.row_number)
         .limit(limit)
     )

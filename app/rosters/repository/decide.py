@@ -15,8 +15,6 @@ from app.rosters.columns import SAME_DATA
 from app.rosters.repository.staging import StageTables
 
 COVERING = "('active', 'terminated', 'replaced')"
-
-
 DUPLICATE_NIK = "duplicate_nik_in_file"
 
 

@@ -1,9 +1,11 @@
 """What a batch knows before its first row: the agreement's cohorts, the roles, the regions, today.
 
-The role and region tables are reference data fixed by migrations: read once per process.
+The role and region tables and the role labels are reference data fixed by migrations: read
+once per process.
 """
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,6 +14,9 @@ from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
+from app.models import RoleLabel
+from app.reference import service as reference
+from app.rosters.parsing import RoleVocabulary
 from app.rosters.repository import lookups
 from app.rosters.validation import CohortInfo, RosterContext, build_region_index
 
@@ -48,7 +53,28 @@ async def load_context(
         regions=await _region_index(session, agreement.region_code),
         today=today(),
         as_of=as_of,
+        roles=await role_vocabulary(session),
     )
+
+
+_VOCABULARY: list[RoleVocabulary] = []
+
+
+async def role_vocabulary(session: AsyncSession) -> RoleVocabulary:
+    """The role catalog's codes and JABATAN labels, as the parser reads them."""
+    if not _VOCABULARY:
+        _VOCABULARY.append(vocabulary_of(await reference.role_labels(session)))
+    return _VOCABULARY[0]
+
+
+def vocabulary_of(catalog: Mapping[str, Sequence[RoleLabel]]) -> RoleVocabulary:
+    """From reference.role_labels: each role code with its labels."""
+    labels = [
+        (label.label, label.role_code, label.position, label.read_as)
+        for role_labels in catalog.values()
+        for label in role_labels
+    ]
+    return RoleVocabulary(catalog, labels)
 
 
 _REGION_ROWS: list[tuple[str, str, str]] = []

@@ -37,7 +37,7 @@ from app.core.collector import collector_paused
 from app.core.errors import Conflict
 from app.nik import nik_to_int
 from app.rosters.lanes import SecondLane
-from app.rosters.parsing import RosterFileError, RosterFormat, RosterReader
+from app.rosters.parsing import RoleVocabulary, RosterFileError, RosterFormat, RosterReader
 from app.rosters.repository import apply, batches, decide, lookups, staging
 from app.rosters.repository.staging import StageTables
 from app.rosters.validation import ChunkResult, RosterContext, RowValidator
@@ -91,11 +91,13 @@ class Inspection:
     options: dict[str, object] = field(default_factory=dict)
 
 
-def inspect(file: BinaryIO, fmt: RosterFormat, sheet: str | None, limit: int) -> Inspection:
+def inspect(
+    file: BinaryIO, fmt: RosterFormat, sheet: str | None, limit: int, roles: RoleVocabulary
+) -> Inspection:
     """Counts the rows up to limit + 1 (enough to choose the synchronous or background path)
     and reads the JSON body's options; blocking, so call it in a worker thread."""
     file.seek(0)
-    reader = RosterReader(file, fmt, sheet=sheet)
+    reader = RosterReader(file, fmt, roles, sheet=sheet)
     try:
         rows = sum(1 for _ in islice(reader, limit + 1))
         return Inspection(rows, dict(reader.options))
@@ -134,7 +136,7 @@ async def process(
     """With `second`, a plain upsert's chunks alternate between the two connections, and the
     second one's transaction is prepared at the end (the caller commits it after its own)."""
     clock = Clock()
-    survey = await to_thread.run_sync(survey_file, file, job.format, job.sheet)
+    survey = await to_thread.run_sync(survey_file, file, job.format, job.sheet, context.roles)
     lanes = [Lane(await staging.raw_connection(session), StageTables.for_batch(job.batch_id))]
     if second is not None and two_lanes_allowed(job) and not survey.replacements:
         lanes.append(Lane(second.connection, lanes[0].tables, temporary=False))
@@ -150,7 +152,7 @@ async def process(
     # the exclusion constraint settles it (see RETRYABLE).
     await batches.lock(session, f"roster_agreement:{job.agreement_id}")
     file.seek(0)
-    reader = RosterReader(file, job.format, sheet=job.sheet)
+    reader = RosterReader(file, job.format, context.roles, sheet=job.sheet)
     # Parsing and validation make a few objects per row, none in a cycle; collections they
     # would set off walk the whole heap (half the staging CPU at 200,000 rows).
     with collector_paused():
@@ -224,7 +226,9 @@ async def _finish(
     return counts, await apply.over_planned(main.connection, cohort_ids, unseen=unseen)
 
 
-def survey_file(file: BinaryIO, fmt: RosterFormat, sheet: str | None) -> Survey:
+def survey_file(
+    file: BinaryIO, fmt: RosterFormat, sheet: str | None, roles: RoleVocabulary
+) -> Survey:
     """The NIKs that more than one row of the file gives, and whether any row replaces
     someone; blocking, so call it in a thread.
 
@@ -234,7 +238,7 @@ def survey_file(file: BinaryIO, fmt: RosterFormat, sheet: str | None) -> Survey:
     seen: set[int] = set()
     repeated: set[int] = set()
     replacements = False
-    reader = RosterReader(file, fmt, sheet=sheet)
+    reader = RosterReader(file, fmt, roles, sheet=sheet)
     try:
         for text, replaces in reader.nik_cells():
             replacements = replacements or replaces

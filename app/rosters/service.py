@@ -21,7 +21,7 @@ from app.core.errors import Conflict, Forbidden, Unprocessable
 from app.core.settings import Settings
 from app.models import Agreement, RosterBatch, RosterBatchRow
 from app.rosters import pipeline
-from app.rosters.context import JAKARTA
+from app.rosters.context import JAKARTA, role_vocabulary
 from app.rosters.jobs import Launcher
 from app.rosters.options import RosterParams, body_format, format_from_content_type, read_options
 from app.rosters.parsing import RosterFileError, RosterFormat
@@ -116,7 +116,7 @@ async def _submit(
     limit = settings.sync_roster_max_rows
     try:
         inspection = await to_thread.run_sync(
-            pipeline.inspect, upload.file, fmt, params.sheet, limit
+            pipeline.inspect, upload.file, fmt, params.sheet, limit, await role_vocabulary(session)
         )
     except RosterFileError as exc:
         raise Unprocessable(exc.detail, code=exc.code) from exc

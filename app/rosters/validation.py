@@ -22,7 +22,7 @@ from app.nik import (
     nik_to_int,
 )
 from app.rosters.columns import STAGE_COLUMNS
-from app.rosters.parsing import RawRow
+from app.rosters.parsing import RawRow, RoleVocabulary
 from app.rosters.parsing.cells import normalize_sex, parse_date
 
 POSITIONS = frozenset({"ketua", "anggota", "sekretaris", "staf"})
@@ -93,6 +93,7 @@ class RosterContext:
     regions: RegionIndex
     today: date
     as_of: date
+    roles: RoleVocabulary  # read by the parser, before validation
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.rosters import pipeline
-from app.rosters.parsing import RosterFormat
+from app.rosters.parsing import RoleVocabulary, RosterFormat
 from tests.rosters.helpers import (
     CSV,
     codes_by_row,
@@ -89,7 +89,7 @@ async def test_atomic_applies_nothing_when_the_last_chunk_has_a_rejected_row(
     assert fixed.json()["counts"]["created"] == 6
 
 
-def test_the_survey_reads_nik_and_replacement_cells_past_quoted_fields():
+def test_the_survey_reads_nik_and_replacement_cells_past_quoted_fields(roles: RoleVocabulary):
     first, second, third = (officer(n)["nik"] for n in (1, 2, 3))
     body = (
         "Daftar KPPS;;\r\n"
@@ -99,7 +99,7 @@ def test_the_survey_reads_nik_and_replacement_cells_past_quoted_fields():
         f"Citra;{first};\r\n"
         f"Dedi;{third};{second}\r\n"
     ).encode()
-    survey = pipeline.survey_file(io.BytesIO(body), RosterFormat.CSV, None)
+    survey = pipeline.survey_file(io.BytesIO(body), RosterFormat.CSV, None, roles)
     assert survey == pipeline.Survey(duplicates=[int(first)], replacements=True)
     without = body.replace(f";{second}\r\n".encode(), b";\r\n")
-    assert not pipeline.survey_file(io.BytesIO(without), RosterFormat.CSV, None).replacements
+    assert not pipeline.survey_file(io.BytesIO(without), RosterFormat.CSV, None, roles).replacements

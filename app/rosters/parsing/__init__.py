@@ -6,7 +6,15 @@ names coming from columns.py), one module per format's rows, and the reader that
 """
 
 from app.rosters.parsing.formats import RosterFormat, detect_format
+from app.rosters.parsing.jabatan import RoleVocabulary
 from app.rosters.parsing.reader import RosterReader
 from app.rosters.parsing.rows import RawRow, RosterFileError
 
-__all__ = ["RawRow", "RosterFileError", "RosterFormat", "RosterReader", "detect_format"]
+__all__ = [
+    "RawRow",
+    "RoleVocabulary",
+    "RosterFileError",
+    "RosterFormat",
+    "RosterReader",
+    "detect_format",
+]

@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 from app.rosters.parsing.cells import is_number_text
 from app.rosters.parsing.headers import HEADER_SCAN_ROWS, Layout, header_not_found, map_header
-from app.rosters.parsing.jabatan import JABATAN, jabatan_patch, role_patch
+from app.rosters.parsing.jabatan import JABATAN, RoleVocabulary
 from app.rosters.parsing.rows import RawRow, RosterFileError, malformed, not_utf8
 
 _HEAD_LINE_LIMIT = 1 << 20
@@ -36,9 +36,9 @@ def open_csv(file: BinaryIO) -> CsvHead:
     return CsvHead(chain(head[line_index + 1 :], text), layout, delimiter, columns, rows_before)
 
 
-def csv_rows(head: CsvHead) -> Iterator[RawRow]:
+def csv_rows(head: CsvHead, roles: RoleVocabulary) -> Iterator[RawRow]:
     return _csv_rows(
-        csv.reader(head.lines, delimiter=head.delimiter), head.layout, head.rows_before + 1
+        csv.reader(head.lines, delimiter=head.delimiter), head.layout, head.rows_before + 1, roles
     )
 
 
@@ -102,11 +102,13 @@ def _find_csv_header(head: list[str]) -> tuple[int, str, Layout]:
     raise header_not_found()
 
 
-def _csv_rows(reader: Iterator[list[str]], layout: Layout, row_number: int) -> Iterator[RawRow]:
+def _csv_rows(
+    reader: Iterator[list[str]], layout: Layout, row_number: int, roles: RoleVocabulary
+) -> Iterator[RawRow]:
     # The hot loop of a million-row upload: headers.values_of inlined, attributes read once.
     pairs, width = layout.pairs, layout.width
     role_aware, jabatan_only = layout.role_aware, layout.jabatan_only
-    patch_role, patch_jabatan = role_patch, jabatan_patch
+    patch_role, patch_jabatan = roles.role_patch, roles.jabatan_patch
     try:
         for cells in reader:
             row_number += 1

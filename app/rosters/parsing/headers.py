@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from app.rosters.columns import FIELDS, HEADERS
 from app.rosters.parsing.cells import key_of
-from app.rosters.parsing.jabatan import JABATAN, jabatan_patch, role_patch
+from app.rosters.parsing.jabatan import JABATAN, RoleVocabulary
 from app.rosters.parsing.rows import RosterFileError
 
 HEADER_SCAN_ROWS = 20
@@ -58,14 +58,14 @@ def map_header(cells: Iterable[str]) -> Layout | None:
     )
 
 
-def values_of(cells: Sequence[str], layout: Layout) -> dict[str, str]:
+def values_of(cells: Sequence[str], layout: Layout, roles: RoleVocabulary) -> dict[str, str]:
     """The non-blank mapped cells by field, JABATAN split into role and position."""
     values = {field: v for i, field in layout.pairs if (v := cells[i].strip())}
     if layout.jabatan_only:
-        values.update(jabatan_patch(values.pop(JABATAN, "")))
+        values.update(roles.jabatan_patch(values.pop(JABATAN, "")))
     elif layout.role_aware:
         jabatan = values.pop(JABATAN, "")
-        values.update(role_patch(values.get("role"), jabatan, values.get("position")))
+        values.update(roles.role_patch(values.get("role"), jabatan, values.get("position")))
     return values
 
 

@@ -1,6 +1,13 @@
-"""JABATAN: the role and position that a roster's words name ("Ketua KPPS": KPPS, ketua)."""
+"""JABATAN: the role and position that a roster's words name ("Ketua KPPS": KPPS, ketua).
+
+The words of each role come from the role catalog (the `role_labels` of migration 0009, read
+through app.reference): RoleVocabulary holds them for one parse. What is grammar rather than
+catalog stays here: the position words, the filler words, and that the Sekretaris of a body
+heads its secretariat (the role `SEKRETARIAT_<body>`, where the catalog has one).
+"""
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 from app.rosters.parsing.cells import key_of
@@ -8,120 +15,109 @@ from app.rosters.parsing.cells import key_of
 # The header of the column, read as a field of its own and split into role and position.
 JABATAN = "jabatan"
 
-ROLE_CODES = frozenset(
-    {
-        "PPK",
-        "SEKRETARIAT_PPK",
-        "PPS",
-        "SEKRETARIAT_PPS",
-        "PANTARLIH",
-        "KPPS",
-        "KETERTIBAN_TPS",
-        "PANWASCAM",
-        "SEKRETARIAT_PANWASCAM",
-        "KASEKCAM",
-        "PKD",
-        "PTPS",
-        "TENAGA_PENDUKUNG",
-    }
-)
-
-_POSITION_WORDS = {
+POSITION_WORDS = {
     "ketua": "ketua",
     "anggota": "anggota",
     "sekretaris": "sekretaris",
     "staf": "staf",
     "staff": "staf",
 }
-
-# Long names of the bodies, folded into one token before the role lookup so that the
-# table below need not list every combination with a position word.
-_ROLE_PHRASES = (
-    ("panitia pengawas pemilihan umum kecamatan", "panwascam"),
-    ("panitia pengawas pemilihan kecamatan", "panwascam"),
-    ("panitia pengawas pemilu kecamatan", "panwascam"),
-    ("panwaslu kecamatan", "panwascam"),
-    ("panwas kecamatan", "panwascam"),
-    ("pengawas pemilu kelurahan desa", "pkd"),
-    ("pengawas pemilu desa kelurahan", "pkd"),
-    ("pengawas kelurahan desa", "pkd"),
-    ("pengawas desa kelurahan", "pkd"),
-    ("pengawas kelurahan", "pkd"),
-    ("pengawas desa", "pkd"),
-    ("pengawas tempat pemungutan suara", "ptps"),
-    ("pengawas tps", "ptps"),
-    ("kelompok penyelenggara pemungutan suara", "kpps"),
-    ("panitia pemilihan kecamatan", "ppk"),
-    ("panitia pemungutan suara", "pps"),
-    ("pemutakhiran data pemilih", "pantarlih"),
-    ("perlindungan masyarakat", "linmas"),
-    ("ketertiban tps", "linmas"),
-    ("ketertiban", "linmas"),
-)
-
-# canonical phrase -> (role code, position implied by the phrase)
-_ROLE_TABLE: dict[str, tuple[str, str | None]] = {
-    "ppk": ("PPK", None),
-    "pps": ("PPS", None),
-    "kpps": ("KPPS", None),
-    "pantarlih": ("PANTARLIH", None),
-    "linmas": ("KETERTIBAN_TPS", None),
-    "panwascam": ("PANWASCAM", None),
-    "pkd": ("PKD", None),
-    "ptps": ("PTPS", None),
-    "sekretariat ppk": ("SEKRETARIAT_PPK", "staf"),
-    "sekretariat pps": ("SEKRETARIAT_PPS", "staf"),
-    "sekretariat panwascam": ("SEKRETARIAT_PANWASCAM", "staf"),
-    "pelaksana teknis panwascam": ("SEKRETARIAT_PANWASCAM", "staf"),
-    "pelaksana teknis sekretariat panwascam": ("SEKRETARIAT_PANWASCAM", "staf"),
-    "tenaga pendukung panwascam": ("SEKRETARIAT_PANWASCAM", "staf"),
-    "kepala sekretariat panwascam": ("KASEKCAM", None),
-    "kepala sekretariat": ("KASEKCAM", None),
-    "kasek": ("KASEKCAM", None),
-    "kasekcam": ("KASEKCAM", None),
-    "kasek panwascam": ("KASEKCAM", None),
-    "tenaga pendukung": ("TENAGA_PENDUKUNG", "staf"),
-    "satpam": ("TENAGA_PENDUKUNG", "staf"),
-    "security": ("TENAGA_PENDUKUNG", "staf"),
-    "pramubakti": ("TENAGA_PENDUKUNG", "staf"),
-    "office boy": ("TENAGA_PENDUKUNG", "staf"),
-    "cleaning service": ("TENAGA_PENDUKUNG", "staf"),
-    "pengemudi": ("TENAGA_PENDUKUNG", "staf"),
-    "sopir": ("TENAGA_PENDUKUNG", "staf"),
-}
-
-# A "Sekretaris PPS" heads the PPS secretariat; he is not one of the three PPS members.
-_SECRETARIAT_OF = {
-    "PPK": "SEKRETARIAT_PPK",
-    "PPS": "SEKRETARIAT_PPS",
-    "PANWASCAM": "SEKRETARIAT_PANWASCAM",
-}
-
 _FILLER_WORDS = frozenset({"petugas", "kpu", "bawaslu"})
+_SECRETARIAT = "SEKRETARIAT_"
+_CACHE_LIMIT = 4096
+
+Parsed = tuple[str | None, str | None]
+# A catalog row: label, role code, the position it implies, the label it is read as.
+Label = tuple[str, str, str | None, str | None]
 
 
-def parse_jabatan(text: str) -> tuple[str | None, str | None]:
-    """(role code, position) from a JABATAN like "Ketua KPPS"; (None, None) when unknown."""
-    return _parse_jabatan(text)
+class RoleVocabulary:
+    """The role codes and labels of the catalog, and the JABATAN read with them (cached)."""
 
+    def __init__(self, codes: Iterable[str], labels: Iterable[Label]) -> None:
+        self.codes = frozenset(codes)
+        labels = list(labels)
+        self._titles = {
+            label: (role, position) for label, role, position, read_as in labels if not read_as
+        }
+        # Longer names first, so that a name is read before a shorter one inside it.
+        self._names = sorted(
+            ((label, read_as) for label, _, _, read_as in labels if read_as),
+            key=lambda pair: (-len(pair[0].split()), -len(pair[0]), pair[0]),
+        )
+        # A "Sekretaris PPS" heads the PPS secretariat; he is not one of the three PPS members.
+        self._secretariat_of = {
+            code.removeprefix(_SECRETARIAT): code
+            for code in self.codes
+            if code.startswith(_SECRETARIAT)
+        }
+        self._parsed: dict[str, Parsed] = {}
+        self._patches: dict[tuple[str | None, str, str | None], dict[str, str]] = {}
 
-@lru_cache(maxsize=4096)
-def _parse_jabatan(text: str) -> tuple[str | None, str | None]:
-    code = text.strip().upper()
-    if code in ROLE_CODES:
-        return code, None
-    words = [w for w in re.sub(r"[^a-z0-9]+", " ", text.lower()).split() if w not in _FILLER_WORDS]
-    position = next((_POSITION_WORDS[w] for w in words if w in _POSITION_WORDS), None)
-    phrase = " ".join(w for w in words if w not in _POSITION_WORDS)
-    for long_name, token in _ROLE_PHRASES:
-        phrase = _replace_words(phrase, long_name, token)
-    found = _ROLE_TABLE.get(phrase)
-    if found is None:
-        return None, None
-    role, implied = found
-    if position == "sekretaris" and role in _SECRETARIAT_OF:
-        role = _SECRETARIAT_OF[role]
-    return role, position or implied
+    def parse(self, text: str) -> Parsed:
+        """(role code, position) from a JABATAN like "Ketua KPPS"; (None, None) when unknown."""
+        found = self._parsed.get(text)
+        if found is None:
+            if len(self._parsed) >= _CACHE_LIMIT:
+                self._parsed.clear()
+            found = self._parsed[text] = self._parse(text)
+        return found
+
+    def role_patch(self, role: str | None, jabatan: str, position: str | None) -> dict[str, str]:
+        """The role and position to store for one combination of those three cells."""
+        key = (role, jabatan, position)
+        patch = self._patches.get(key)
+        if patch is None:
+            if len(self._patches) >= _CACHE_LIMIT:
+                self._patches.clear()
+            patch = {k: v for k, v in (("role", role), ("position", position)) if v is not None}
+            self._apply_role(patch, jabatan)
+            self._patches[key] = patch
+        return patch
+
+    def jabatan_patch(self, jabatan: str) -> dict[str, str]:
+        """role_patch for the usual sheet, with a JABATAN column and no role or position."""
+        return self.role_patch(None, jabatan, None)
+
+    def _parse(self, text: str) -> Parsed:
+        code = text.strip().upper()
+        if code in self.codes:
+            return code, None
+        words = [
+            w for w in re.sub(r"[^a-z0-9]+", " ", text.lower()).split() if w not in _FILLER_WORDS
+        ]
+        position = next((POSITION_WORDS[w] for w in words if w in POSITION_WORDS), None)
+        phrase = " ".join(w for w in words if w not in POSITION_WORDS)
+        for name, read_as in self._names:
+            phrase = _replace_words(phrase, name, read_as)
+        found = self._titles.get(phrase)
+        if found is None:
+            return None, None
+        role, implied = found
+        if position == "sekretaris" and role in self._secretariat_of:
+            role = self._secretariat_of[role]
+        return role, position or implied
+
+    def _apply_role(self, values: dict[str, str], jabatan: str) -> None:
+        """Splits a JABATAN (or a role written as one) into role and position."""
+        role_text = values.get("role")
+        if role_text is not None:
+            role, position = self.parse(role_text)
+            if role is not None:
+                values["role"] = role
+            if position is None and jabatan:
+                position = self.parse(jabatan)[1] or POSITION_WORDS.get(key_of(jabatan))
+        elif jabatan:
+            role, position = self.parse(jabatan)
+            # Unparseable text goes through unchanged so that the validator names it.
+            values["role"] = role if role is not None else jabatan
+        else:
+            position = None
+        given = values.get("position")
+        if given is not None:
+            values["position"] = _canonical_position(given)
+        elif position is not None:
+            values["position"] = position
 
 
 def _replace_words(phrase: str, old: str, new: str) -> str:
@@ -131,40 +127,4 @@ def _replace_words(phrase: str, old: str, new: str) -> str:
 
 @lru_cache(maxsize=1024)
 def _canonical_position(text: str) -> str:
-    return _POSITION_WORDS.get(key_of(text), text)
-
-
-def _apply_role(values: dict[str, str], jabatan: str) -> None:
-    """Splits a JABATAN (or a role written as one) into role and position."""
-    role_text = values.get("role")
-    if role_text is not None:
-        role, position = _parse_jabatan(role_text)
-        if role is not None:
-            values["role"] = role
-        if position is None and jabatan:
-            position = _parse_jabatan(jabatan)[1] or _POSITION_WORDS.get(key_of(jabatan))
-    elif jabatan:
-        role, position = _parse_jabatan(jabatan)
-        # Unparseable text goes through unchanged so that the validator names it.
-        values["role"] = role if role is not None else jabatan
-    else:
-        position = None
-    given = values.get("position")
-    if given is not None:
-        values["position"] = _canonical_position(given)
-    elif position is not None:
-        values["position"] = position
-
-
-@lru_cache(maxsize=4096)
-def role_patch(role: str | None, jabatan: str, position: str | None) -> dict[str, str]:
-    """The role and position to store for one combination of those three cells."""
-    values = {k: v for k, v in (("role", role), ("position", position)) if v is not None}
-    _apply_role(values, jabatan)
-    return values
-
-
-@lru_cache(maxsize=4096)
-def jabatan_patch(jabatan: str) -> dict[str, str]:
-    """role_patch for the usual sheet, with a JABATAN column and no role or position."""
-    return role_patch(None, jabatan, None)
+    return POSITION_WORDS.get(key_of(text), text)

@@ -7,13 +7,15 @@ import orjson
 
 from app.rosters.parsing.cells import is_number_text, json_text
 from app.rosters.parsing.headers import field_for_key
-from app.rosters.parsing.jabatan import JABATAN, role_patch
+from app.rosters.parsing.jabatan import JABATAN, RoleVocabulary
 from app.rosters.parsing.rows import RawRow, malformed
 
 _BOM = b"\xef\xbb\xbf"
 
 
-def open_json(file: BinaryIO) -> tuple[list[str], dict[str, object], Iterator[RawRow]]:
+def open_json(
+    file: BinaryIO, roles: RoleVocabulary
+) -> tuple[list[str], dict[str, object], Iterator[RawRow]]:
     """The keys any officer has (the columns), the body's other keys, and the rows."""
     try:
         document = orjson.loads(file.read().removeprefix(_BOM))
@@ -24,15 +26,17 @@ def open_json(file: BinaryIO) -> tuple[list[str], dict[str, object], Iterator[Ra
     for officer in officers:
         seen.update(dict.fromkeys(officer))
     columns = list(seen)
-    return columns, options, _json_rows(officers, columns)
+    return columns, options, _json_rows(officers, columns, roles)
 
 
-def _json_rows(officers: list[dict[str, object]], columns: list[str]) -> Iterator[RawRow]:
+def _json_rows(
+    officers: list[dict[str, object]], columns: list[str], roles: RoleVocabulary
+) -> Iterator[RawRow]:
     for index, officer in enumerate(officers, start=1):
-        yield _json_row(index, officer, columns)
+        yield _json_row(index, officer, columns, roles)
 
 
-def ndjson_rows(file: BinaryIO, columns: list[str]) -> Iterator[RawRow]:
+def ndjson_rows(file: BinaryIO, columns: list[str], roles: RoleVocabulary) -> Iterator[RawRow]:
     """The rows of an NDJSON file; `columns` grows as new keys appear."""
     seen: set[str] = set()
     index = 0
@@ -45,7 +49,7 @@ def ndjson_rows(file: BinaryIO, columns: list[str]) -> Iterator[RawRow]:
             if key not in seen:
                 seen.add(key)
                 columns.append(key)
-        yield _json_row(index, officer, columns)
+        yield _json_row(index, officer, columns, roles)
 
 
 def _split_body(document: object) -> tuple[list[dict[str, object]], dict[str, object]]:
@@ -73,7 +77,9 @@ def _ndjson_object(line: bytes, line_number: int) -> dict[str, object]:
     return officer
 
 
-def _json_row(index: int, officer: dict[str, object], columns: list[str]) -> RawRow:
+def _json_row(
+    index: int, officer: dict[str, object], columns: list[str], roles: RoleVocabulary
+) -> RawRow:
     values: dict[str, str] = {}
     jabatan = ""
     nik_is_number = False
@@ -92,6 +98,6 @@ def _json_row(index: int, officer: dict[str, object], columns: list[str]) -> Raw
             jabatan = jabatan or text
         else:
             values[field] = text
-    values.update(role_patch(values.get("role"), jabatan, values.get("position")))
+    values.update(roles.role_patch(values.get("role"), jabatan, values.get("position")))
     original = [json_text(officer.get(column)) for column in columns]
     return RawRow(index, values, original, nik_is_number)

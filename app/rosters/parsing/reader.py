@@ -8,6 +8,7 @@ from typing import BinaryIO
 
 from app.rosters.parsing import csv_rows, json_rows, xlsx_rows
 from app.rosters.parsing.formats import RosterFormat
+from app.rosters.parsing.jabatan import RoleVocabulary
 from app.rosters.parsing.rows import RawRow, RosterFileError
 
 
@@ -20,13 +21,21 @@ class RosterReader:
     columns grow as new keys appear, so a row's `original` follows the columns known so far.
     """
 
-    def __init__(self, fileobj: BinaryIO, fmt: RosterFormat, *, sheet: str | None = None) -> None:
+    def __init__(
+        self,
+        fileobj: BinaryIO,
+        fmt: RosterFormat,
+        roles: RoleVocabulary,
+        *,
+        sheet: str | None = None,
+    ) -> None:
         self.columns: list[str] = []
         self.delimiter = ","
         self.options: dict[str, object] = {}
         self._file = fileobj
         self._format = fmt
         self._sheet = sheet
+        self._roles = roles
         self._rows: Generator[RawRow, None, None] | None = None
 
     def open(self) -> None:
@@ -67,14 +76,14 @@ class RosterReader:
 
     def _open_rows(self) -> Iterator[RawRow]:
         if self._format is RosterFormat.CSV:
-            return csv_rows.csv_rows(self._open_csv())
+            return csv_rows.csv_rows(self._open_csv(), self._roles)
         if self._format is RosterFormat.XLSX:
-            self.columns, rows = xlsx_rows.open_xlsx(self._file, self._sheet)
+            self.columns, rows = xlsx_rows.open_xlsx(self._file, self._sheet, self._roles)
             return rows
         if self._format is RosterFormat.JSON:
-            self.columns, self.options, rows = json_rows.open_json(self._file)
+            self.columns, self.options, rows = json_rows.open_json(self._file, self._roles)
             return rows
-        return json_rows.ndjson_rows(self._file, self.columns)
+        return json_rows.ndjson_rows(self._file, self.columns, self._roles)
 
     def _open_csv(self) -> csv_rows.CsvHead:
         head = csv_rows.open_csv(self._file)

@@ -17,13 +17,16 @@ from app.rosters.parsing.headers import (
     map_header,
     values_of,
 )
+from app.rosters.parsing.jabatan import RoleVocabulary
 from app.rosters.parsing.rows import RawRow, RosterFileError, malformed
 
 # What a damaged workbook raises from openpyxl, zipfile or the XML parser.
 _XLSX_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError, ParseError)
 
 
-def open_xlsx(file: BinaryIO, sheet_name: str | None) -> tuple[list[str], Iterator[RawRow]]:
+def open_xlsx(
+    file: BinaryIO, sheet_name: str | None, roles: RoleVocabulary
+) -> tuple[list[str], Iterator[RawRow]]:
     """The header's cells and the rows below it; the workbook closes when the rows end."""
     try:
         workbook = load_workbook(file, read_only=True, data_only=True)
@@ -38,7 +41,7 @@ def open_xlsx(file: BinaryIO, sheet_name: str | None) -> tuple[list[str], Iterat
     except BaseException:
         workbook.close()
         raise
-    return texts, _xlsx_rows(rows, layout, workbook)
+    return texts, _xlsx_rows(rows, layout, workbook, roles)
 
 
 def _select_sheet(workbook: Any, name: str | None) -> Any:
@@ -83,7 +86,10 @@ def _find_xlsx_header(
 
 
 def _xlsx_rows(
-    rows: Iterator[tuple[int, tuple[object, ...]]], layout: Layout, workbook: Any
+    rows: Iterator[tuple[int, tuple[object, ...]]],
+    layout: Layout,
+    workbook: Any,
+    roles: RoleVocabulary,
 ) -> Iterator[RawRow]:
     try:
         for row_number, cells in rows:
@@ -92,7 +98,7 @@ def _xlsx_rows(
             texts = [cell_text(c) for c in cells]
             if len(texts) < layout.width:
                 texts += [""] * (layout.width - len(texts))
-            values = values_of(texts, layout)
+            values = values_of(texts, layout, roles)
             nik_cell = cells[layout.nik_index] if layout.nik_index < len(cells) else None
             is_number = isinstance(nik_cell, int | float) and not isinstance(nik_cell, bool)
             nik = values.get("nik")

@@ -16,37 +16,17 @@ from app.rosters.parsing import RosterFormat
 from app.rosters.repository import apply
 from tests.rosters.helpers import (
     CSV,
-    Parties,
+    committed_parties,
     csv_body,
+    finished,
     held_by_a_live_process,
     json_body,
     officer,
-    parties,
     push,
+    scalar,
 )
 
 pytestmark = pytest.mark.concurrency
-
-
-async def committed_parties(app: FastAPI, client: httpx.AsyncClient, **kwargs: Any) -> Parties:
-    async with app.state.sessionmaker() as session:
-        return await parties(client, session, **kwargs)
-
-
-async def finished(
-    client: httpx.AsyncClient, location: str, headers: dict[str, str]
-) -> dict[str, Any]:
-    for _ in range(400):
-        batch = (await client.get(location, headers=headers)).json()
-        if batch["status"] in ("completed", "failed"):
-            return dict(batch)
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the batch did not finish: {batch}")
-
-
-async def scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:
-    async with engine.connect() as connection:
-        return (await connection.execute(text(sql), params)).scalar()
 
 
 async def test_a_large_roster_answers_202_and_runs_in_the_background(

@@ -16,6 +16,7 @@ from tests.rosters.helpers import (
     json_body,
     officer,
     parties,
+    problem_rows,
     push,
     registrations,
 )
@@ -52,9 +53,7 @@ async def test_outcomes_are_the_same_whatever_the_chunks(
     counts = {k: v for k, v in batch["counts"].items() if v}
     assert counts == {"created": 3, "replaced": 1, "updated": 1, "rejected": 3}, chunk_rows
 
-    problems = (
-        await client.get(f"/v1/roster-batches/{batch['id']}/errors", headers=p.counterpart)
-    ).json()["items"]
+    problems = await problem_rows(client, p, batch["id"])
     assert codes_by_row(problems) == {
         4: ["duplicate_nik_in_file"],
         7: ["replaces_nik_not_found"],

@@ -28,7 +28,6 @@ from app.rosters.context import JAKARTA
 from app.rosters.lanes import SecondLane, resolve_prepared
 from app.rosters.parsing import RosterFormat
 from app.rosters.repository import batches
-from app.rosters.repository.batches import batch_lock
 from app.rosters.runner import run_batch
 from app.rosters.upload import Upload
 
@@ -94,7 +93,7 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
     second: SecondLane | None = None
     try:
         async with sessionmaker() as session:
-            await batches.lock(session, batch_lock(job.batch_id))
+            await batches.lock(session, batches.batch_lock(job.batch_id))
             async with jobs_of(app).slots:
                 await _update(sessionmaker, job.batch_id, status="processing", started_at=_now())
                 if _worth_a_second_lane(app, job, upload):

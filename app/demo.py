@@ -7,10 +7,8 @@ press gives none. The officers (about 70,800, every cohort at its planned headco
 synthetic: see app/demo_officers.py.
 """
 
-import hashlib
-import io
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -26,9 +24,9 @@ from app.demo_officers import Area, CohortPlan, OfficerFactory, ndjson
 from app.models import Agreement, Organization, OrganizationKind, Region
 from app.organizations.schemas import ApiKeyCreate, OrganizationCreate
 from app.organizations.service import create_organization, issue_api_key
-from app.rosters import repository as rosters_repository
 from app.rosters import service as rosters_service
-from app.rosters.upload import HEAD_BYTES, Upload
+from app.rosters.options import RosterParams
+from app.rosters.repository import lookups as rosters_lookups
 
 DEMO_KEYS_FILE = "demo-keys.json"
 OPERATOR_NAME = "Perisai Operator (demo)"
@@ -373,7 +371,7 @@ async def register_demo_officers(
     in this transaction, however large). `scale` shrinks every cohort for tests (0.01: 1%).
     """
     factory = OfficerFactory(OFFICERS_SEED)
-    levels = await rosters_repository.role_levels(session)
+    levels = await rosters_lookups.role_levels(session)
     for agreement in agreements:
         plans = await _cohort_plans(session, agreement, levels, scale)
         rows = factory.roster(await _area(session, agreement.region_code), plans)
@@ -385,7 +383,7 @@ async def _cohort_plans(
     session: AsyncSession, agreement: AgreementRead, levels: dict[str, str], scale: float
 ) -> list[CohortPlan]:
     """The agreement's cohorts with their voting day and age limits, as the roster checks them."""
-    limits = {row.id: row for row in await rosters_repository.cohorts_of(session, agreement.id)}
+    limits = {row.id: row for row in await rosters_lookups.cohorts_of(session, agreement.id)}
     return [
         CohortPlan(
             role=cohort.role,
@@ -419,31 +417,28 @@ async def _area(session: AsyncSession, region_code: str) -> Area:
 async def _push_roster(
     session: AsyncSession, agreement: AgreementRead, body: bytes, rows: int
 ) -> None:
-    upload = Upload(
-        file=io.BytesIO(body),
-        sha256=hashlib.sha256(body).hexdigest(),
-        size=len(body),
-        newlines=body.count(b"\n"),
-        head=body[:HEAD_BYTES],
-    )
     # Above the limit the service would answer 202 and leave the batch to a background task.
     settings = get_settings().model_copy(update={"sync_roster_max_rows": rows})
-    try:
-        submitted = await rosters_service.submit_roster(
-            session,
-            ADMIN_PRINCIPAL,
-            agreement=await rosters_service.writable_agreement(
-                session, ADMIN_PRINCIPAL, agreement.id
-            ),
-            upload=upload,
-            params=rosters_service.RosterParams(NDJSON, None, True, None, None, None),
-            settings=settings,
-        )
-    finally:
-        upload.close()
-    counts = submitted.batch.counts
-    if submitted.status_code != 201 or counts.get("created") != rows:
+    pushed = await rosters_service.push_roster(
+        session,
+        ADMIN_PRINCIPAL,
+        agreement_id=agreement.id,
+        body=_chunks(body),
+        params=RosterParams(NDJSON, None, True, None, None, None),
+        settings=settings,
+        launch=_no_background,
+    )
+    counts = pushed.batch.counts
+    if pushed.status_code != 201 or counts.get("created") != rows:
         raise RuntimeError(f"The demo roster of {agreement.number} did not land whole: {counts}")
+
+
+async def _chunks(body: bytes) -> AsyncIterator[bytes]:
+    yield body
+
+
+def _no_background(job: object, upload: object, principal: object) -> None:
+    raise RuntimeError("A demo roster is registered in the demo's own transaction")
 
 
 def _write_keys(path: Path, keys: dict[str, str]) -> None:

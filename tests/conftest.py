@@ -22,7 +22,14 @@ from app.main import create_app
 
 REPO = Path(__file__).resolve().parents[1]
 ADMIN_KEY = "test-admin-key-" + "x" * 32
-REFERENCE_TABLES = {"regions", "roles", "elections", "role_age_limits", "benefit_schedules"}
+REFERENCE_TABLES = {
+    "regions",
+    "roles",
+    "role_labels",
+    "elections",
+    "role_age_limits",
+    "benefit_schedules",
+}
 
 
 def server_url() -> str:

@@ -8,7 +8,14 @@ from app.models.contribution import ContributionAllocation, ContributionPayment
 from app.models.coverage import AccessLogEntry
 from app.models.idempotency import IdempotencyRecord
 from app.models.organization import ApiKey, Organization, OrganizationKind
-from app.models.reference import BenefitSchedule, Election, Region, Role, RoleAgeLimit
+from app.models.reference import (
+    BenefitSchedule,
+    Election,
+    Region,
+    Role,
+    RoleAgeLimit,
+    RoleLabel,
+)
 from app.models.registration import Registration, RosterBatch, RosterBatchRow
 
 __all__ = [
@@ -34,6 +41,7 @@ __all__ = [
     "Registration",
     "Role",
     "RoleAgeLimit",
+    "RoleLabel",
     "RosterBatch",
     "RosterBatchRow",
 ]

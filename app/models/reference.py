@@ -3,7 +3,16 @@
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, Numeric, Text
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    Numeric,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
@@ -31,6 +40,25 @@ class Role(Base):
     name: Mapped[str] = mapped_column(Text)
     min_age: Mapped[int] = mapped_column(Integer)
     max_age: Mapped[int | None] = mapped_column(Integer)  # null: no maximum
+
+
+class RoleLabel(Base):
+    """A JABATAN word for a role, as the roster parser reads it (see migration 0009)."""
+
+    __tablename__ = "role_labels"
+    __table_args__ = (
+        UniqueConstraint("label", "role_code"),
+        ForeignKeyConstraint(
+            ["read_as", "role_code"],
+            ["role_labels.label", "role_labels.role_code"],
+            name="fk_role_labels_read_as_role_labels",
+        ),
+    )
+
+    label: Mapped[str] = mapped_column(Text, primary_key=True)  # lower-case words
+    role_code: Mapped[str] = mapped_column(ForeignKey("roles.code"))
+    position: Mapped[str | None] = mapped_column(Text)  # the position it implies
+    read_as: Mapped[str | None] = mapped_column(Text)  # a longer name of the label read_as
 
 
 class Election(Base):

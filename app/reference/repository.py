@@ -8,7 +8,7 @@ from sqlalchemy import Select, case, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import BenefitSchedule, Election, Region, Role, RoleAgeLimit
+from app.models import BenefitSchedule, Election, Region, Role, RoleAgeLimit, RoleLabel
 
 
 def escape_like(text: str) -> str:
@@ -142,3 +142,7 @@ async def schedules_in_force(
     if program is not None:
         stmt = stmt.where(BenefitSchedule.program == program)
     return list(await session.scalars(stmt.order_by(BenefitSchedule.program, BenefitSchedule.id)))
+
+
+async def role_labels(session: AsyncSession) -> list[RoleLabel]:
+    return list(await session.scalars(select(RoleLabel).order_by(RoleLabel.label)))

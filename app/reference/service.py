@@ -16,7 +16,7 @@ from app.core import audit
 from app.core.auth import Principal
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.pagination import keyset_page
-from app.models import BenefitSchedule, Election, Region, Role
+from app.models import BenefitSchedule, Election, Region, Role, RoleLabel
 from app.reference import repository
 from app.reference.schemas import (
     ElectionAgeLimit,
@@ -253,3 +253,17 @@ async def schedules_in_force(
 ) -> list[BenefitSchedule]:
     """The benefit lines in force on `on` (of one program, or both), in regulation order."""
     return await repository.schedules_in_force(session, on=on, program=program)
+
+
+# Role labels
+
+
+async def role_labels(session: AsyncSession) -> dict[str, list[RoleLabel]]:
+    """Every role's code with the words rosters write for it in a JABATAN (migration 0009),
+    roles without any included."""
+    labels: dict[str, list[RoleLabel]] = {
+        role.code: [] for role in await repository.all_roles(session)
+    }
+    for label in await repository.role_labels(session):
+        labels[label.role_code].append(label)
+    return labels

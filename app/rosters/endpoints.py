@@ -4,21 +4,25 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Header, Query, Request
+from fastapi import Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from app.core.auth import PrincipalDep, require
 from app.core.database import SessionDep
+from app.core.errors import problem_response
 from app.core.idempotency import IdempotencyKeyHeader
 from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.core.responses import json_response
 from app.core.routing import api_router, problems
 from app.coverage.dependencies import AccessLogDep
-from app.rosters import jobs, service
-from app.rosters.schemas import RosterBatchRead, RosterMode, RosterRowProblem
-from app.rosters.upload import receive_upload
+from app.rosters import jobs, service, views
+from app.rosters.jobs import LauncherDep
+from app.rosters.options import RosterParams
+from app.rosters.schemas import RosterBatchRead, RosterMode, RosterRowProblem, counts_of
 
 router = api_router(prefix="/v1", tags=["rosters"], lifespan=jobs.lifespan)
 Writer = require("rosters:write")
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 PUSH_DESCRIPTION = """
 Registers a roster of officers under the agreement, from its counterpart (the KPU or Bawaslu
@@ -108,7 +112,7 @@ async def push_roster(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
-    background: BackgroundTasks,
+    launch: LauncherDep,
     mode: RosterMode | None = Query(default=None, description="`upsert` (default) or `replace`"),
     atomic: bool | None = Query(default=None, description="All rows or none (default false)"),
     sheet: str | None = Query(default=None, max_length=100, description="XLSX sheet name"),
@@ -117,27 +121,44 @@ async def push_roster(
     idempotency_key: IdempotencyKeyHeader = None,
     _: object = Writer,
 ) -> Response:
-    agreement = await service.writable_agreement(session, principal, agreement_id)
-    service.format_from_content_type(content_type)  # 415 before reading a byte of the body
-    upload = await receive_upload(request)
-    try:
-        submitted = await service.submit_roster(
-            session,
-            principal,
-            agreement=agreement,
-            upload=upload,
-            params=service.RosterParams(content_type, mode, atomic, sheet, as_of, idempotency_key),
-            settings=request.app.state.settings,
-        )
-        response = await service.answer(session, submitted)
-    except BaseException:
-        upload.close()
-        raise
-    if submitted.job is not None:
-        background.add_task(jobs.launch, request.app, submitted.job, upload, principal)
-    else:
-        upload.close()
-    return response
+    pushed = await service.push_roster(
+        session,
+        principal,
+        agreement_id=agreement_id,
+        body=request.stream(),
+        params=RosterParams(content_type, mode, atomic, sheet, as_of, idempotency_key),
+        settings=request.app.state.settings,
+        launch=launch,
+    )
+    return _answer(pushed)
+
+
+def _answer(pushed: service.Pushed) -> Response:
+    """201 with the finished batch, 202 with its Location, or 422 for a refused atomic one."""
+    batch = pushed.batch
+    headers = {"Location": f"/v1/roster-batches/{batch.id}"}
+    if pushed.replayed:
+        headers[REPLAYED_HEADER] = "true"
+    if pushed.status_code != 422:
+        return json_response(RosterBatchRead.model_validate(batch), pushed.status_code, headers)
+    return problem_response(
+        422,
+        "roster_rejected",
+        "The roster was refused",
+        batch.error_detail or "Rows were rejected, so nothing was applied",
+        errors=[
+            {"loc": ["row", str(row.row_number)], "code": code, "msg": message}
+            for row in pushed.problems
+            if row.outcome == "rejected"
+            for code, message in zip(row.codes, row.messages, strict=False)
+        ],
+        headers=headers,
+        extra={
+            "batch_id": str(batch.id),
+            "counts": counts_of(batch.counts).model_dump(),
+            "errors_url": f"/v1/roster-batches/{batch.id}/errors",
+        },
+    )
 
 
 @router.get(
@@ -150,7 +171,7 @@ async def push_roster(
 async def read_batch(
     batch_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> RosterBatchRead:
-    batch = await service.get_batch(session, principal, batch_id)
+    batch = await views.get_batch(session, principal, batch_id)
     return RosterBatchRead.model_validate(batch)
 
 
@@ -181,7 +202,7 @@ async def read_batch_errors(
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response | Page[RosterRowProblem]:
     if accept is not None and "text/csv" in accept.lower():
-        batch, body = await service.problems_csv(
+        batch, body = await views.problems_csv(
             session,
             principal,
             batch_id,
@@ -193,6 +214,6 @@ async def read_batch_errors(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="roster-{batch.id}-errors.csv"'},
         )
-    return await service.list_problems(
+    return await views.list_problems(
         session, principal, batch_id, limit=limit, cursor=cursor, access_log=access_log
     )

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import RosterBatch
-from app.rosters import repository
+from app.rosters.repository import batches
 
 BOM = "\ufeff"
 PAGE_ROWS = 5_000
@@ -36,7 +36,7 @@ async def stream(
     while True:
         # Its own short session per page: the request's session is closed once streaming starts.
         async with sessionmaker() as session:
-            rows = await repository.problem_rows(session, batch.id, after=after, limit=PAGE_ROWS)
+            rows = await batches.problem_rows(session, batch.id, after=after, limit=PAGE_ROWS)
         if not rows:
             return
         buffer.seek(0)

@@ -13,20 +13,22 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI
+from fastapi import BackgroundTasks, Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.auth import Principal
 from app.core.errors import AppError
-from app.rosters import pipeline, repository, service
+from app.rosters import pipeline
+from app.rosters.context import JAKARTA
 from app.rosters.lanes import SecondLane, resolve_prepared
 from app.rosters.parsing import RosterFormat
-from app.rosters.repository import batch_lock
+from app.rosters.repository import batches
+from app.rosters.runner import run_batch
 from app.rosters.upload import Upload
 
 logger = logging.getLogger("perisai.rosters")
@@ -70,17 +72,33 @@ async def launch(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Pri
     jobs_of(app).start(app, job, upload, principal)
 
 
+# Starts a batch's job once the request has committed; the job owns the upload from then on.
+Launcher = Callable[[pipeline.Job, Upload, Principal], None]
+
+
+def background_launcher(request: Request, background: BackgroundTasks) -> Launcher:
+    """A Launcher that adds the job to the response's background tasks."""
+
+    def start(job: pipeline.Job, upload: Upload, principal: Principal) -> None:
+        background.add_task(launch, request.app, job, upload, principal)
+
+    return start
+
+
+LauncherDep = Annotated[Launcher, Depends(background_launcher)]
+
+
 async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Principal) -> None:
     sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
     second: SecondLane | None = None
     try:
         async with sessionmaker() as session:
-            await repository.lock(session, batch_lock(job.batch_id))
+            await batches.lock(session, batches.batch_lock(job.batch_id))
             async with jobs_of(app).slots:
                 await _update(sessionmaker, job.batch_id, status="processing", started_at=_now())
                 if _worth_a_second_lane(app, job, upload):
                     second = await SecondLane.open(sessionmaker, job.batch_id)
-                await service.run_job(
+                await run_batch(
                     session,
                     principal,
                     job=job,
@@ -93,7 +111,7 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
                 if second is not None:
                     await second.commit()
     except asyncio.CancelledError:
-        await _fail(sessionmaker, job.batch_id, "interrupted", repository.INTERRUPTED_DETAIL)
+        await _fail(sessionmaker, job.batch_id, "interrupted", batches.INTERRUPTED_DETAIL)
         raise
     except AppError as exc:
         await _fail(sessionmaker, job.batch_id, exc.code, exc.detail)
@@ -131,7 +149,7 @@ def _progress(
             return
         last = time.monotonic()
         async with sessionmaker() as session:
-            await repository.set_progress(session, batch_id, processed)
+            await batches.set_progress(session, batch_id, processed)
             await session.commit()
 
     return report
@@ -141,7 +159,7 @@ async def _update(
     sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, **values: Any
 ) -> None:
     async with sessionmaker() as session:
-        await repository.set_batch(session, batch_id, **values)
+        await batches.set_batch(session, batch_id, **values)
         await session.commit()
 
 
@@ -163,7 +181,7 @@ async def _fail(
 
 
 def _now() -> datetime:
-    return datetime.now(service.JAKARTA)
+    return datetime.now(JAKARTA)
 
 
 async def sweep(sessionmaker: async_sessionmaker[AsyncSession]) -> list[uuid.UUID]:
@@ -173,9 +191,7 @@ async def sweep(sessionmaker: async_sessionmaker[AsyncSession]) -> list[uuid.UUI
     if settled:
         logger.warning("roster transactions settled", extra={"fields": {"prepared": settled}})
     async with sessionmaker() as session:
-        failed = await repository.fail_interrupted(
-            session, older_than_seconds=UNCLAIMED_GRACE_SECONDS
-        )
+        failed = await batches.fail_interrupted(session, older_than_seconds=UNCLAIMED_GRACE_SECONDS)
         await session.commit()
     if failed:
         logger.warning(

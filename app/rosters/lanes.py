@@ -18,7 +18,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.database import asyncpg_url
-from app.rosters import repository
+from app.rosters.repository import batches
 
 logger = logging.getLogger("perisai.rosters")
 
@@ -127,7 +127,7 @@ async def resolve_prepared(sessionmaker: async_sessionmaker[AsyncSession]) -> li
     try:
         return [
             gid
-            for gid in await repository.prepared_transactions(connection, GID_PREFIX)
+            for gid in await batches.prepared_transactions(connection, GID_PREFIX)
             if await _resolve(connection, gid)
         ]
     finally:
@@ -136,14 +136,14 @@ async def resolve_prepared(sessionmaker: async_sessionmaker[AsyncSession]) -> li
 
 async def _resolve(connection: asyncpg.Connection, gid: str) -> bool:
     batch_id = batch_of(gid)
-    if batch_id is None or not await repository.try_hold_batch(connection, batch_id):
+    if batch_id is None or not await batches.try_hold_batch(connection, batch_id):
         return False
     try:
-        verb = "COMMIT" if await repository.batch_applied(connection, batch_id) else "ROLLBACK"
+        verb = "COMMIT" if await batches.batch_applied(connection, batch_id) else "ROLLBACK"
         try:
             await connection.execute(f"{verb} PREPARED '{gid}'")
         except asyncpg.exceptions.UndefinedObjectError:
             return False  # its own process got there first
         return True
     finally:
-        await repository.release_batch(connection, batch_id)
+        await batches.release_batch(connection, batch_id)

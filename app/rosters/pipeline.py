@@ -36,10 +36,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.collector import collector_paused
 from app.core.errors import Conflict
 from app.nik import nik_to_int
-from app.rosters import repository
 from app.rosters.lanes import SecondLane
-from app.rosters.parsing import RosterFileError, RosterFormat, RosterReader
-from app.rosters.repository import StageTables
+from app.rosters.parsing import RoleVocabulary, RosterFileError, RosterFormat, RosterReader
+from app.rosters.repository import apply, batches, decide, lookups, staging
+from app.rosters.repository.staging import StageTables
 from app.rosters.validation import ChunkResult, RosterContext, RowValidator
 
 logger = logging.getLogger("perisai.rosters")
@@ -91,11 +91,13 @@ class Inspection:
     options: dict[str, object] = field(default_factory=dict)
 
 
-def inspect(file: BinaryIO, fmt: RosterFormat, sheet: str | None, limit: int) -> Inspection:
+def inspect(
+    file: BinaryIO, fmt: RosterFormat, sheet: str | None, limit: int, roles: RoleVocabulary
+) -> Inspection:
     """Counts the rows up to limit + 1 (enough to choose the synchronous or background path)
     and reads the JSON body's options; blocking, so call it in a worker thread."""
     file.seek(0)
-    reader = RosterReader(file, fmt, sheet=sheet)
+    reader = RosterReader(file, fmt, roles, sheet=sheet)
     try:
         rows = sum(1 for _ in islice(reader, limit + 1))
         return Inspection(rows, dict(reader.options))
@@ -134,23 +136,23 @@ async def process(
     """With `second`, a plain upsert's chunks alternate between the two connections, and the
     second one's transaction is prepared at the end (the caller commits it after its own)."""
     clock = Clock()
-    survey = await to_thread.run_sync(survey_file, file, job.format, job.sheet)
-    lanes = [Lane(await repository.raw_connection(session), StageTables.for_batch(job.batch_id))]
+    survey = await to_thread.run_sync(survey_file, file, job.format, job.sheet, context.roles)
+    lanes = [Lane(await staging.raw_connection(session), StageTables.for_batch(job.batch_id))]
     if second is not None and two_lanes_allowed(job) and not survey.replacements:
         lanes.append(Lane(second.connection, lanes[0].tables, temporary=False))
-        await repository.lock_agreement_status(second.connection, job.agreement_id)
+        await lookups.lock_agreement_status(second.connection, job.agreement_id)
     for lane in lanes:
         # Sorts and hashes over a million staged rows stay in memory instead of on disk.
         await lane.connection.execute("SET LOCAL work_mem = '256MB'")
-        await repository.create_stage(lane.connection, lane.tables, temporary=lane.temporary)
-        await repository.copy_duplicates(lane.connection, lane.tables, survey.duplicates)
+        await staging.create_stage(lane.connection, lane.tables, temporary=lane.temporary)
+        await staging.copy_duplicates(lane.connection, lane.tables, survey.duplicates)
     clock.lap("survey_seconds")
 
     # Batches of one agreement run one after the other; across agreements they may race, and
     # the exclusion constraint settles it (see RETRYABLE).
-    await repository.lock(session, f"roster_agreement:{job.agreement_id}")
+    await batches.lock(session, f"roster_agreement:{job.agreement_id}")
     file.seek(0)
-    reader = RosterReader(file, job.format, sheet=job.sheet)
+    reader = RosterReader(file, job.format, context.roles, sheet=job.sheet)
     # Parsing and validation make a few objects per row, none in a cycle; collections they
     # would set off walk the whole heap (half the staging CPU at 200,000 rows).
     with collector_paused():
@@ -162,12 +164,12 @@ async def process(
         applied = await _settle_whole_file(main, job, clock, total, survey.replacements)
     else:
         applied = True
-        if await repository.settle_replacements_last(main.connection, main.tables):
+        if await staging.settle_replacements_last(main.connection, main.tables):
             await _settle(main, job, main.tables.chunk, clock, replacements=True)
     counts, warnings = await _finish(lanes, job, sorted(touched), applied=applied)
     if len(lanes) > 1:
         assert second is not None
-        await repository.drop_stage(second.connection, lanes[1].tables)
+        await staging.drop_stage(second.connection, lanes[1].tables)
         await second.prepare()
     clock.lap("finish_seconds")
     return Result(
@@ -194,12 +196,12 @@ async def _finish(
     and the headcount warnings."""
     duplicates: list[tuple[int, int]] = []
     for lane in lanes:
-        duplicates += await repository.duplicate_rows(lane.connection, lane.tables)
-    tallies: list[list[repository.Tally]] = []
+        duplicates += await decide.duplicate_rows(lane.connection, lane.tables)
+    tallies: list[list[decide.Tally]] = []
     for lane in lanes:
-        await repository.describe_duplicates(lane.connection, lane.tables, duplicates)
-        tallies.append(await repository.count_outcomes(lane.connection, lane.tables))
-        await repository.store_problem_rows(
+        await decide.describe_duplicates(lane.connection, lane.tables, duplicates)
+        tallies.append(await decide.count_outcomes(lane.connection, lane.tables))
+        await apply.store_problem_rows(
             lane.connection, lane.tables, batch_id=job.batch_id, held=applied
         )
     counts: dict[str, int] = {}
@@ -207,7 +209,7 @@ async def _finish(
         counts[tally.outcome] = counts.get(tally.outcome, 0) + tally.rows
     main = lanes[0]
     if applied and job.mode == "replace":
-        counts["terminated"] = await repository.terminate_missing(
+        counts["terminated"] = await apply.terminate_missing(
             main.connection,
             main.tables,
             agreement_id=job.agreement_id,
@@ -221,10 +223,12 @@ async def _finish(
     for tally in chain.from_iterable(tallies[1:]):
         if tally.cohort_id is not None and tally.outcome in NEWLY_ACTIVE:
             unseen[tally.cohort_id] = unseen.get(tally.cohort_id, 0) + tally.rows
-    return counts, await repository.over_planned(main.connection, cohort_ids, unseen=unseen)
+    return counts, await apply.over_planned(main.connection, cohort_ids, unseen=unseen)
 
 
-def survey_file(file: BinaryIO, fmt: RosterFormat, sheet: str | None) -> Survey:
+def survey_file(
+    file: BinaryIO, fmt: RosterFormat, sheet: str | None, roles: RoleVocabulary
+) -> Survey:
     """The NIKs that more than one row of the file gives, and whether any row replaces
     someone; blocking, so call it in a thread.
 
@@ -234,7 +238,7 @@ def survey_file(file: BinaryIO, fmt: RosterFormat, sheet: str | None) -> Survey:
     seen: set[int] = set()
     repeated: set[int] = set()
     replacements = False
-    reader = RosterReader(file, fmt, sheet=sheet)
+    reader = RosterReader(file, fmt, roles, sheet=sheet)
     try:
         for text, replaces in reader.nik_cells():
             replacements = replacements or replaces
@@ -276,9 +280,9 @@ class Clock:
 
 async def _settle_chunk(lane: Lane, job: Job, clock: Clock, rows: int) -> None:
     """Decides and applies the chunk just staged (all but its replacements, settled last)."""
-    await repository.keep_chunk(lane.connection, lane.tables)
+    await staging.keep_chunk(lane.connection, lane.tables)
     if not lane.analyzed and rows >= ANALYZE_ABOVE_ROWS:
-        await repository.analyze(lane.connection, lane.tables.chunk)
+        await staging.analyze(lane.connection, lane.tables.chunk)
         lane.analyzed = True
     await _settle(lane, job, lane.tables.chunk, clock)
 
@@ -316,10 +320,10 @@ async def _stage(
             started = time.perf_counter()
             tables = lane.tables
             if job.atomic:
-                await repository.copy_rows(lane.connection, tables.stage, chunk.records)
+                await staging.copy_rows(lane.connection, tables.stage, chunk.records)
             else:
-                await repository.start_chunk(lane.connection, tables)
-                await repository.copy_rows(lane.connection, tables.chunk, chunk.records)
+                await staging.start_chunk(lane.connection, tables)
+                await staging.copy_rows(lane.connection, tables.chunk, chunk.records)
             clock.add("copy_seconds", time.perf_counter() - started)
             if not job.atomic:
                 lane.settling = asyncio.create_task(
@@ -351,7 +355,7 @@ async def _settle_whole_file(
     """atomic=true: the whole file is decided before anything is applied; any rejected row
     and nothing is. Whether it was applied."""
     if rows > ANALYZE_ABOVE_ROWS:
-        await repository.analyze(lane.connection, lane.tables.stage)
+        await staging.analyze(lane.connection, lane.tables.stage)
     return await _settle(
         lane, job, lane.tables.stage, clock, atomic=True, replacements=replacements
     )
@@ -373,7 +377,7 @@ async def _settle(
         await connection.execute("SAVEPOINT roster_apply")
         try:
             started = time.perf_counter()
-            changes = await repository.decide(
+            changes = await decide.outcomes(
                 connection,
                 tables,
                 source=source,
@@ -381,12 +385,12 @@ async def _settle(
                 replacements=replacements,
             )
             refused = atomic and any(
-                t.outcome == "rejected" for t in await repository.count_outcomes(connection, tables)
+                t.outcome == "rejected" for t in await decide.count_outcomes(connection, tables)
             )
             decided = time.perf_counter()
             clock.add("decide_seconds", decided - started)
             if not refused:
-                await repository.apply(
+                await apply.outcomes(
                     connection,
                     tables,
                     source=source,

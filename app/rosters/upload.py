@@ -7,10 +7,9 @@ answers 413 as soon as the count passes MAX_UPLOAD_BYTES.
 
 import hashlib
 import tempfile
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from typing import BinaryIO, cast
-
-from fastapi import Request
 
 SPOOL_MEMORY_BYTES = 4 * 1024 * 1024
 HEAD_BYTES = 8192
@@ -28,13 +27,14 @@ class Upload:
         self.file.close()
 
 
-async def receive_upload(request: Request) -> Upload:
+async def receive_upload(body: AsyncIterable[bytes]) -> Upload:
+    """The body spooled, as it streams in (a request's `stream()`)."""
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES, mode="w+b")  # noqa: SIM115
     digest = hashlib.sha256()
     size = newlines = 0
     head = bytearray()
     try:
-        async for chunk in request.stream():
+        async for chunk in body:
             if not chunk:
                 continue
             digest.update(chunk)

@@ -21,7 +21,9 @@ from app.nik import (
     check_niks,
     nik_to_int,
 )
-from app.rosters.parsing import RawRow, normalize_sex, parse_date
+from app.rosters.columns import STAGE_COLUMNS
+from app.rosters.parsing import RawRow, RoleVocabulary
+from app.rosters.parsing.cells import normalize_sex, parse_date
 
 POSITIONS = frozenset({"ketua", "anggota", "sekretaris", "staf"})
 # Separates the original cells in one staging column (a text[] costs 15x more to COPY).
@@ -91,6 +93,7 @@ class RosterContext:
     regions: RegionIndex
     today: date
     as_of: date
+    roles: RoleVocabulary  # read by the parser, before validation
 
 
 @dataclass(slots=True)
@@ -160,7 +163,7 @@ class RowValidator:
         self._agreement_prefix = context.agreement_region + "."
 
     def validate(self, rows: Sequence[RawRow]) -> ChunkResult:
-        """The staging tuple of every row, in order (see repository.STAGE_COLUMNS)."""
+        """The staging tuple of every row, in order (see columns.STAGE_COLUMNS)."""
         # The hot loop of a million-row upload: lookups cached, attributes read once.
         context = self.context
         today = context.today
@@ -331,7 +334,7 @@ class RowValidator:
                 (
                     row.row_number,
                     parsed.value,
-                    None,  # a valid NIK's text is its bigint's (see repository.STAGE_COLUMNS)
+                    None,  # a valid NIK's text is its bigint's (see columns.STAGE_COLUMNS)
                     None,
                     None,
                     original,
@@ -397,7 +400,8 @@ class RowValidator:
         return villages[0], None
 
 
-_EMPTY_FIELDS = (None,) * 12
+# A rejected row stages its number, NIK, codes, messages, cells and cohort, and no data.
+_EMPTY_FIELDS = (None,) * (len(STAGE_COLUMNS) - STAGE_COLUMNS.index("cohort_id") - 1)
 _MISSING: Any = object()
 
 

@@ -1,5 +1,6 @@
-"""Roster test helpers: an agreement with its parties' keys, pushes, officer rows."""
+"""Roster test helpers: an agreement with its parties' keys, pushes, officer rows, reads."""
 
+import asyncio
 import csv
 import io
 import uuid
@@ -12,10 +13,11 @@ from typing import Any
 
 import httpx
 import orjson
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.rosters.repository import batch_lock
+from app.rosters.repository.batches import batch_lock
 from tests.factories import organization_with_key
 from tests.seed import CohortSpec, SeededAgreement, make_nik, seed_agreement
 
@@ -29,6 +31,10 @@ NDJSON = "application/x-ndjson"
 KPPS_NOV_DEC = CohortSpec(
     role="KPPS", coverage_start=date(2024, 11, 1), coverage_end=date(2024, 12, 31)
 )
+PTPS_NOV_DEC = CohortSpec(
+    role="PTPS", coverage_start=date(2024, 11, 1), coverage_end=date(2024, 12, 31)
+)
+BORN = date(1990, 5, 17)
 
 
 @dataclass
@@ -70,10 +76,21 @@ async def parties(
     return Parties(agreement, office_headers, bpjs_headers, office["id"], bpjs["id"])
 
 
+async def committed_parties(app: FastAPI, client: httpx.AsyncClient, **kwargs: Any) -> Parties:
+    """parties() committed for real, for the tests on separate connections."""
+    async with app.state.sessionmaker() as session:
+        return await parties(client, session, **kwargs)
+
+
+def officer_nik(serial: int) -> int:
+    """The NIK of officer(serial): a man of district 12.09.18 born on BORN."""
+    return make_nik("12.09.18", BORN, "L", serial)
+
+
 def officer(serial: int, **overrides: Any) -> dict[str, Any]:
     """A valid KPPS of Asahan (district 12.09.18) as a JSON roster row."""
     sex = overrides.pop("sex_for_nik", "L")
-    born = overrides.pop("born", date(1990, 5, 17))
+    born = overrides.pop("born", BORN)
     row: dict[str, Any] = {
         "nik": str(make_nik("12.09.18", born, sex, serial)),
         "full_name": f"Petugas {serial}",
@@ -128,6 +145,37 @@ async def registrations(session: AsyncSession, agreement_id: uuid.UUID) -> list[
         {"a": agreement_id},
     )
     return [dict(row._mapping) for row in rows]
+
+
+def errors_url(batch_id: Any) -> str:
+    return f"/v1/roster-batches/{batch_id}/errors"
+
+
+async def problem_rows(
+    client: httpx.AsyncClient, p: Parties, batch_id: Any, **params: Any
+) -> list[dict[str, Any]]:
+    """A page of the batch's rejected and held rows, as its counterpart reads them."""
+    response = await client.get(errors_url(batch_id), headers=p.counterpart, params=params)
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+async def finished(
+    client: httpx.AsyncClient, location: str, headers: dict[str, str]
+) -> dict[str, Any]:
+    """The batch at `location` once it is completed or failed (polled, at most 20 s)."""
+    for _ in range(400):
+        batch = (await client.get(location, headers=headers)).json()
+        if batch["status"] in ("completed", "failed"):
+            return dict(batch)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the batch did not finish: {batch}")
+
+
+async def scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:
+    """One value, read on a connection of its own (what other sessions see committed)."""
+    async with engine.connect() as connection:
+        return (await connection.execute(text(sql), params)).scalar()
 
 
 def codes_by_row(problems: list[dict[str, Any]]) -> dict[int, list[str]]:

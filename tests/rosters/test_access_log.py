@@ -1,26 +1,19 @@
 """A batch's problem rows show officers' NIKs and names: each NIK shown is in the access log."""
 
-from datetime import date
-
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.access_log import access_log_rows
 from tests.factories import ADMIN, issue_key
-from tests.rosters.helpers import CSV, csv_body, officer, parties, push
-from tests.seed import make_nik
+from tests.rosters.helpers import CSV, csv_body, errors_url, officer, officer_nik, parties, push
 
 ERRORS = "GET /v1/roster-batches/{id}/errors"
 
 
-def nik(serial: int) -> int:
-    return make_nik("12.09.18", date(1990, 5, 17), "L", serial)
-
-
-NO_NAME = nik(2)
-NO_TPS = nik(5)
+NO_NAME = officer_nik(2)
+NO_TPS = officer_nik(5)
 # 16 digits with an unknown province: rejected, but a number the log can keep.
-BAD_PROVINCE = int("99" + str(nik(6))[2:])
+BAD_PROVINCE = int("99" + str(officer_nik(6))[2:])
 
 
 async def test_each_nik_shown_in_the_errors_is_logged(
@@ -37,7 +30,7 @@ async def test_each_nik_shown_in_the_errors_is_logged(
     ]
     response = await push(client, p, csv_body(rows), CSV)
     assert response.status_code == 201, response.text
-    url = f"/v1/roster-batches/{response.json()['id']}/errors"
+    url = errors_url(response.json()["id"])
     office = await issue_key(client, p.counterpart_id, ["rosters:write"])
     branch = await issue_key(client, p.branch_id, ["pii:read"])
 
@@ -72,7 +65,7 @@ async def test_a_nik_on_two_rows_is_logged_once_per_answer_a_refusal_not_at_all(
 ) -> None:
     p = await parties(client, session)
     rows = [officer(2, full_name=""), officer(2, tps="")]
-    url = f"/v1/roster-batches/{(await push(client, p, csv_body(rows), CSV)).json()['id']}/errors"
+    url = errors_url((await push(client, p, csv_body(rows), CSV)).json()["id"])
     no_scope = await issue_key(client, p.branch_id, ["registrations:read"])
 
     assert (await client.get(url, headers=no_scope.headers)).status_code == 403

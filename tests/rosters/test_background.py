@@ -11,41 +11,22 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.rosters import jobs, pipeline, repository, service
+from app.rosters import jobs, options, pipeline, service
 from app.rosters.parsing import RosterFormat
+from app.rosters.repository import apply
 from tests.rosters.helpers import (
     CSV,
-    Parties,
+    committed_parties,
     csv_body,
+    finished,
     held_by_a_live_process,
     json_body,
     officer,
-    parties,
     push,
+    scalar,
 )
 
 pytestmark = pytest.mark.concurrency
-
-
-async def committed_parties(app: FastAPI, client: httpx.AsyncClient, **kwargs: Any) -> Parties:
-    async with app.state.sessionmaker() as session:
-        return await parties(client, session, **kwargs)
-
-
-async def finished(
-    client: httpx.AsyncClient, location: str, headers: dict[str, str]
-) -> dict[str, Any]:
-    for _ in range(400):
-        batch = (await client.get(location, headers=headers)).json()
-        if batch["status"] in ("completed", "failed"):
-            return dict(batch)
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the batch did not finish: {batch}")
-
-
-async def scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:
-    async with engine.connect() as connection:
-        return (await connection.execute(text(sql), params)).scalar()
 
 
 async def test_a_large_roster_answers_202_and_runs_in_the_background(
@@ -106,13 +87,13 @@ async def test_a_batch_that_fails_midway_leaves_no_rows(
 ):
     committing_app.state.settings.sync_roster_max_rows = 2
     p = await committed_parties(committing_app, committing_client)
-    original = repository.store_problem_rows
+    original = apply.store_problem_rows
 
     async def crash(*args: Any, **kwargs: Any) -> None:
         # After the registrations went in, before the batch completes.
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(repository, "store_problem_rows", crash)
+    monkeypatch.setattr(apply, "store_problem_rows", crash)
     response = await push(committing_client, p, json_body([officer(n) for n in range(1, 5)]))
     assert response.status_code == 202
     batch = await finished(committing_client, response.headers["Location"], p.counterpart)
@@ -120,7 +101,7 @@ async def test_a_batch_that_fails_midway_leaves_no_rows(
     assert batch["error"]["code"] == "internal_error"
     assert await scalar(engine, "SELECT count(*) FROM registrations") == 0
     assert await scalar(engine, "SELECT count(*) FROM roster_batch_rows") == 0
-    monkeypatch.setattr(repository, "store_problem_rows", original)
+    monkeypatch.setattr(apply, "store_problem_rows", original)
 
 
 async def test_a_file_broken_past_the_first_rows_fails_its_batch_and_frees_the_collector(
@@ -148,7 +129,7 @@ async def test_interrupted_batches_are_marked_failed_and_their_key_reusable(
     """What a process killed mid-batch leaves: `processing` rows that no process holds."""
     p = await committed_parties(committing_app, committing_client)
     body = json_body([officer(1)])
-    params = service.RosterParams("application/json", None, None, None, None, "dead")
+    params = options.RosterParams("application/json", None, None, None, None, "dead")
     fingerprint = service._fingerprint(
         p.agreement.id, params, RosterFormat.JSON, hashlib.sha256(body).hexdigest()
     )

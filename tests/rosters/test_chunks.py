@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.rosters import pipeline
-from app.rosters.parsing import RosterFormat
+from app.rosters.parsing import RoleVocabulary, RosterFormat
 from tests.rosters.helpers import (
     CSV,
     codes_by_row,
@@ -16,6 +16,7 @@ from tests.rosters.helpers import (
     json_body,
     officer,
     parties,
+    problem_rows,
     push,
     registrations,
 )
@@ -52,9 +53,7 @@ async def test_outcomes_are_the_same_whatever_the_chunks(
     counts = {k: v for k, v in batch["counts"].items() if v}
     assert counts == {"created": 3, "replaced": 1, "updated": 1, "rejected": 3}, chunk_rows
 
-    problems = (
-        await client.get(f"/v1/roster-batches/{batch['id']}/errors", headers=p.counterpart)
-    ).json()["items"]
+    problems = await problem_rows(client, p, batch["id"])
     assert codes_by_row(problems) == {
         4: ["duplicate_nik_in_file"],
         7: ["replaces_nik_not_found"],
@@ -89,7 +88,7 @@ async def test_atomic_applies_nothing_when_the_last_chunk_has_a_rejected_row(
     assert fixed.json()["counts"]["created"] == 6
 
 
-def test_the_survey_reads_nik_and_replacement_cells_past_quoted_fields():
+def test_the_survey_reads_nik_and_replacement_cells_past_quoted_fields(roles: RoleVocabulary):
     first, second, third = (officer(n)["nik"] for n in (1, 2, 3))
     body = (
         "Daftar KPPS;;\r\n"
@@ -99,7 +98,7 @@ def test_the_survey_reads_nik_and_replacement_cells_past_quoted_fields():
         f"Citra;{first};\r\n"
         f"Dedi;{third};{second}\r\n"
     ).encode()
-    survey = pipeline.survey_file(io.BytesIO(body), RosterFormat.CSV, None)
+    survey = pipeline.survey_file(io.BytesIO(body), RosterFormat.CSV, None, roles)
     assert survey == pipeline.Survey(duplicates=[int(first)], replacements=True)
     without = body.replace(f";{second}\r\n".encode(), b";\r\n")
-    assert not pipeline.survey_file(io.BytesIO(without), RosterFormat.CSV, None).replacements
+    assert not pipeline.survey_file(io.BytesIO(without), RosterFormat.CSV, None, roles).replacements

@@ -11,6 +11,7 @@ from tests.rosters.helpers import (
     CSV,
     KPPS_CSV,
     NDJSON,
+    PTPS_NOV_DEC,
     PTPS_XLSX,
     XLSX,
     csv_body,
@@ -19,11 +20,6 @@ from tests.rosters.helpers import (
     parties,
     push,
     registrations,
-)
-from tests.seed import CohortSpec
-
-PTPS_NOV_DEC = CohortSpec(
-    role="PTPS", coverage_start=date(2024, 11, 1), coverage_end=date(2024, 12, 31)
 )
 
 

@@ -16,13 +16,16 @@ from app.rosters import jobs, lanes, pipeline
 from tests.rosters.helpers import (
     CSV,
     Parties,
+    committed_parties,
     csv_body,
+    finished,
     held_by_a_live_process,
     json_body,
     officer,
+    problem_rows,
     push,
+    scalar,
 )
-from tests.rosters.test_background import committed_parties, finished, scalar
 from tests.seed import CohortSpec
 
 pytestmark = pytest.mark.concurrency
@@ -72,10 +75,8 @@ async def test_a_large_roster_is_settled_by_two_connections_as_one_batch(
     assert batch["timings"]["connections"] == 2
     counts = {k: v for k, v in batch["counts"].items() if v}
     assert counts == {"created": 27, "updated": 1, "rejected": 2}
-    errors = await committing_client.get(
-        f"/v1/roster-batches/{batch['id']}/errors", headers=p.counterpart
-    )
-    messages = {x["row_number"]: x["messages"] for x in errors.json()["items"]}
+    problems = await problem_rows(committing_client, p, batch["id"])
+    messages = {x["row_number"]: x["messages"] for x in problems}
     assert messages == {
         3: ["NIK yang sama juga ada di baris 7"],
         7: ["NIK yang sama juga ada di baris 3"],

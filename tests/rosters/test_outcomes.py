@@ -6,12 +6,17 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.rosters.helpers import json_body, officer, parties, push, registrations
-from tests.seed import CohortSpec, OfficerSpec, make_nik, seed_registrations
-
-PTPS_NOV_DEC = CohortSpec(
-    role="PTPS", coverage_start=date(2024, 11, 1), coverage_end=date(2024, 12, 31)
+from tests.rosters.helpers import (
+    PTPS_NOV_DEC,
+    json_body,
+    officer,
+    officer_nik,
+    parties,
+    problem_rows,
+    push,
+    registrations,
 )
+from tests.seed import CohortSpec, OfficerSpec, seed_registrations
 
 
 async def test_created_then_unchanged_then_updated(
@@ -61,7 +66,7 @@ async def test_a_row_overlapping_another_agreement_is_held(
 ):
     kpu = await parties(client, session)
     bawaslu = await parties(client, session, kind="bawaslu", cohorts=(PTPS_NOV_DEC,))
-    nik = make_nik("12.09.18", date(1990, 5, 17), "L", 7)
+    nik = officer_nik(7)
     (ptps_id,) = await seed_registrations(
         session,
         agreement=bawaslu.agreement,
@@ -86,9 +91,7 @@ async def test_a_row_overlapping_another_agreement_is_held(
         "coverage_start": "2024-11-01",
         "coverage_end": "2024-12-15",
     }
-    problems = (
-        await client.get(f"/v1/roster-batches/{batch['id']}/errors", headers=kpu.counterpart)
-    ).json()["items"]
+    problems = await problem_rows(client, kpu, batch["id"])
     assert [(x["row_number"], x["outcome"], x["codes"]) for x in problems] == [
         (1, "held", ["coverage_overlap"])
     ]

@@ -15,17 +15,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
+from app.rosters.columns import FIELDS
 from app.rosters.parsing import (
-    FIELDS,
     RawRow,
+    RoleVocabulary,
     RosterFileError,
     RosterFormat,
     RosterReader,
     detect_format,
-    normalize_sex,
-    parse_date,
-    parse_jabatan,
 )
+from app.rosters.parsing.cells import normalize_sex, parse_date
 from tests.rosters.helpers import KPPS_CSV, PTPS_XLSX
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -35,8 +34,10 @@ ANI = "1209186702038780;Ani Setiawan;27-02-2003;P;Ketua KPPS;12.09.18.2002;019"
 LINA = "1209144802801487;Lina Tanjung;08-02-1980;P;Anggota KPPS;12.09.14.2001;002"
 
 
-def read_rows(data: bytes, fmt: RosterFormat = RosterFormat.CSV, **kw: str) -> list[RawRow]:
-    return list(RosterReader(io.BytesIO(data), fmt, **kw))
+def read_rows(
+    data: bytes, roles: RoleVocabulary, fmt: RosterFormat = RosterFormat.CSV, **kw: str
+) -> list[RawRow]:
+    return list(RosterReader(io.BytesIO(data), fmt, roles, **kw))
 
 
 def csv_bytes(*lines: str, newline: str = "\r\n", bom: bool = False) -> bytes:
@@ -55,9 +56,11 @@ def xlsx_bytes(sheets: dict[str, list[list[object]]]) -> bytes:
     return out.getvalue()
 
 
-def error_of(data: bytes, fmt: RosterFormat = RosterFormat.CSV, **kw: str) -> RosterFileError:
+def error_of(
+    data: bytes, roles: RoleVocabulary, fmt: RosterFormat = RosterFormat.CSV, **kw: str
+) -> RosterFileError:
     with pytest.raises(RosterFileError) as caught:
-        read_rows(data, fmt, **kw)
+        read_rows(data, roles, fmt, **kw)
     return caught.value
 
 
@@ -75,9 +78,9 @@ def ptps_xlsx() -> Path:
     return PTPS_XLSX
 
 
-def test_kpps_sample_csv(kpps_csv: Path) -> None:
+def test_kpps_sample_csv(roles: RoleVocabulary, kpps_csv: Path) -> None:
     with kpps_csv.open("rb") as f:
-        reader = RosterReader(f, RosterFormat.CSV)
+        reader = RosterReader(f, RosterFormat.CSV, roles)
         rows = list(reader)
         assert not f.closed
 
@@ -126,10 +129,10 @@ def test_kpps_sample_csv(kpps_csv: Path) -> None:
     assert all(len(r.values["nik"]) == 16 and len(r.original) == 10 for r in rows)
 
 
-def test_ptps_sample_xlsx(ptps_xlsx: Path) -> None:
+def test_ptps_sample_xlsx(roles: RoleVocabulary, ptps_xlsx: Path) -> None:
     for sheet in (None, "Daftar Petugas", "daftar petugas"):
         with ptps_xlsx.open("rb") as f:
-            reader = RosterReader(f, RosterFormat.XLSX, sheet=sheet)
+            reader = RosterReader(f, RosterFormat.XLSX, roles, sheet=sheet)
             rows = list(reader)
         assert len(rows) == 40
     assert reader.columns[:3] == ["NIK", "NAMA LENGKAP", "TGL LAHIR"]
@@ -159,9 +162,9 @@ def test_ptps_sample_xlsx(ptps_xlsx: Path) -> None:
 # CSV
 
 
-def test_comma_csv_without_bom_with_lf() -> None:
+def test_comma_csv_without_bom_with_lf(roles: RoleVocabulary) -> None:
     data = csv_bytes(HEADER.replace(";", ","), ANI.replace(";", ","), newline="\n")
-    reader = RosterReader(io.BytesIO(data), RosterFormat.CSV)
+    reader = RosterReader(io.BytesIO(data), RosterFormat.CSV, roles)
     rows = list(reader)
     assert reader.delimiter == ","
     assert len(rows) == 1
@@ -171,7 +174,7 @@ def test_comma_csv_without_bom_with_lf() -> None:
     assert rows[0].original[-1] == "019"
 
 
-def test_title_block_above_header() -> None:
+def test_title_block_above_header(roles: RoleVocabulary) -> None:
     data = csv_bytes(
         "DAFTAR PETUGAS KPPS KABUPATEN ASAHAN;;;;;;",
         "PEMILIHAN SERENTAK 2024",
@@ -181,7 +184,7 @@ def test_title_block_above_header() -> None:
         LINA,
         bom=True,
     )
-    reader = RosterReader(io.BytesIO(data), RosterFormat.CSV)
+    reader = RosterReader(io.BytesIO(data), RosterFormat.CSV, roles)
     rows = list(reader)
     assert reader.columns[0] == "NIK"
     assert reader.delimiter == ";"
@@ -189,7 +192,7 @@ def test_title_block_above_header() -> None:
     assert rows[1].values["full_name"] == "Lina Tanjung"
 
 
-def test_blank_rows_and_extra_columns() -> None:
+def test_blank_rows_and_extra_columns(roles: RoleVocabulary) -> None:
     data = csv_bytes(
         "NO;NIK;NAMA;JABATAN;KETERANGAN",
         "1;1209186702038780; Ani Setiawan ;Ketua KPPS;baru",
@@ -199,7 +202,7 @@ def test_blank_rows_and_extra_columns() -> None:
         "2;1209144802801487;Lina Tanjung;Anggota KPPS;",
         "3;1209151310700813;Joko Nasution",
     )
-    rows = read_rows(data)
+    rows = read_rows(data, roles)
     assert [r.row_number for r in rows] == [2, 6, 7]
     assert rows[0].values == {
         "nik": "1209186702038780",
@@ -213,7 +216,7 @@ def test_blank_rows_and_extra_columns() -> None:
     assert all(set(r.values) <= set(FIELDS) for r in rows)
 
 
-def test_english_headers() -> None:
+def test_english_headers(roles: RoleVocabulary) -> None:
     header = (
         "NIK,Full Name,Date of Birth,Sex,Phone,Role,Position,Region Code,District,Village,TPS,"
         "Coverage Start,Coverage End,Replaces NIK"
@@ -222,7 +225,7 @@ def test_english_headers() -> None:
         "1209186702038780,Ani Setiawan,2003-02-27,F,081878106871,kpps,Ketua,12.09.18.2002,"
         "Kisaran Barat,Sidodadi,19,2024-11-01,2024-12-31,1209144802801487"
     )
-    (parsed,) = read_rows(csv_bytes(header, row))
+    (parsed,) = read_rows(csv_bytes(header, row), roles)
     assert parsed.values == {
         "nik": "1209186702038780",
         "full_name": "Ani Setiawan",
@@ -241,10 +244,10 @@ def test_english_headers() -> None:
     }
 
 
-def test_header_variants_with_punctuation() -> None:
+def test_header_variants_with_punctuation(roles: RoleVocabulary) -> None:
     header = "No.;N.I.K;Nama Lengkap;Tgl. Lahir;L/P;No. HP;Kecamatan;Desa/Kelurahan;No. TPS;T.M.T"
     row = "1;1209186702038780;ANI;27/02/2003;P;0818;Kisaran;Sidodadi;7;01/11/2024"
-    (parsed,) = read_rows(csv_bytes(header, row))
+    (parsed,) = read_rows(csv_bytes(header, row), roles)
     assert parsed.values == {
         "nik": "1209186702038780",
         "full_name": "ANI",
@@ -258,13 +261,13 @@ def test_header_variants_with_punctuation() -> None:
     }
 
 
-def test_quoted_field_with_newline_and_delimiter() -> None:
+def test_quoted_field_with_newline_and_delimiter(roles: RoleVocabulary) -> None:
     data = csv_bytes(
         "NIK;NAMA;ALAMAT;TPS",
         '1209186702038780;"Setiawan; Ani";"Jl. Merdeka 5\r\nKisaran";019',
         "1209144802801487;Lina Tanjung;-;002",
     )
-    rows = read_rows(data)
+    rows = read_rows(data, roles)
     assert rows[0].values["full_name"] == "Setiawan; Ani"
     assert rows[0].original[2] == "Jl. Merdeka 5\r\nKisaran"
     # Excel shows a quoted line break inside one row, so the next officer is row 3.
@@ -272,8 +275,8 @@ def test_quoted_field_with_newline_and_delimiter() -> None:
 
 
 @pytest.mark.parametrize("nik", ["1.20919E+15", "1,20919E+15", "1209186702038780.0", "1.2E15"])
-def test_csv_nik_in_scientific_notation(nik: str) -> None:
-    (row,) = read_rows(csv_bytes("NIK;NAMA", f"{nik};Ani"))
+def test_csv_nik_in_scientific_notation(roles: RoleVocabulary, nik: str) -> None:
+    (row,) = read_rows(csv_bytes("NIK;NAMA", f"{nik};Ani"), roles)
     assert row.nik_is_number
     assert row.values["nik"] == nik
 
@@ -281,14 +284,14 @@ def test_csv_nik_in_scientific_notation(nik: str) -> None:
 @pytest.mark.parametrize(
     "nik", ["1209186702038780", "12.09.18.2002", "abc", "E", "120918670203878"]
 )
-def test_csv_nik_that_is_not_a_number(nik: str) -> None:
-    (row,) = read_rows(csv_bytes("NIK;NAMA", f"{nik};Ani"))
+def test_csv_nik_that_is_not_a_number(roles: RoleVocabulary, nik: str) -> None:
+    (row,) = read_rows(csv_bytes("NIK;NAMA", f"{nik};Ani"), roles)
     assert not row.nik_is_number
 
 
-def test_csv_header_and_delimiter_sniffed_outside_quotes() -> None:
+def test_csv_header_and_delimiter_sniffed_outside_quotes(roles: RoleVocabulary) -> None:
     data = csv_bytes('"NIK";"NAMA, LENGKAP";"JABATAN"', '1209186702038780;"Ani, S.Pd";PTPS')
-    reader = RosterReader(io.BytesIO(data), RosterFormat.CSV)
+    reader = RosterReader(io.BytesIO(data), RosterFormat.CSV, roles)
     rows = list(reader)
     assert reader.delimiter == ";"
     assert reader.columns == ["NIK", "NAMA, LENGKAP", "JABATAN"]
@@ -296,9 +299,9 @@ def test_csv_header_and_delimiter_sniffed_outside_quotes() -> None:
     assert rows[0].values["role"] == "PTPS"
 
 
-def test_csv_delimiter_falls_back_when_the_count_misleads() -> None:
+def test_csv_delimiter_falls_back_when_the_count_misleads(roles: RoleVocabulary) -> None:
     data = csv_bytes("NIK;NAMA;CATATAN (KTP, KK, NPWP, BPJS)", "1209186702038780;Ani, S.Pd;ada")
-    reader = RosterReader(io.BytesIO(data), RosterFormat.CSV)
+    reader = RosterReader(io.BytesIO(data), RosterFormat.CSV, roles)
     (row,) = list(reader)
     assert reader.delimiter == ";"
     assert row.values == {"nik": "1209186702038780", "full_name": "Ani, S.Pd"}
@@ -315,32 +318,32 @@ class CountingReader(io.BytesIO):
         return chunk
 
 
-def test_csv_is_read_in_chunks() -> None:
+def test_csv_is_read_in_chunks(roles: RoleVocabulary) -> None:
     lines = [f"{1209186702038000 + i};Petugas {i};Anggota KPPS" for i in range(100_000)]
     source = CountingReader(csv_bytes("NIK;NAMA;JABATAN", *lines))
-    rows = iter(RosterReader(source, RosterFormat.CSV))
+    rows = iter(RosterReader(source, RosterFormat.CSV, roles))
     assert next(rows).row_number == 2
     assert source.tell() < 100_000
     assert sum(1 for _ in rows) == 99_999
     assert source.largest_read <= 65_536
 
 
-def test_dropping_an_opened_reader_leaves_the_file_open() -> None:
+def test_dropping_an_opened_reader_leaves_the_file_open(roles: RoleVocabulary) -> None:
     source = io.BytesIO(csv_bytes(HEADER, ANI))
-    reader = RosterReader(source, RosterFormat.CSV)
+    reader = RosterReader(source, RosterFormat.CSV, roles)
     reader.open()
     reader.close()
     del reader
     assert not source.closed
     source.seek(0)
-    assert len(read_rows(source.read())) == 1
+    assert len(read_rows(source.read(), roles)) == 1
 
 
-def test_csv_from_spooled_temporary_file_leaves_it_open() -> None:
+def test_csv_from_spooled_temporary_file_leaves_it_open(roles: RoleVocabulary) -> None:
     spooled = tempfile.SpooledTemporaryFile(max_size=64)  # noqa: SIM115
     spooled.write(csv_bytes(HEADER, ANI, LINA, bom=True))
     spooled.seek(0)
-    rows = list(RosterReader(spooled, RosterFormat.CSV))  # type: ignore[arg-type]
+    rows = list(RosterReader(spooled, RosterFormat.CSV, roles))  # type: ignore[arg-type]
     assert len(rows) == 2
     assert not spooled.closed
     spooled.close()
@@ -358,12 +361,14 @@ def test_csv_from_spooled_temporary_file_leaves_it_open() -> None:
     ),
     st.sampled_from([";", ","]),
 )
-def test_csv_cells_round_trip(cells: list[list[str]], delimiter: str) -> None:
+def test_csv_cells_round_trip(
+    roles: RoleVocabulary, cells: list[list[str]], delimiter: str
+) -> None:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     writer.writerow(["NIK", "NAMA"])
     writer.writerows(cells)
-    rows = read_rows_or_empty(out.getvalue().encode())
+    rows = read_rows_or_empty(out.getvalue().encode(), roles)
     kept = [c for c in cells if any(v.strip() for v in c)]
     assert [r.original for r in rows] == kept
     for row, (nik, name) in zip(rows, kept, strict=True):
@@ -371,9 +376,9 @@ def test_csv_cells_round_trip(cells: list[list[str]], delimiter: str) -> None:
         assert row.values.get("full_name", "") == name.strip()
 
 
-def read_rows_or_empty(data: bytes) -> list[RawRow]:
+def read_rows_or_empty(data: bytes, roles: RoleVocabulary) -> list[RawRow]:
     try:
-        return read_rows(data)
+        return read_rows(data, roles)
     except RosterFileError as exc:
         assert exc.code == "roster_empty"
         return []
@@ -383,7 +388,7 @@ def read_rows_or_empty(data: bytes) -> list[RawRow]:
 # XLSX
 
 
-def test_xlsx_cell_values() -> None:
+def test_xlsx_cell_values(roles: RoleVocabulary) -> None:
     data = xlsx_bytes(
         {
             "Sheet1": [
@@ -397,7 +402,7 @@ def test_xlsx_cell_values() -> None:
             ]
         }
     )
-    reader = RosterReader(io.BytesIO(data), RosterFormat.XLSX)
+    reader = RosterReader(io.BytesIO(data), RosterFormat.XLSX, roles)
     rows = list(reader)
     assert reader.columns == ["NIK", "NAMA", "TGL LAHIR", "NO HP", "TPS", "JABATAN", "CATATAN"]
     assert [r.row_number for r in rows] == [4, 5, 7]
@@ -418,20 +423,20 @@ def test_xlsx_cell_values() -> None:
     assert rows[2].values["position"] == "staf"
 
 
-def test_xlsx_sheet_selection() -> None:
+def test_xlsx_sheet_selection(roles: RoleVocabulary) -> None:
     data = xlsx_bytes(
         {
             "Petunjuk": [["Isi NIK sebagai teks"]],
             "Daftar Petugas": [["NIK", "NAMA"], ["8171022304980718", "Dedi"]],
         }
     )
-    (row,) = read_rows(data, RosterFormat.XLSX, sheet="Daftar Petugas")
+    (row,) = read_rows(data, roles, RosterFormat.XLSX, sheet="Daftar Petugas")
     assert row.values == {"nik": "8171022304980718", "full_name": "Dedi"}
-    (row,) = read_rows(data, RosterFormat.XLSX, sheet="DAFTAR PETUGAS")
+    (row,) = read_rows(data, roles, RosterFormat.XLSX, sheet="DAFTAR PETUGAS")
     assert row.row_number == 2
     # The first sheet is the default; here it holds no header.
-    assert error_of(data, RosterFormat.XLSX).code == "roster_header_not_found"
-    missing = error_of(data, RosterFormat.XLSX, sheet="Rekap")
+    assert error_of(data, roles, RosterFormat.XLSX).code == "roster_header_not_found"
+    missing = error_of(data, roles, RosterFormat.XLSX, sheet="Rekap")
     assert missing.code == "roster_sheet_not_found"
     assert "Rekap" in missing.detail and "Daftar Petugas" in missing.detail
 
@@ -440,7 +445,7 @@ def test_xlsx_sheet_selection() -> None:
 # JSON and NDJSON
 
 
-def test_json_object_body_with_options() -> None:
+def test_json_object_body_with_options(roles: RoleVocabulary) -> None:
     body = {
         "mode": "replace",
         "atomic": True,
@@ -450,7 +455,7 @@ def test_json_object_body_with_options() -> None:
             {"nik": 1.209151310700813e15, "full_name": "Joko", "role": "KPPS", "extra": None},
         ],
     }
-    reader = RosterReader(io.BytesIO(orjson.dumps(body)), RosterFormat.JSON)
+    reader = RosterReader(io.BytesIO(orjson.dumps(body)), RosterFormat.JSON, roles)
     rows = list(reader)
     assert reader.options == {"mode": "replace", "atomic": True}
     assert reader.columns == ["nik", "full_name", "role", "tps", "nama", "jabatan", "extra"]
@@ -474,22 +479,22 @@ def test_json_object_body_with_options() -> None:
     assert rows[2].values["nik"] == "1209151310700813.0"
 
 
-def test_json_bare_list() -> None:
+def test_json_bare_list(roles: RoleVocabulary) -> None:
     body = b'\xef\xbb\xbf[{"nik": "1.2091E+15", "full_name": "Ani"}]'
-    reader = RosterReader(io.BytesIO(body), RosterFormat.JSON)
+    reader = RosterReader(io.BytesIO(body), RosterFormat.JSON, roles)
     (row,) = list(reader)
     assert reader.options == {}
     assert row.nik_is_number
     assert row.values == {"nik": "1.2091E+15", "full_name": "Ani"}
 
 
-def test_ndjson_lines() -> None:
+def test_ndjson_lines(roles: RoleVocabulary) -> None:
     data = (
         b'{"nik": "1209186702038780", "full_name": "Ani", "role": "PKD"}\r\n'
         b"\n"
         b'{"nik": "1209144802801487", "full_name": "Lina", "phone": "0812"}\n'
     )
-    reader = RosterReader(io.BytesIO(data), RosterFormat.NDJSON)
+    reader = RosterReader(io.BytesIO(data), RosterFormat.NDJSON, roles)
     rows = list(reader)
     assert reader.options == {}
     assert reader.columns == ["nik", "full_name", "role", "phone"]
@@ -498,9 +503,9 @@ def test_ndjson_lines() -> None:
     assert rows[1].original == ["1209144802801487", "Lina", "", "0812"]
 
 
-def test_ndjson_malformed_line_names_it() -> None:
+def test_ndjson_malformed_line_names_it(roles: RoleVocabulary) -> None:
     data = b'{"nik": "1"}\n\n{"nik": \n'
-    reader = RosterReader(io.BytesIO(data), RosterFormat.NDJSON)
+    reader = RosterReader(io.BytesIO(data), RosterFormat.NDJSON, roles)
     rows = iter(reader)
     assert next(rows).values == {"nik": "1"}
     with pytest.raises(RosterFileError) as caught:
@@ -537,27 +542,27 @@ def test_ndjson_malformed_line_names_it() -> None:
         ),
     ],
 )
-def test_malformed_inputs(data: bytes, fmt: RosterFormat, code: str) -> None:
-    error = error_of(data, fmt)
+def test_malformed_inputs(roles: RoleVocabulary, data: bytes, fmt: RosterFormat, code: str) -> None:
+    error = error_of(data, roles, fmt)
     assert error.code == code
     assert error.detail == str(error)
 
 
-def test_header_must_be_within_the_first_20_non_blank_rows() -> None:
+def test_header_must_be_within_the_first_20_non_blank_rows(roles: RoleVocabulary) -> None:
     title = [f"baris judul {i}" for i in range(20)]
-    assert error_of(csv_bytes(*title, "", HEADER, ANI)).code == "roster_header_not_found"
-    assert len(read_rows(csv_bytes(*title[:19], "", "", HEADER, ANI))) == 1
+    assert error_of(csv_bytes(*title, "", HEADER, ANI), roles).code == "roster_header_not_found"
+    assert len(read_rows(csv_bytes(*title[:19], "", "", HEADER, ANI), roles)) == 1
 
 
-def test_xlsx_errors() -> None:
-    assert error_of(xlsx_bytes({"S": [[]]}), RosterFormat.XLSX).code == "roster_empty"
+def test_xlsx_errors(roles: RoleVocabulary) -> None:
+    assert error_of(xlsx_bytes({"S": [[]]}), roles, RosterFormat.XLSX).code == "roster_empty"
     header_only = xlsx_bytes({"S": [["NIK", "NAMA"]]})
-    assert error_of(header_only, RosterFormat.XLSX).code == "roster_empty"
+    assert error_of(header_only, roles, RosterFormat.XLSX).code == "roster_empty"
     no_name = xlsx_bytes({"S": [["NIK", "TPS"], ["1", "2"]]})
-    assert error_of(no_name, RosterFormat.XLSX).code == "roster_header_not_found"
+    assert error_of(no_name, roles, RosterFormat.XLSX).code == "roster_header_not_found"
 
 
-def test_xlsx_with_a_damaged_sheet_is_malformed() -> None:
+def test_xlsx_with_a_damaged_sheet_is_malformed(roles: RoleVocabulary) -> None:
     good = xlsx_bytes({"S": [["NIK", "NAMA"], ["8171022304980718", "Dedi"]]})
     damaged = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(damaged, "w") as dst:
@@ -566,11 +571,11 @@ def test_xlsx_with_a_damaged_sheet_is_malformed() -> None:
             if item.filename.startswith("xl/worksheets/"):
                 content = content[: len(content) // 2]
             dst.writestr(item, content)
-    assert error_of(damaged.getvalue(), RosterFormat.XLSX).code == "roster_malformed"
+    assert error_of(damaged.getvalue(), roles, RosterFormat.XLSX).code == "roster_malformed"
 
 
-def test_a_header_without_a_name_column_is_not_a_header() -> None:
-    error = error_of(csv_bytes("NIK;TPS", "1209186702038780;019"))
+def test_a_header_without_a_name_column_is_not_a_header(roles: RoleVocabulary) -> None:
+    error = error_of(csv_bytes("NIK;TPS", "1209186702038780;019"), roles)
     assert error.code == "roster_header_not_found"
     assert "NIK" in error.detail
 
@@ -697,18 +702,21 @@ def test_normalize_sex(text: str, expected: str | None) -> None:
         ("", (None, None)),
     ],
 )
-def test_parse_jabatan(text: str, expected: tuple[str | None, str | None]) -> None:
-    assert parse_jabatan(text) == expected
+def test_parse_jabatan(
+    roles: RoleVocabulary, text: str, expected: tuple[str | None, str | None]
+) -> None:
+    assert roles.parse(text) == expected
 
 
-def test_jabatan_combined_with_role_and_position_columns() -> None:
+def test_jabatan_combined_with_role_and_position_columns(roles: RoleVocabulary) -> None:
     rows = read_rows(
         csv_bytes(
             "NIK;NAMA;JABATAN;KEDUDUKAN",
             "1;Ani;Ketua KPPS;Anggota",
             "2;Budi;Ketua KPPS;",
             "3;Cici;Kepala Desa;",
-        )
+        ),
+        roles,
     )
     assert rows[0].values["role"] == "KPPS"
     assert rows[0].values["position"] == "anggota"  # the position column wins
@@ -717,7 +725,9 @@ def test_jabatan_combined_with_role_and_position_columns() -> None:
     assert rows[2].values["role"] == "Kepala Desa"
     assert "position" not in rows[2].values
 
-    rows = read_rows(csv_bytes("NIK;NAMA;PERAN;JABATAN", "1;Ani;PPK;Ketua", "2;Budi;ppk;Bos"))
+    rows = read_rows(
+        csv_bytes("NIK;NAMA;PERAN;JABATAN", "1;Ani;PPK;Ketua", "2;Budi;ppk;Bos"), roles
+    )
     assert rows[0].values == {"nik": "1", "full_name": "Ani", "role": "PPK", "position": "ketua"}
     assert rows[1].values == {"nik": "2", "full_name": "Budi", "role": "PPK"}
 
@@ -750,21 +760,21 @@ def test_detect_format(
     assert detect_format(content_type, first_bytes) == expected
 
 
-def test_batches_sizes() -> None:
+def test_batches_sizes(roles: RoleVocabulary) -> None:
     lines = [f"{1209186702038000 + i};Petugas {i}" for i in range(25)]
     data = csv_bytes("NIK;NAMA", *lines)
-    batches = list(RosterReader(io.BytesIO(data), RosterFormat.CSV).batches(10))
+    batches = list(RosterReader(io.BytesIO(data), RosterFormat.CSV, roles).batches(10))
     assert [len(b) for b in batches] == [10, 10, 5]
     assert [r.row_number for b in batches for r in b] == list(range(2, 27))
-    assert len(list(RosterReader(io.BytesIO(data), RosterFormat.CSV).batches())) == 1
+    assert len(list(RosterReader(io.BytesIO(data), RosterFormat.CSV, roles).batches())) == 1
     with pytest.raises(ValueError):
-        next(RosterReader(io.BytesIO(data), RosterFormat.CSV).batches(0))
+        next(RosterReader(io.BytesIO(data), RosterFormat.CSV, roles).batches(0))
 
 
-def test_columns_are_known_after_open_and_reader_closes_early() -> None:
+def test_columns_are_known_after_open_and_reader_closes_early(roles: RoleVocabulary) -> None:
     data = csv_bytes(HEADER, ANI, LINA)
     source = io.BytesIO(data)
-    with RosterReader(source, RosterFormat.CSV) as reader:
+    with RosterReader(source, RosterFormat.CSV, roles) as reader:
         reader.open()
         assert reader.columns[:2] == ["NIK", "NAMA LENGKAP"]
         assert next(iter(reader)).row_number == 2

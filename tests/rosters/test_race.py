@@ -1,7 +1,6 @@
 """Concurrent pushes of the same officers under two agreements never protect anyone twice."""
 
 import asyncio
-from datetime import date
 
 import httpx
 import pytest
@@ -10,14 +9,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tests.factories import organization_with_key
-from tests.rosters.helpers import json_body, officer, parties, push
-from tests.seed import CohortSpec, OfficerSpec, make_nik, seed_registrations
+from tests.rosters.helpers import PTPS_NOV_DEC, json_body, officer, officer_nik, parties, push
+from tests.seed import OfficerSpec, seed_registrations
 
 pytestmark = pytest.mark.concurrency
 
-PTPS_NOV_DEC = CohortSpec(
-    role="PTPS", coverage_start=date(2024, 11, 1), coverage_end=date(2024, 12, 31)
-)
 OVERLAPPING_PAIRS = """
     SELECT count(*) FROM registrations a
     JOIN registrations b ON a.nik = b.nik AND a.id < b.id AND a.coverage && b.coverage
@@ -75,7 +71,7 @@ async def test_a_push_that_meets_a_concurrent_commit_decides_again(
     async with committing_app.state.sessionmaker() as session:
         kpu = await parties(client, session)
         bawaslu = await parties(client, session, kind="bawaslu", cohorts=(PTPS_NOV_DEC,))
-    nik = make_nik("12.09.18", date(1990, 5, 17), "L", 1)
+    nik = officer_nik(1)
     async with engine.connect() as other:
         transaction = await other.begin()
         async with AsyncSession(bind=other) as session:

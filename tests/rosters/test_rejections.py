@@ -10,22 +10,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import encode_cursor
 from tests.rosters.helpers import (
+    BORN,
     CSV,
     XLSX,
     codes_by_row,
     csv_body,
+    errors_url,
     officer,
+    officer_nik,
     parties,
+    problem_rows,
     push,
     registrations,
 )
 from tests.seed import make_nik
 
-BORN = date(1990, 5, 17)
-
 
 def nik(serial: int) -> str:
-    return str(make_nik("12.09.18", BORN, "L", serial))
+    return str(officer_nik(serial))
 
 
 # (row as overrides of a valid officer, the codes it must get); the header is row 1.
@@ -77,9 +79,7 @@ async def test_every_rejection_code(client: httpx.AsyncClient, session: AsyncSes
     assert batch["counts"]["rejected"] == len(CASES) + 2
     assert batch["counts"]["created"] == 1
 
-    page = await client.get(
-        f"/v1/roster-batches/{batch['id']}/errors", headers=p.counterpart, params={"limit": 1000}
-    )
+    page = await client.get(errors_url(batch["id"]), headers=p.counterpart, params={"limit": 1000})
     assert page.status_code == 200
     problems = page.json()["items"]
     found = codes_by_row(problems)
@@ -104,11 +104,7 @@ async def test_several_codes_on_one_row(client: httpx.AsyncClient, session: Asyn
     p = await parties(client, session)
     row = officer(1, full_name="", birth_date="", tps="", role="Bupati")
     response = await push(client, p, csv_body([row]), CSV)
-    (problem,) = (
-        await client.get(
-            f"/v1/roster-batches/{response.json()['id']}/errors", headers=p.counterpart
-        )
-    ).json()["items"]
+    (problem,) = await problem_rows(client, p, response.json()["id"])
     assert problem["codes"] == ["name_missing", "birth_date_missing", "role_unknown"]
     assert len(problem["messages"]) == 3
 
@@ -148,7 +144,7 @@ async def test_errors_as_csv_for_excel(client: httpx.AsyncClient, session: Async
     assert response.status_code == 201, response.text
     batch_id = response.json()["id"]
     exported = await client.get(
-        f"/v1/roster-batches/{batch_id}/errors",
+        errors_url(batch_id),
         headers={**p.counterpart, "Accept": "text/csv"},
     )
     assert exported.status_code == 200
@@ -194,7 +190,7 @@ async def test_errors_csv_of_a_comma_upload_uses_commas(
     body = csv_body([officer(1, tps="")], delimiter=",")
     batch_id = (await push(client, p, body, CSV)).json()["id"]
     exported = await client.get(
-        f"/v1/roster-batches/{batch_id}/errors", headers={**p.counterpart, "Accept": "text/csv"}
+        errors_url(batch_id), headers={**p.counterpart, "Accept": "text/csv"}
     )
     header, row = exported.content.decode("utf-8-sig").splitlines()
     assert header.endswith(",baris,hasil,kode,alasan")
@@ -205,7 +201,7 @@ async def test_errors_pages(client: httpx.AsyncClient, session: AsyncSession):
     p = await parties(client, session)
     rows = [officer(n, full_name="") for n in range(1, 6)]
     batch_id = (await push(client, p, csv_body(rows), CSV)).json()["id"]
-    url = f"/v1/roster-batches/{batch_id}/errors"
+    url = errors_url(batch_id)
     first = (await client.get(url, headers=p.counterpart, params={"limit": 2})).json()
     assert [x["row_number"] for x in first["items"]] == [2, 3]
     second = (
@@ -238,15 +234,11 @@ async def test_a_workbook_nik_stored_as_a_number_is_rejected(
     response = await push(client, p, buffer.getvalue(), XLSX)
     assert response.status_code == 201, response.text
     assert (response.json()["counts"]["created"], response.json()["counts"]["rejected"]) == (1, 1)
-    (problem,) = (
-        await client.get(
-            f"/v1/roster-batches/{response.json()['id']}/errors", headers=p.counterpart
-        )
-    ).json()["items"]
+    (problem,) = await problem_rows(client, p, response.json()["id"])
     assert (problem["row_number"], problem["codes"]) == (2, ["nik_stored_as_number"])
     # An XLSX upload's errors come back ;-separated, as Excel in Indonesia reads them.
     exported = await client.get(
-        f"/v1/roster-batches/{response.json()['id']}/errors",
+        errors_url(response.json()["id"]),
         headers={**p.counterpart, "Accept": "text/csv"},
     )
     assert exported.content.decode("utf-8-sig").splitlines()[0].endswith(";baris;hasil;kode;alasan")

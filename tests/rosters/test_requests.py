@@ -13,10 +13,8 @@ from app.core.settings import Settings
 from app.main import create_app
 from app.models import Registration, RosterBatch
 from tests.conftest import ADMIN_KEY
-from tests.factories import create_key, organization_with_key
+from tests.factories import ADMIN, create_key, organization_with_key
 from tests.rosters.helpers import CSV, XLSX, csv_body, json_body, officer, parties, push
-
-ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
 async def count(session: AsyncSession, model: type) -> int:

@@ -1,0 +1,83 @@
+"""Running one batch in the caller's transaction: the agreement locked, the file processed, the
+batch's result recorded. The synchronous push and the background job both run it."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import audit
+from app.core.auth import Principal
+from app.core.errors import Conflict, Unprocessable
+from app.rosters import pipeline
+from app.rosters.context import JAKARTA, load_context
+from app.rosters.lanes import SecondLane
+from app.rosters.parsing import RosterFileError
+from app.rosters.repository import batches, lookups, staging
+
+
+def require_active(status: str) -> None:
+    if status != "active":
+        raise Conflict(
+            f"Registrations are taken only while the agreement is active (it is {status})",
+            code="agreement_not_active",
+        )
+
+
+async def run_batch(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    job: pipeline.Job,
+    file: Any,
+    synchronous: bool,
+    progress: pipeline.Progress | None = None,
+    second: SecondLane | None = None,
+) -> pipeline.Result:
+    """Processes a batch in `session`'s transaction (and `second`'s, prepared when used) and
+    records its result on the batch."""
+    connection = await staging.raw_connection(session)
+    status = await lookups.lock_agreement_status(connection, job.agreement_id)
+    require_active(status or "missing")
+    context = await load_context(session, job.agreement_id, job.as_of)
+    try:
+        result = await pipeline.process(
+            session, job=job, file=file, context=context, progress=progress, second=second
+        )
+    except RosterFileError as exc:
+        raise Unprocessable(exc.detail, code=exc.code) from exc
+    refused = not result.applied
+    if refused and synchronous:
+        # A refused synchronous push answers (and replays) 422; a background one was 202.
+        await batches.set_batch(session, job.batch_id, response_status=422)
+    await batches.set_batch(
+        session,
+        job.batch_id,
+        status="failed" if refused else "completed",
+        applied=result.applied,
+        error="roster_rejected" if refused else None,
+        error_detail=(
+            f"{result.counts.get('rejected', 0)} rows were rejected, so nothing was applied "
+            "(atomic=true); fix them and send the roster again"
+            if refused
+            else None
+        ),
+        counts=result.counts,
+        warnings=result.warnings,
+        total_rows=result.total_rows,
+        processed_rows=result.total_rows,
+        columns=result.columns,
+        delimiter=result.delimiter,
+        timings=result.timings,
+        finished_at=datetime.now(JAKARTA),
+    )
+    audit.record(
+        session,
+        principal,
+        action="roster_batch.complete" if result.applied else "roster_batch.refuse",
+        entity_type="roster_batch",
+        entity_id=job.batch_id,
+        detail={"counts": result.counts},
+    )
+    await session.flush()
+    return result

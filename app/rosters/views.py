@@ -1,0 +1,109 @@
+"""Reading batches: a batch for its parties, its problem rows as pages or as CSV for Excel."""
+
+import uuid
+from collections.abc import AsyncIterator, Iterable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.agreements import service as agreements_service
+from app.core.auth import Principal
+from app.core.errors import Forbidden, NotFound
+from app.core.pagination import Page, decode_id_cursor, keyset_page
+from app.coverage.accesslog import AccessLogWriter, record_session_reads
+from app.models import RosterBatch, RosterBatchRow
+from app.nik import nik_to_int
+from app.rosters import errors_csv
+from app.rosters.repository import batches, lookups
+from app.rosters.schemas import RosterRowProblem
+
+READ_SCOPES = ("rosters:write", "registrations:read")
+# Problem rows hold NIKs and names: the uploader, or a key allowed to read personal data.
+ERRORS_SCOPES = ("rosters:write", "pii:read")
+ENDPOINT_ERRORS = "GET /v1/roster-batches/{id}/errors"
+
+
+def _require_any(principal: Principal, scopes: tuple[str, ...]) -> None:
+    if not any(principal.has(scope) for scope in scopes):
+        raise Forbidden(
+            f"This key lacks one of the scopes {', '.join(scopes)}", code="missing_scope"
+        )
+
+
+async def get_batch(
+    session: AsyncSession,
+    principal: Principal,
+    batch_id: uuid.UUID,
+    *,
+    scopes: tuple[str, ...] = READ_SCOPES,
+) -> RosterBatch:
+    """The batch when the caller is a party of its agreement (or an operator); else 404."""
+    _require_any(principal, scopes)
+    batch = await batches.get_batch(session, batch_id)
+    if batch is not None:
+        agreement = await lookups.get_agreement(session, batch.agreement_id)
+        if agreement is not None and agreements_service.is_visible(principal, agreement):
+            return batch
+    raise NotFound("No such roster batch", code="roster_batch_not_found")
+
+
+async def list_problems(
+    session: AsyncSession,
+    principal: Principal,
+    batch_id: uuid.UUID,
+    *,
+    limit: int,
+    cursor: str | None,
+    access_log: AccessLogWriter | None,
+) -> Page[RosterRowProblem]:
+    await get_batch(session, principal, batch_id, scopes=ERRORS_SCOPES)
+    if cursor is not None:
+        # keyset_page takes any integer int() reads: refuse what no page gave (past bigint).
+        decode_id_cursor(cursor)
+    rows, next_cursor = await keyset_page(
+        session,
+        batches.problem_rows_query(batch_id),
+        keys=[RosterBatchRow.row_number],
+        limit=limit,
+        cursor=cursor,
+    )
+    items = [RosterRowProblem.model_validate(row[0]) for row in rows]
+    await _log_niks_shown(session, principal, access_log, (item.nik for item in items))
+    return Page(items=items, next_cursor=next_cursor)
+
+
+async def problems_csv(
+    session: AsyncSession,
+    principal: Principal,
+    batch_id: uuid.UUID,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    access_log: AccessLogWriter | None,
+) -> tuple[RosterBatch, AsyncIterator[bytes]]:
+    """The problem rows as CSV for Excel: the original columns plus baris, hasil, kode, alasan.
+
+    The whole file's NIKs are logged before it streams: the stream runs after the request's
+    transaction has committed, on sessions of its own.
+    """
+    batch = await get_batch(session, principal, batch_id, scopes=ERRORS_SCOPES)
+    await _log_niks_shown(
+        session, principal, access_log, await batches.problem_niks(session, batch_id)
+    )
+    return batch, errors_csv.stream(sessionmaker, batch)
+
+
+async def _log_niks_shown(
+    session: AsyncSession,
+    principal: Principal,
+    access_log: AccessLogWriter | None,
+    written: Iterable[str | None],
+) -> None:
+    """An access-log row per NIK shown (UU 27/2022); text that is not 16 digits is skipped, as
+    the log keeps NIKs as bigint."""
+    niks = dict.fromkeys(nik for text in written if text and (nik := nik_to_int(text)) is not None)
+    await record_session_reads(
+        session,
+        access_log,
+        principal,
+        endpoint=ENDPOINT_ERRORS,
+        reads=[(nik, 0) for nik in niks],
+    )

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import repository
+from app.agreements.exceptions import agreement_number_exists, cohort_overlaps, translated
 from app.agreements.schemas import (
     DEFAULT_RATES,
     PROGRAMS,
@@ -29,15 +30,12 @@ from app.agreements.schemas import (
 from app.core import audit
 from app.core.auth import Principal
 from app.core.errors import (
-    CONSTRAINT_ERRORS,
     AppError,
-    Conflict,
     Forbidden,
     InvalidState,
     NotFound,
     PreconditionFailed,
     Unprocessable,
-    translate_integrity_error,
 )
 from app.core.pagination import Page, keyset_page
 from app.core.versions import check_version, etag, if_match_versions
@@ -58,22 +56,6 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "cancel": ((AgreementStatus.DRAFT,), AgreementStatus.CANCELLED),
 }
 COHORT_OPEN_STATUSES = (AgreementStatus.DRAFT, AgreementStatus.ACTIVE)
-
-
-def _cohort_overlaps() -> AppError:
-    return Conflict(
-        "A cohort of the same role in this agreement already covers part of this period",
-        code="cohort_overlaps",
-    )
-
-
-def _number_exists() -> AppError:
-    return Conflict("An agreement with this number exists", code="agreement_number_exists")
-
-
-# Translated here for flushes in this module, and registered for any other path that hits them.
-CONSTRAINT_ERRORS.setdefault("ex_cohorts_role_period", _cohort_overlaps())
-CONSTRAINT_ERRORS.setdefault("uq_agreements_number", _number_exists())
 
 
 # Visibility (imported by the rosters, registrations, claims and contributions domains)
@@ -384,7 +366,7 @@ def _check_no_overlap(rows: Sequence[dict[str, Any]]) -> None:
         periods.sort()
         for (_, end), (start, _) in itertools.pairwise(periods):
             if start <= end:
-                raise _cohort_overlaps()
+                raise cohort_overlaps()
 
 
 def _programs(values: Sequence[str]) -> list[Program]:
@@ -434,7 +416,7 @@ async def create_agreement(
         loc=lambda index: ["body", "cohorts", index],
     )
     if await repository.number_taken(session, data.number):
-        raise _number_exists()
+        raise agreement_number_exists()
     try:
         agreement = await repository.insert_agreement(
             session,
@@ -453,7 +435,7 @@ async def create_agreement(
         await repository.replace_rates(session, agreement.id, rates)
         await repository.insert_cohorts(session, agreement.id, cohorts)
     except IntegrityError as exc:
-        raise translate_integrity_error(exc) from exc
+        raise translated(exc) from exc
     audit.record(
         session,
         principal,
@@ -509,7 +491,7 @@ async def update_agreement(
     if data.number is not None and await repository.number_taken(
         session, data.number, other_than=agreement.id
     ):
-        raise _number_exists()
+        raise agreement_number_exists()
     rates: list[dict[str, Any]] | None = None
     if data.programs is not None or data.rates is not None:
         current = (await repository.rates_of(session, [agreement.id])).get(agreement.id, [])
@@ -536,7 +518,7 @@ async def update_agreement(
         if rates is not None:
             await repository.replace_rates(session, agreement.id, rates)
     except IntegrityError as exc:
-        raise translate_integrity_error(exc) from exc
+        raise translated(exc) from exc
     audit.record(
         session,
         principal,
@@ -682,7 +664,7 @@ async def add_cohort(
     try:
         [cohort] = await repository.insert_cohorts(session, agreement.id, rows)
     except IntegrityError as exc:
-        raise translate_integrity_error(exc) from exc
+        raise translated(exc) from exc
     await repository.update_agreement(session, agreement.id, values={})
     audit.record(
         session,
@@ -726,7 +708,7 @@ async def update_cohort(
     try:
         await repository.update_cohort(session, cohort.id, changes)
     except IntegrityError as exc:
-        raise translate_integrity_error(exc) from exc
+        raise translated(exc) from exc
     updated = await repository.update_agreement(session, agreement.id, values={})
     assert updated is not None  # locked since _open_for_cohorts
     audit.record(

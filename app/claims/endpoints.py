@@ -18,6 +18,7 @@ from app.claims.schemas import (
     Program,
     TransitionCreate,
 )
+from app.core.accesslog import AccessLogDep
 from app.core.auth import Principal, PrincipalDep, require
 from app.core.database import SessionDep
 from app.core.errors import Forbidden
@@ -26,7 +27,6 @@ from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.responses import json_response
 from app.core.routing import api_router, problems
 from app.core.versions import etag
-from app.coverage.dependencies import AccessLogDep
 
 router = api_router(prefix="/v1", tags=["claims"])
 Filer = require("claims:write")

@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NoReturn
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +24,17 @@ from app.claims.benefits import (
     totals_arithmetic,
 )
 from app.claims.documents import KINDS, checklist
+from app.claims.exceptions import (
+    COVERED_CHECK,
+    DEATH_INDEX,
+    DOCUMENTS_CHECK,
+    INCIDENT_INDEX,
+    claim_not_found,
+    documents_missing,
+    duplicate_death,
+    duplicate_incident,
+    not_covered,
+)
 from app.claims.repository import ClaimFilters
 from app.claims.schemas import (
     AmountsClaimed,
@@ -41,25 +51,17 @@ from app.claims.schemas import (
     WarningRead,
 )
 from app.core import audit
+from app.core.accesslog import AccessLogWriter, record_session_reads
 from app.core.auth import Principal
-from app.core.errors import (
-    CONSTRAINT_ERRORS,
-    AppError,
-    Conflict,
-    Forbidden,
-    InvalidState,
-    NotFound,
-    Unprocessable,
-)
+from app.core.clock import JAKARTA, today
+from app.core.errors import Forbidden, InvalidState, NotFound, Unprocessable, constraint_of
 from app.core.pagination import Page, keyset_page
 from app.core.versions import check_version, if_match_versions, stale
-from app.coverage.accesslog import AccessLogWriter, record_session_reads
 from app.coverage.service import COVERS, REASONS, state_on
 from app.models import Claim, ClaimDocument
 from app.nik import check_nik, format_nik, mask_nik, nik_to_int
 from app.reference.service import schedules_in_force
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 # DESIGN rule 9: a work accident is reported (KK1) within 2 x 24 hours; later is a warning.
 REPORT_WITHIN = timedelta(hours=48)
 # Clocks differ: a report stamped a few minutes ahead of ours is not from the future.
@@ -76,11 +78,6 @@ MOVES = frozenset(
     }
 )
 
-DEATH_INDEX = "uq_claims_death"
-INCIDENT_INDEX = "uq_claims_incident"
-COVERED_CHECK = "ck_claims_covered"
-DOCUMENTS_CHECK = "ck_claims_documents_received"
-
 ENDPOINT_CREATE = "POST /v1/claims"
 ENDPOINT_LIST = "GET /v1/claims"
 ENDPOINT_READ = "GET /v1/claims/{id}"
@@ -88,48 +85,8 @@ ENDPOINT_TRANSITION = "POST /v1/claims/{id}/transitions"
 ENDPOINT_DOCUMENT = "POST /v1/claims/{id}/documents"
 
 
-def _duplicate_death() -> AppError:
-    return Conflict(
-        "A death claim for this officer already exists (JKM or JKK death): a death is claimed once",
-        code="duplicate_claim",
-        duplicate_of="death",
-    )
-
-
-def _duplicate_incident() -> AppError:
-    return Conflict(
-        "A claim for this incident (same officer, date, program and incident type) exists",
-        code="duplicate_claim",
-        duplicate_of="incident",
-    )
-
-
-def _not_covered(reason: str, detail: str) -> AppError:
-    return Unprocessable(detail, code="not_covered", reason=reason)
-
-
-# Translated in file_claim; registered for any other path that would hit them.
-CONSTRAINT_ERRORS.setdefault(DEATH_INDEX, _duplicate_death())
-CONSTRAINT_ERRORS.setdefault(INCIDENT_INDEX, _duplicate_incident())
-
-
-def today() -> date:
-    return datetime.now(JAKARTA).date()
-
-
 def _unprocessable(code: str, detail: str, loc: Sequence[str]) -> NoReturn:
     raise Unprocessable(detail, code=code, errors=[{"loc": list(loc), "code": code, "msg": detail}])
-
-
-def _constraint(exc: IntegrityError) -> str | None:
-    orig = exc.orig
-    return getattr(orig, "constraint_name", None) or getattr(
-        getattr(orig, "__cause__", None), "constraint_name", None
-    )
-
-
-def _not_found() -> AppError:
-    return NotFound("No such claim", code="claim_not_found")
 
 
 # Filing: the shape of the request, then the data
@@ -277,7 +234,7 @@ async def _covering_registration(
             return row
         worst = max(worst, state)
     reason = REASONS[worst] if worst else "not_registered"
-    raise _not_covered(
+    raise not_covered(
         reason,
         f"No registration covers the officer on {data.incident_date} ({reason})",
     )
@@ -360,7 +317,7 @@ async def file_claim(
         )
     registration = await _covering_registration(session, principal, data)
     if data.program not in registration.programs:
-        raise _not_covered(
+        raise not_covered(
             "program_not_covered",
             f"The officer's agreement does not cover {data.program}",
         )
@@ -408,13 +365,13 @@ async def file_claim(
         async with session.begin_nested():
             claim = await repository.insert_claim(session, values)
     except IntegrityError as exc:
-        constraint = _constraint(exc)
+        constraint = constraint_of(exc)
         if constraint == DEATH_INDEX:
-            raise _duplicate_death() from None
+            raise duplicate_death() from None
         if constraint == INCIDENT_INDEX:
-            raise _duplicate_incident() from None
+            raise duplicate_incident() from None
         if constraint == COVERED_CHECK:
-            raise _not_covered(
+            raise not_covered(
                 "not_registered", "The registration no longer covers the incident"
             ) from None
         raise
@@ -626,13 +583,13 @@ async def _visible(
     """The claim and its agreement's BPJS branch, when the caller is a party or an operator."""
     row = await repository.claim_with_parties(session, claim_id)
     if row is None:
-        raise _not_found()
+        raise claim_not_found()
     claim, branch, counterpart, payer = row
     if not principal.is_operator and (
         principal.organization_id is None
         or principal.organization_id not in (branch, counterpart, payer)
     ):
-        raise _not_found()
+        raise claim_not_found()
     return claim, branch
 
 
@@ -733,14 +690,6 @@ def _check_move(claim: Claim, data: TransitionCreate) -> None:
         )
 
 
-def _documents_missing(missing: Sequence[str]) -> AppError:
-    return InvalidState(
-        f"Required documents are not yet received: {', '.join(missing)}",
-        code="documents_missing",
-        missing=list(missing),
-    )
-
-
 async def transition(
     session: AsyncSession,
     principal: Principal,
@@ -762,7 +711,7 @@ async def transition(
     if data.to == "approved":
         missing = await repository.missing_documents(session, claim.id)
         if missing:
-            raise _documents_missing(sorted(missing, key=list(KINDS).index))
+            raise documents_missing(sorted(missing, key=list(KINDS).index))
     values: dict[str, Any] = {"status": data.to}
     if data.to == "paid":
         values.update(paid_on=data.paid_on, transfer_reference=data.transfer_reference)
@@ -773,9 +722,9 @@ async def transition(
                 session, claim.id, version=claim.version, from_status=from_status, values=values
             )
     except IntegrityError as exc:
-        if _constraint(exc) == DOCUMENTS_CHECK:
+        if constraint_of(exc) == DOCUMENTS_CHECK:
             missing = await repository.missing_documents(session, claim.id)
-            raise _documents_missing(missing) from None
+            raise documents_missing(missing) from None
         raise
     if moved is None:
         # Another request moved or changed it after we read it: theirs stands.

@@ -21,10 +21,9 @@ Rules decided here (the issue is silent on them):
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,17 +53,13 @@ from app.contributions.schemas import (
 )
 from app.core import audit
 from app.core.auth import Principal
+from app.core.clock import today
 from app.core.errors import Conflict, Forbidden, Unprocessable
 from app.core.pagination import Page, keyset_page
 from app.models import Agreement, ContributionPayment
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 TERMINATED_STATUSES = frozenset({"terminated", "replaced"})
 PAYMENT_ROLES = frozenset({"payer", "bpjs_branch"})
-
-
-def today() -> date:
-    return datetime.now(JAKARTA).date()
 
 
 def parse_month(value: str) -> date:

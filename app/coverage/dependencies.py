@@ -14,8 +14,6 @@ from pydantic import TypeAdapter, ValidationError
 from app.core.auth import Principal, bearer, bearer_token, cached_principal, principal_of_token
 from app.core.errors import Forbidden, Unauthorized
 from app.core.routing import AppRoute
-from app.coverage.accesslog import AccessLogWriter
-from app.coverage.runtime import access_log_writer
 
 SCOPE = "coverage:read"
 _DATE = TypeAdapter(date)
@@ -55,14 +53,6 @@ async def lookup_reader(request: Request, token: str | None) -> Principal:
 
 
 CoverageReader = Annotated[Principal, Depends(coverage_reader)]
-
-
-async def app_access_log(request: Request) -> AccessLogWriter | None:
-    """The app's access-log writer; None without the lifespan (reads go in-transaction)."""
-    return access_log_writer(request.app)
-
-
-AccessLogDep = Annotated[AccessLogWriter | None, Depends(app_access_log)]
 
 
 def query_date(request: Request, name: str) -> date | None:

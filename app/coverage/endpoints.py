@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Path, Query, Request
 from fastapi.responses import Response
 
+from app.core.accesslog import access_log_writer
 from app.core.auth import Principal, PrincipalDep, require
 from app.core.database import SessionDep
 from app.core.pagination import CursorQuery, LimitQuery, Page
@@ -15,7 +16,7 @@ from app.core.responses import json_response
 from app.core.routing import api_router, problems
 from app.coverage import service
 from app.coverage.dependencies import CoverageReader, LookupRoute
-from app.coverage.runtime import access_log_writer, lookup_connection
+from app.coverage.runtime import lookup_connection
 from app.coverage.schemas import (
     AccessLogRead,
     CoverageCheckRequest,

@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Row, Select, func, select, text, update
@@ -40,13 +40,6 @@ COVERAGE_OF_NIKS = _SELECT.format(personal=_PERSONAL) + _OF_NIKS
 COVERAGE_OF_NIKS_WITHHELD = _SELECT.format(personal=_WITHHELD) + _OF_NIKS
 
 
-async def driver_connection(session: AsyncSession) -> Any:
-    """The asyncpg connection under the session (the request's, or the test's transaction)."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection
-
-
 async def coverage_of_nik(
     connection: Any, nik: int, organization_id: uuid.UUID | None, *, personal: bool
 ) -> list[Any]:
@@ -60,16 +53,6 @@ async def coverage_of_niks(
     """Every registration of all `niks`, in one round trip, ordered by NIK."""
     sql = COVERAGE_OF_NIKS if personal else COVERAGE_OF_NIKS_WITHHELD
     return list(await connection.fetch(sql, niks, organization_id))
-
-
-# A row of access_log as COPY takes it, in ACCESS_COLUMNS order.
-AccessRow = tuple[datetime, uuid.UUID | None, uuid.UUID | None, int, str, int]
-ACCESS_COLUMNS = ["at", "api_key_id", "organization_id", "nik", "endpoint", "registrations"]
-
-
-async def copy_access_rows(connection: Any, rows: Sequence[AccessRow]) -> None:
-    """COPY on an asyncpg connection (the writer's, or a lookup's when no writer runs)."""
-    await connection.copy_records_to_table("access_log", records=rows, columns=ACCESS_COLUMNS)
 
 
 def access_log_query(

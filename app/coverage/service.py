@@ -9,9 +9,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy import insert
@@ -19,12 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
+from app.core.accesslog import AccessLogWriter, record_reads
 from app.core.auth import Principal
+from app.core.clock import today
 from app.core.collector import collector_paused
-from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable, constraint_of
 from app.core.pagination import Page, decode_id_cursor, encode_cursor
 from app.coverage import repository
-from app.coverage.accesslog import AccessLogWriter, record_reads
 from app.coverage.schemas import (
     MAX_KPJ_ITEMS,
     MAX_NIKS,
@@ -37,7 +37,6 @@ from app.coverage.schemas import (
 from app.models import AuditEntry
 from app.nik import format_nik, mask_nik, nik_to_int
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 ENDPOINT_ONE = "GET /v1/coverage/{nik}"
 ENDPOINT_MANY = "POST /v1/coverage/checks"
 KPJ_CONSTRAINT = "ex_registrations_kpj_person"
@@ -57,10 +56,6 @@ REASONS = {NOT_STARTED: "not_started", ENDED: "ended", TERMINATED: "terminated",
 INVALID_NIK_MESSAGE = "A NIK is 16 digits, sent as a string"
 NUMBER_NIK_MESSAGE = "A NIK sent as a number may have lost digits: send it as a 16-digit string"
 INVALID_KPJ_MESSAGE = "A KPJ number is 11 digits, sent as a string"
-
-
-def today() -> date:
-    return datetime.now(JAKARTA).date()
 
 
 def parse_nik(raw: object) -> int | None:
@@ -324,12 +319,7 @@ async def list_access_log(
 
 
 def _is_kpj_clash(exc: IntegrityError) -> bool:
-    orig = exc.orig
-    names = (
-        getattr(orig, "constraint_name", None),
-        getattr(getattr(orig, "__cause__", None), "constraint_name", None),
-    )
-    return KPJ_CONSTRAINT in names
+    return constraint_of(exc) == KPJ_CONSTRAINT
 
 
 def _kpj_taken() -> Conflict:

@@ -7,8 +7,7 @@ domains call (`get_region`, `normalize_region_code`, `region_contains`, `get_ele
 
 import re
 from collections import defaultdict
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,17 +25,12 @@ from app.reference.schemas import (
     RoleRead,
 )
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 # ASCII digits only: `\d` would also take Arabic-Indic and other Unicode digits.
 _DOTTED = re.compile(r"[0-9]{2}(?:\.[0-9]{2}(?:\.[0-9]{2}(?:\.[0-9]{4})?)?)?")
 _UNDOTTED = re.compile(r"[0-9]{2}(?:[0-9]{2}(?:[0-9]{2}(?:[0-9]{4})?)?)?")
 _SEGMENTS = ((0, 2), (2, 4), (4, 6), (6, 10))
 
 _district_codes: frozenset[str] | None = None
-
-
-def jakarta_today() -> date:
-    return datetime.now(JAKARTA).date()
 
 
 # Regions

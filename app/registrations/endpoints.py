@@ -5,11 +5,11 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
+from app.core.accesslog import AccessLogDep
 from app.core.auth import PrincipalDep, require
 from app.core.database import SessionDep
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.routing import api_router, problems
-from app.coverage.dependencies import AccessLogDep
 from app.registrations import service
 from app.registrations.schemas import (
     PII_NOTE,

@@ -10,13 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import service as agreements_service
 from app.core import audit
+from app.core.accesslog import AccessLogWriter, record_session_reads
 from app.core.auth import Principal
-from app.core.errors import CONSTRAINT_ERRORS, Conflict, Forbidden, NotFound, Unprocessable
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable, constraint_of
 from app.core.pagination import Page, decode_id_cursor, encode_cursor
-from app.coverage.accesslog import AccessLogWriter, record_session_reads
 from app.models import Agreement, Registration
 from app.nik import format_nik, mask_nik
 from app.registrations import repository
+from app.registrations.exceptions import EXCLUSION_CONSTRAINT, transfer_conflict
 from app.registrations.repository import RegistrationFilters
 from app.registrations.schemas import (
     ConflictRead,
@@ -26,27 +27,12 @@ from app.registrations.schemas import (
 )
 
 COVERING_STATUSES = frozenset({"active", "terminated", "replaced"})
-EXCLUSION_CONSTRAINT = "ex_registrations_nik_coverage"
 TERMINATE_SCOPES = ("rosters:write", "agreements:write")
 # Resolving is the branch's decision about its agreement, so the agreement-writing scope.
 RESOLVE_SCOPE = "agreements:write"
 ONE_DAY = timedelta(days=1)
 ENDPOINT_LIST = "GET /v1/registrations"
 ENDPOINT_READ = "GET /v1/registrations/{id}"
-
-# The service checks these first; registered for any other path that writes such a row.
-CONSTRAINT_ERRORS.setdefault(
-    "ck_registrations_ended_on",
-    Unprocessable(
-        "A registration ends at the earliest the day before its coverage starts (it then never "
-        "covered a day)",
-        code="termination_date_invalid",
-    ),
-)
-CONSTRAINT_ERRORS.setdefault(
-    "ck_registrations_period",
-    Unprocessable("coverage_end is before coverage_start", code="period_invalid"),
-)
 
 
 def parse_nik(raw: str) -> int:
@@ -285,10 +271,6 @@ async def resolve_registration(
     return await _reread(session, principal, registration_id)
 
 
-def _transfer_conflict(detail: str) -> Conflict:
-    return Conflict(detail, code="transfer_conflict")
-
-
 def _last_day(registration: Registration) -> date:
     return registration.ended_on or registration.coverage_end
 
@@ -310,12 +292,12 @@ async def _transfer(session: AsyncSession, principal: Principal, held: Registrat
             other.coverage_start <= held.coverage_end and _last_day(other) >= held.coverage_start
         )
     ):
-        raise _transfer_conflict(
+        raise transfer_conflict(
             "The registration this one was held for no longer overlaps it; nothing to transfer"
         )
     ended_on = held.coverage_start - ONE_DAY
     if other.coverage_start > held.coverage_start:
-        raise _transfer_conflict(
+        raise transfer_conflict(
             "The other registration starts after this one, so it cannot end the day before"
         )
     previous = {"status": other.status, "ended_on": str(other.ended_on) if other.ended_on else None}
@@ -329,9 +311,9 @@ async def _transfer(session: AsyncSession, principal: Principal, held: Registrat
             )
             await repository.set_held_status(session, held.id, status="active")
     except IntegrityError as exc:
-        if _constraint(exc) != EXCLUSION_CONSTRAINT:
+        if constraint_of(exc) != EXCLUSION_CONSTRAINT:
             raise
-        raise _transfer_conflict(
+        raise transfer_conflict(
             "Another covering registration of this NIK still overlaps; nothing was changed"
         ) from exc
     audit.record(
@@ -347,10 +329,3 @@ async def _transfer(session: AsyncSession, principal: Principal, held: Registrat
             "previous_ended_on": previous["ended_on"],
         },
     )
-
-
-def _constraint(exc: IntegrityError) -> str | None:
-    name = getattr(exc.orig, "constraint_name", None)
-    if name is None:
-        name = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
-    return name if isinstance(name, str) else None

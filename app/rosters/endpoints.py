@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import BackgroundTasks, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
+from app.core.accesslog import AccessLogDep
 from app.core.auth import PrincipalDep, require
 from app.core.database import SessionDep
 from app.core.idempotency import IdempotencyKeyHeader
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.routing import api_router, problems
-from app.coverage.dependencies import AccessLogDep
 from app.rosters import jobs, service
 from app.rosters.schemas import RosterBatchRead, RosterMode, RosterRowProblem
 from app.rosters.upload import receive_upload

@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.auth import Principal
+from app.core.clock import JAKARTA
 from app.core.errors import AppError
 from app.rosters import pipeline, repository, service
 from app.rosters.lanes import SecondLane, resolve_prepared
@@ -163,7 +164,7 @@ async def _fail(
 
 
 def _now() -> datetime:
-    return datetime.now(service.JAKARTA)
+    return datetime.now(JAKARTA)
 
 
 async def sweep(sessionmaker: async_sessionmaker[AsyncSession]) -> list[uuid.UUID]:

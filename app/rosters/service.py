@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from anyio import to_thread
 from fastapi.responses import Response
@@ -14,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.agreements import service as agreements_service
 from app.core import audit
+from app.core.accesslog import AccessLogWriter, record_session_reads
 from app.core.auth import Principal
+from app.core.clock import JAKARTA, today
 from app.core.errors import (
     Conflict,
     Forbidden,
@@ -26,7 +27,6 @@ from app.core.errors import (
 from app.core.pagination import Page, decode_id_cursor, encode_cursor
 from app.core.responses import json_response
 from app.core.settings import Settings
-from app.coverage.accesslog import AccessLogWriter, record_session_reads
 from app.models import Agreement, RosterBatch
 from app.nik import nik_to_int
 from app.rosters import errors_csv, pipeline, repository
@@ -36,7 +36,6 @@ from app.rosters.schemas import RosterBatchRead, RosterMode, RosterRowProblem, c
 from app.rosters.upload import Upload
 from app.rosters.validation import CohortInfo, RosterContext, build_region_index
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 REPLAYED_HEADER = "Idempotent-Replayed"
 READ_SCOPES = ("rosters:write", "registrations:read")
 # Problem rows hold NIKs and names: the uploader, or a key allowed to read personal data.
@@ -49,10 +48,6 @@ ACCEPTED_TYPES = (
 )
 PROBLEMS_IN_REFUSAL = 50
 BODY_OPTIONS = frozenset({"mode", "atomic", "as_of"})
-
-
-def today() -> date:
-    return datetime.now(JAKARTA).date()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,13 +9,14 @@ from fastapi import Path, Query, Request
 from fastapi.responses import Response
 
 from app.core.accesslog import access_log_writer
-from app.core.auth import Principal, PrincipalDep, require
+from app.core.auth import PrincipalDep
 from app.core.database import SessionDep
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.responses import json_response
 from app.core.routing import api_router, problems
 from app.coverage import service
-from app.coverage.dependencies import CoverageReader, LookupRoute
+from app.coverage.auth import CoverageReader
+from app.coverage.dependencies import LookupRoute
 from app.coverage.runtime import lookup_connection
 from app.coverage.schemas import (
     AccessLogRead,
@@ -27,9 +28,9 @@ from app.coverage.schemas import (
     RegistrationKpjRead,
     RegistrationUpdate,
 )
+from app.registrations.auth import KpjWrite
 
 router = api_router(prefix="/v1", tags=["coverage"])
-AgreementWriter = require("agreements:write")
 
 
 RegistrationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -144,7 +145,7 @@ async def update_registration(
     registration_id: RegistrationId,
     data: RegistrationUpdate,
     session: SessionDep,
-    principal: Principal = AgreementWriter,
+    principal: KpjWrite,
 ) -> RegistrationKpjRead:
     return await service.set_registration_kpj(
         session, principal, registration_id=registration_id, data=data
@@ -166,6 +167,6 @@ async def update_registration(
 async def set_kpjs(
     data: KpjBulkRequest,
     session: SessionDep,
-    principal: Principal = AgreementWriter,
+    principal: KpjWrite,
 ) -> Response:
     return json_response(await service.set_kpjs(session, principal, data=data))

@@ -6,11 +6,15 @@ from typing import Annotated
 from fastapi import Path, Query
 
 from app.core.accesslog import AccessLogDep
-from app.core.auth import PrincipalDep, require
 from app.core.database import SessionDep
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.routing import api_router, problems
 from app.registrations import service
+from app.registrations.auth import (
+    RegistrationsRead,
+    RegistrationsResolve,
+    RegistrationsTerminate,
+)
 from app.registrations.schemas import (
     PII_NOTE,
     RegistrationRead,
@@ -20,7 +24,6 @@ from app.registrations.schemas import (
 )
 
 router = api_router(prefix="/v1", tags=["registrations"])
-Reader = require("registrations:read")
 
 RegistrationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Registration id")]
 VISIBILITY = (
@@ -42,7 +45,7 @@ ACCESS_LOG_NOTE = (
 )
 async def list_registrations(
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: RegistrationsRead,
     access_log: AccessLogDep,
     agreement_id: uuid.UUID | None = Query(default=None),
     cohort_id: uuid.UUID | None = Query(default=None),
@@ -62,7 +65,6 @@ async def list_registrations(
     ),
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-    _: object = Reader,
 ) -> Page[RegistrationRead]:
     return await service.list_registrations(
         session,
@@ -89,9 +91,8 @@ async def list_registrations(
 async def get_registration(
     registration_id: RegistrationId,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: RegistrationsRead,
     access_log: AccessLogDep,
-    _: object = Reader,
 ) -> RegistrationRead:
     return await service.get_registration(
         session, principal, registration_id=registration_id, access_log=access_log
@@ -115,7 +116,7 @@ async def terminate_registration(
     registration_id: RegistrationId,
     data: RegistrationTerminate,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: RegistrationsTerminate,
 ) -> RegistrationRead:
     return await service.terminate_registration(
         session, principal, registration_id=registration_id, data=data
@@ -141,7 +142,7 @@ async def resolve_registration(
     registration_id: RegistrationId,
     data: RegistrationResolve,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: RegistrationsResolve,
 ) -> RegistrationRead:
     return await service.resolve_registration(
         session, principal, registration_id=registration_id, data=data

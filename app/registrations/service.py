@@ -27,9 +27,6 @@ from app.registrations.schemas import (
 )
 
 COVERING_STATUSES = frozenset({"active", "terminated", "replaced"})
-TERMINATE_SCOPES = ("rosters:write", "agreements:write")
-# Resolving is the branch's decision about its agreement, so the agreement-writing scope.
-RESOLVE_SCOPE = "agreements:write"
 ONE_DAY = timedelta(days=1)
 ENDPOINT_LIST = "GET /v1/registrations"
 ENDPOINT_READ = "GET /v1/registrations/{id}"
@@ -189,11 +186,10 @@ async def terminate_registration(
     registration_id: int,
     data: RegistrationTerminate,
 ) -> RegistrationRead:
-    """Ends an active registration early: the counterpart, the BPJS branch, or an operator."""
-    if not any(principal.has(scope) for scope in TERMINATE_SCOPES):
-        raise Forbidden(
-            "This key lacks the scope rosters:write or agreements:write", code="missing_scope"
-        )
+    """Ends an active registration early: the counterpart, the BPJS branch, or an operator.
+
+    The endpoint has checked the scopes (registrations/auth.py); here, the party each allows.
+    """
     registration, agreement = await _visible(session, principal, registration_id, for_update=True)
     if not principal.is_operator:
         roles = agreements_service.party_role(principal, agreement)
@@ -234,8 +230,6 @@ async def resolve_registration(
     session: AsyncSession, principal: Principal, *, registration_id: int, data: RegistrationResolve
 ) -> RegistrationRead:
     """Rejects a held registration, or transfers coverage to it from the one it collided with."""
-    if not principal.has(RESOLVE_SCOPE):
-        raise Forbidden(f"This key lacks the scope {RESOLVE_SCOPE}", code="missing_scope")
     registration, agreement = await _visible(session, principal, registration_id, for_update=True)
     if not principal.is_operator and "bpjs_branch" not in agreements_service.party_role(
         principal, agreement

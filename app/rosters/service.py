@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.agreements import service as agreements_service
 from app.core import audit
 from app.core.accesslog import AccessLogWriter, record_session_reads
-from app.core.auth import Principal
+from app.core.auth import Principal, ensure_any
 from app.core.clock import JAKARTA, today
 from app.core.errors import (
     Conflict,
@@ -437,13 +437,6 @@ async def answer(session: AsyncSession, submitted: Submitted) -> Response:
 # Reading batches
 
 
-def _require_any(principal: Principal, scopes: tuple[str, ...]) -> None:
-    if not any(principal.has(scope) for scope in scopes):
-        raise Forbidden(
-            f"This key lacks one of the scopes {', '.join(scopes)}", code="missing_scope"
-        )
-
-
 async def get_batch(
     session: AsyncSession,
     principal: Principal,
@@ -452,7 +445,7 @@ async def get_batch(
     scopes: tuple[str, ...] = READ_SCOPES,
 ) -> RosterBatch:
     """The batch when the caller is a party of its agreement (or an operator); else 404."""
-    _require_any(principal, scopes)
+    ensure_any(principal, *scopes)
     batch = await repository.get_batch(session, batch_id)
     if batch is not None:
         agreement = await repository.get_agreement(session, batch.agreement_id)

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Select, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements import access
+from app.core.auth import Principal
 from app.models import (
     Agreement,
     AgreementRate,
@@ -135,24 +137,16 @@ async def cohorts_of(
 
 
 def agreements_query(
+    principal: Principal,
     *,
-    visible_to: uuid.UUID | None,
-    everything: bool,
     election: str | None = None,
     status: str | None = None,
     region_code: str | None = None,
     counterpart_id: uuid.UUID | None = None,
     bpjs_branch_id: uuid.UUID | None = None,
 ) -> Select[Any]:
-    stmt = select(Agreement)
-    if not everything:
-        stmt = stmt.where(
-            or_(
-                Agreement.bpjs_branch_id == visible_to,
-                Agreement.counterpart_id == visible_to,
-                Agreement.payer_id == visible_to,
-            )
-        )
+    """The agreements the caller sees, narrowed by the filters."""
+    stmt = select(Agreement).where(access.readable(principal))
     if election is not None:
         stmt = stmt.where(Agreement.election_code == election)
     if status is not None:

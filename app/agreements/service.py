@@ -1,6 +1,7 @@
-"""Agreements (PKS) and their cohorts: creation, lifecycle, visibility rules.
+"""Agreements (PKS) and their cohorts: creation, lifecycle, checks against the data.
 
-Other domains import `get_visible_agreement` and `party_role`; the rest serves the endpoints.
+Other domains import `get_visible_agreement` (who sees what is agreements/access.py); the rest
+serves the endpoints.
 """
 
 import itertools
@@ -12,7 +13,8 @@ from typing import Any, NoReturn
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agreements import repository
+from app.agreements import access, repository
+from app.agreements.access import PartyRole
 from app.agreements.exceptions import agreement_number_exists, cohort_overlaps, translated
 from app.agreements.schemas import (
     DEFAULT_RATES,
@@ -41,7 +43,6 @@ from app.core.pagination import Page, keyset_page
 from app.core.versions import check_version, etag, if_match_versions
 from app.models import Agreement, AgreementRate, Cohort, Election, OrganizationKind
 
-PARTY_ROLES = ("bpjs_branch", "counterpart", "payer")
 COUNTERPART_KINDS = (OrganizationKind.KPU, OrganizationKind.BAWASLU)
 PAYER_KINDS = (OrganizationKind.KPU, OrganizationKind.BAWASLU, OrganizationKind.GOVERNMENT)
 AGREEMENT_REGION_LEVELS = ("province", "regency")
@@ -61,28 +62,6 @@ COHORT_OPEN_STATUSES = (AgreementStatus.DRAFT, AgreementStatus.ACTIVE)
 # Visibility (imported by the rosters, registrations, claims and contributions domains)
 
 
-def party_role(principal: Principal, agreement: Agreement) -> set[str]:
-    """Which of bpjs_branch, counterpart and payer the caller's organization is in `agreement`.
-
-    Empty for an organization that is not a party (operators included: check `is_operator`).
-    """
-    organization = principal.organization_id
-    if organization is None:
-        return set()
-    roles: set[str] = set()
-    if agreement.bpjs_branch_id == organization:
-        roles.add("bpjs_branch")
-    if agreement.counterpart_id == organization:
-        roles.add("counterpart")
-    if agreement.payer_id == organization:
-        roles.add("payer")
-    return roles
-
-
-def is_visible(principal: Principal, agreement: Agreement) -> bool:
-    return principal.is_operator or bool(party_role(principal, agreement))
-
-
 async def get_visible_agreement(
     session: AsyncSession, principal: Principal, agreement_id: uuid.UUID
 ) -> Agreement:
@@ -91,13 +70,13 @@ async def get_visible_agreement(
     An agreement of other parties is answered exactly like a missing id, so ids leak nothing.
     """
     agreement = await repository.get_agreement(session, agreement_id)
-    if agreement is None or not is_visible(principal, agreement):
+    if agreement is None or not access.can_see(principal, agreement):
         raise NotFound("No such agreement", code="agreement_not_found")
     return agreement
 
 
 def _require_bpjs_branch(principal: Principal, agreement: Agreement) -> None:
-    if not principal.is_operator and "bpjs_branch" not in party_role(principal, agreement):
+    if not access.acts_as(principal, agreement, PartyRole.BPJS_BRANCH):
         raise Forbidden(
             "Only the agreement's BPJS branch (or an operator) may change it",
             code="not_bpjs_branch",
@@ -178,8 +157,7 @@ async def list_agreements(
     cursor: str | None,
 ) -> Page[AgreementRead]:
     stmt = repository.agreements_query(
-        visible_to=principal.organization_id,
-        everything=principal.is_operator,
+        principal,
         election=election,
         status=status,
         region_code=region_code,

@@ -13,6 +13,8 @@ from typing import Any, NoReturn
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements import access
+from app.agreements.access import PartyRole
 from app.agreements.service import get_visible_agreement
 from app.claims import repository
 from app.claims.benefits import (
@@ -58,7 +60,7 @@ from app.core.errors import Forbidden, InvalidState, NotFound, Unprocessable, co
 from app.core.pagination import Page, keyset_page
 from app.core.versions import check_version, if_match_versions, stale
 from app.coverage.service import COVERS, REASONS, state_on
-from app.models import Claim, ClaimDocument
+from app.models import Agreement, Claim, ClaimDocument
 from app.nik import check_nik, format_nik, mask_nik, nik_to_int
 from app.reference.service import schedules_in_force
 
@@ -207,12 +209,9 @@ async def _covering_registration(
     session: AsyncSession, principal: Principal, data: ClaimCreate
 ) -> Any:
     """The registration covering the incident date, locked; 404 or 422 not_covered otherwise."""
-    organization = None if principal.is_operator else principal.organization_id
-    if not principal.is_operator and organization is None:
-        raise NotFound("No such registration", code="registration_not_found")
     if data.registration_id is not None:
         rows = await repository.registrations_for_claim(
-            session, registration_id=data.registration_id, organization_id=organization
+            session, principal, registration_id=data.registration_id
         )
         if not rows:
             raise NotFound("No such registration", code="registration_not_found")
@@ -220,9 +219,7 @@ async def _covering_registration(
         nik = nik_to_int(data.nik or "")
         if nik is None:
             _unprocessable("invalid_nik", "A NIK is 16 digits, sent as a string", ["body", "nik"])
-        rows = await repository.registrations_for_claim(
-            session, nik=nik, organization_id=organization
-        )
+        rows = await repository.registrations_for_claim(session, principal, nik=nik)
     worst = 0
     for row in rows:
         if row.status == "rejected":
@@ -579,18 +576,12 @@ async def _log_reads(
 
 async def _visible(
     session: AsyncSession, principal: Principal, claim_id: uuid.UUID
-) -> tuple[Claim, uuid.UUID]:
-    """The claim and its agreement's BPJS branch, when the caller is a party or an operator."""
-    row = await repository.claim_with_parties(session, claim_id)
-    if row is None:
+) -> tuple[Claim, Agreement]:
+    """The claim and its agreement, when the caller sees the agreement; else 404."""
+    found = await repository.readable_claim(session, claim_id, principal)
+    if found is None:
         raise claim_not_found()
-    claim, branch, counterpart, payer = row
-    if not principal.is_operator and (
-        principal.organization_id is None
-        or principal.organization_id not in (branch, counterpart, payer)
-    ):
-        raise claim_not_found()
-    return claim, branch
+    return found
 
 
 async def get_claim(
@@ -622,10 +613,7 @@ async def list_claims(
         _unprocessable("invalid_range", "`from` is after `to`", ["query", "from"])
     if filters.agreement_id is not None:
         await get_visible_agreement(session, principal, filters.agreement_id)
-    if not principal.is_operator and principal.organization_id is None:
-        return Page(items=[])
-    organization = None if principal.is_operator else principal.organization_id
-    stmt = repository.claims_query(filters, organization_id=organization)
+    stmt = repository.claims_query(filters, principal)
     rows, next_cursor = await keyset_page(
         session, stmt, keys=[Claim.created_at, Claim.id], limit=limit, cursor=cursor
     )
@@ -700,8 +688,8 @@ async def transition(
     access_log: AccessLogWriter | None,
 ) -> ClaimRead:
     """Move a claim one step; only the agreement's BPJS branch (or an operator) reviews."""
-    claim, branch = await _visible(session, principal, claim_id)
-    if not principal.is_operator and principal.organization_id != branch:
+    claim, agreement = await _visible(session, principal, claim_id)
+    if not access.acts_as(principal, agreement, PartyRole.BPJS_BRANCH):
         raise Forbidden(
             "Only the BPJS branch of the officer's agreement reviews its claims",
             code="not_reviewer",

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Row, Select, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements import access
+from app.core.auth import Principal
 from app.models import Cohort, ContributionAllocation, ContributionPayment, Election, Region
 
 COVERING_STATUSES = ("active", "terminated", "replaced")
@@ -288,18 +290,19 @@ async def election_exists(session: AsyncSession, code: str) -> bool:
 
 async def enrolment_rows(
     session: AsyncSession,
+    principal: Principal,
     *,
     election: str | None,
     province: str | None,
-    party: uuid.UUID | None,
 ) -> Sequence[Row[Any]]:
-    """(region_code, region_name, agreements, planned, registered) per regency.
+    """(region_code, region_name, agreements, planned, registered) per regency, over the
+    agreements the caller sees.
 
     Agreements in force or ended count (drafts plan nothing yet; cancelled ones never happened).
     An agreement counts under the regency of its region; a province-wide one under the province.
     """
-    conditions = ["a.status IN ('active', 'ended')"]
-    params: dict[str, Any] = {}
+    readable, params = access.readable_sql(principal, "a", "party")
+    conditions = [readable, "a.status IN ('active', 'ended')"]
     if election is not None:
         conditions.append("a.election_code = :election")
         params["election"] = election
@@ -307,9 +310,6 @@ async def enrolment_rows(
         conditions.append("(a.region_code = :province OR a.region_code LIKE :province_prefix)")
         params["province"] = province
         params["province_prefix"] = f"{province}.%"
-    if party is not None:
-        conditions.append(":party IN (a.bpjs_branch_id, a.counterpart_id, a.payer_id)")
-        params["party"] = party
     sql = f"""
         WITH scoped AS (
             SELECT a.id,

@@ -28,7 +28,9 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agreements.service import get_visible_agreement, party_role
+from app.agreements import access
+from app.agreements.access import PartyRole
+from app.agreements.service import get_visible_agreement
 from app.contributions import repository
 from app.contributions.schemas import (
     AllocationRead,
@@ -59,7 +61,6 @@ from app.core.pagination import Page, keyset_page
 from app.models import Agreement, ContributionPayment
 
 TERMINATED_STATUSES = frozenset({"terminated", "replaced"})
-PAYMENT_ROLES = frozenset({"payer", "bpjs_branch"})
 
 
 def parse_month(value: str) -> date:
@@ -274,7 +275,7 @@ async def record_payment(
     session: AsyncSession, principal: Principal, *, agreement_id: uuid.UUID, data: PaymentCreate
 ) -> PaymentRead:
     agreement = await visible_agreement(session, principal, agreement_id)
-    if not principal.is_operator and not party_role(principal, agreement.agreement) & PAYMENT_ROLES:
+    if not access.acts_as(principal, agreement.agreement, PartyRole.PAYER, PartyRole.BPJS_BRANCH):
         raise Forbidden(
             "Only the agreement's payer or its BPJS branch records payments",
             code="payment_not_allowed",
@@ -499,12 +500,7 @@ async def enrolment_report(
         )
     if not principal.is_operator and principal.organization_id is None:
         raise Forbidden("This key belongs to no organization", code="forbidden")
-    rows = await repository.enrolment_rows(
-        session,
-        election=election,
-        province=region,
-        party=None if principal.is_operator else principal.organization_id,
-    )
+    rows = await repository.enrolment_rows(session, principal, election=election, province=region)
     report_rows = [
         EnrolmentRow(
             region_code=row.region_code,

@@ -8,17 +8,20 @@ from typing import Any
 from sqlalchemy import Row, Select, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements import access
+from app.agreements.access import PartyRole
+from app.core.auth import Principal
 from app.models import AccessLogEntry, Agreement, Registration
 
 # The lookups go to asyncpg directly: its statement cache prepares each text once per
 # connection, and the rows come back as Records without a trip through the ORM or Core.
 # Column order is what service.answer reads by index. A caller without pii:read gets the
 # statements without the personal columns: what it may not see never leaves the database.
-_SELECT = """
+# `party`: whether the caller ($2) is party to the registration's agreement (access.py).
+_SELECT = f"""
 SELECT r.nik, r.id, r.role_code, r.position, c.election_code, a.number, b.name, a.programs,
-       r.coverage_start, r.coverage_end, r.ended_on, r.status, {personal},
-       coalesce(a.bpjs_branch_id = $2::uuid OR a.counterpart_id = $2::uuid
-                OR a.payer_id = $2::uuid, false) AS party
+       r.coverage_start, r.coverage_end, r.ended_on, r.status, {{personal}},
+       coalesce({access.party_sql("a", "$2::uuid")}, false) AS party
 FROM registrations r
 JOIN agreements a ON a.id = r.agreement_id
 JOIN cohorts c ON c.id = r.cohort_id
@@ -81,20 +84,16 @@ async def access_log_entries(session: AsyncSession, stmt: Select[Any]) -> list[A
     return list((await session.execute(stmt)).scalars())
 
 
-async def registration_parties(session: AsyncSession, registration_id: int) -> Row[Any] | None:
-    """(id, agreement_id, bpjs_branch_id, counterpart_id, payer_id) of one registration."""
-    result = await session.execute(
-        select(
-            Registration.id,
-            Registration.agreement_id,
-            Agreement.bpjs_branch_id,
-            Agreement.counterpart_id,
-            Agreement.payer_id,
-        )
-        .join(Agreement, Agreement.id == Registration.agreement_id)
-        .where(Registration.id == registration_id)
+async def registration_agreement(
+    session: AsyncSession, registration_id: int, principal: Principal
+) -> Agreement | None:
+    """The agreement of a registration, when the caller sees it."""
+    agreement: Agreement | None = await session.scalar(
+        select(Agreement)
+        .join(Registration, Registration.agreement_id == Agreement.id)
+        .where(Registration.id == registration_id, access.readable(principal))
     )
-    return result.first()
+    return agreement
 
 
 async def set_kpj(session: AsyncSession, registration_id: int, kpj: str | None) -> Row[Any]:
@@ -112,7 +111,7 @@ async def set_kpj(session: AsyncSession, registration_id: int, kpj: str | None) 
 # One statement for a whole list of (nik, kpj): which registrations each item reaches among
 # the caller's agreements, whether its KPJ already belongs to another NIK, and the update of
 # the others. Items reach the statement with distinct NIKs and distinct KPJs (service.py).
-SET_KPJS = """
+SET_KPJS = f"""
 WITH input AS (
     SELECT i.ord, i.nik, i.kpj
     FROM unnest(CAST(:niks AS bigint[]), CAST(:kpjs AS text[])) WITH ORDINALITY AS i(nik, kpj, ord)
@@ -122,7 +121,8 @@ reached AS (
     FROM input i
     JOIN registrations r ON r.nik = i.nik
     JOIN agreements a ON a.id = r.agreement_id
-    WHERE CAST(:branch AS uuid) IS NULL OR a.bpjs_branch_id = CAST(:branch AS uuid)
+    WHERE CAST(:branch AS uuid) IS NULL
+       OR {access.party_sql("a", "CAST(:branch AS uuid)", [PartyRole.BPJS_BRANCH])}
 ),
 taken AS (
     SELECT DISTINCT i.ord
@@ -141,7 +141,7 @@ changed AS (
 SELECT i.ord,
        count(t.id) AS reached,
        bool_or(k.ord IS NOT NULL) AS taken,
-       coalesce(array_agg(c.id) FILTER (WHERE c.id IS NOT NULL), '{}') AS changed
+       coalesce(array_agg(c.id) FILTER (WHERE c.id IS NOT NULL), '{{}}') AS changed
 FROM input i
 LEFT JOIN reached t ON t.ord = i.ord
 LEFT JOIN taken k ON k.ord = i.ord

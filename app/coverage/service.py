@@ -17,6 +17,8 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements import access
+from app.agreements.access import PartyRole
 from app.core import audit
 from app.core.accesslog import AccessLogWriter, record_reads
 from app.core.auth import Principal
@@ -339,11 +341,10 @@ async def set_registration_kpj(
         kpj = parse_kpj(data.kpj)
         if kpj is None:
             raise Unprocessable(INVALID_KPJ_MESSAGE, code="invalid_kpj")
-    parties = await repository.registration_parties(session, registration_id)
-    organization = principal.organization_id
-    if parties is None or not (principal.is_operator or organization in tuple(parties)[2:]):
+    agreement = await repository.registration_agreement(session, registration_id, principal)
+    if agreement is None:
         raise NotFound("No such registration", code="registration_not_found")
-    if not principal.is_operator and organization != parties.bpjs_branch_id:
+    if not access.acts_as(principal, agreement, PartyRole.BPJS_BRANCH):
         raise Forbidden("Only the agreement's BPJS branch sets KPJ numbers", code="not_bpjs_branch")
     try:
         row = await repository.set_kpj(session, registration_id, kpj)

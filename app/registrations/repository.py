@@ -5,10 +5,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, case, or_, select, true, update
+from sqlalchemy import Row, Select, case, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.agreements import access
+from app.core.auth import Principal
 from app.models import Agreement, Registration
 
 
@@ -20,19 +22,6 @@ class RegistrationFilters:
     region_prefix: str | None = None
     status: str | None = None
     nik: int | None = None
-
-
-def _visible(stmt: Select[Any], organization_id: uuid.UUID | None) -> Select[Any]:
-    """Only rows of agreements the organization is party to; None sees every agreement."""
-    return stmt if organization_id is None else stmt.where(_party(organization_id))
-
-
-def _party(organization_id: uuid.UUID) -> ColumnElement[bool]:
-    return or_(
-        Agreement.bpjs_branch_id == organization_id,
-        Agreement.counterpart_id == organization_id,
-        Agreement.payer_id == organization_id,
-    )
 
 
 def _filtered(stmt: Select[Any], filters: RegistrationFilters, after_id: int | None) -> Select[Any]:
@@ -63,12 +52,13 @@ def _filtered(stmt: Select[Any], filters: RegistrationFilters, after_id: int | N
 async def list_registrations(
     session: AsyncSession,
     filters: RegistrationFilters,
+    principal: Principal,
     *,
-    organization_id: uuid.UUID | None,
     after_id: int | None,
     limit: int,
 ) -> list[Row[Any]]:
-    """Up to `limit` (registration, agreement number) rows by id, after `after_id`.
+    """Up to `limit` (registration, agreement number) rows by id, after `after_id`, of the
+    agreements the caller sees.
 
     Scoped to some agreements (an organization's, or the one filtered on), it takes each
     agreement's first rows by id and merges them: rosters arrive an agreement at a time, so
@@ -79,7 +69,7 @@ async def list_registrations(
     default random_page_cost of 4 and more than a few agreements, walks the primary key once
     per agreement instead; with 1.1 (the usual value for SSDs) it takes the index.
     """
-    if organization_id is None and filters.agreement_id is None:
+    if principal.is_operator and filters.agreement_id is None:
         stmt = _filtered(
             select(Registration, Agreement.number).join(
                 Agreement, Agreement.id == Registration.agreement_id
@@ -88,7 +78,7 @@ async def list_registrations(
             after_id,
         )
         return list((await session.execute(stmt.order_by(Registration.id).limit(limit))).all())
-    agreements = _visible(select(Agreement.id, Agreement.number), organization_id)
+    agreements = select(Agreement.id, Agreement.number).where(access.readable(principal))
     if filters.agreement_id is not None:
         agreements = agreements.where(Agreement.id == filters.agreement_id)
     scoped = agreements.subquery("scoped")
@@ -113,17 +103,16 @@ async def list_registrations(
 async def get_registration(
     session: AsyncSession,
     registration_id: int,
+    principal: Principal,
     *,
-    organization_id: uuid.UUID | None,
     for_update: bool = False,
 ) -> tuple[Registration, Agreement] | None:
-    """The registration and its agreement, if the organization may see it (None: any)."""
-    stmt = _visible(
+    """The registration and its agreement, if the caller sees it."""
+    stmt = (
         select(Registration, Agreement)
         .join(Agreement, Agreement.id == Registration.agreement_id)
-        .where(Registration.id == registration_id)
-        .execution_options(populate_existing=True),
-        organization_id,
+        .where(Registration.id == registration_id, access.readable(principal))
+        .execution_options(populate_existing=True)
     )
     if for_update:
         stmt = stmt.with_for_update(of=Registration)

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agreements import service as agreements_service
+from app.agreements import access
+from app.agreements.access import PartyRole
 from app.core import audit
 from app.core.accesslog import AccessLogWriter, record_session_reads
 from app.core.auth import Principal
@@ -104,15 +105,6 @@ async def _log_personal_reads(
         )
 
 
-def _scope(principal: Principal) -> uuid.UUID | None:
-    """The organization whose agreements bound what the caller sees; None for operators."""
-    if principal.is_operator:
-        return None
-    if principal.organization_id is None:  # not a real caller; see nothing
-        raise NotFound("No such registration", code="registration_not_found")
-    return principal.organization_id
-
-
 async def list_registrations(
     session: AsyncSession,
     principal: Principal,
@@ -135,11 +127,9 @@ async def list_registrations(
         status=status,
         nik=parse_nik(nik) if nik is not None else None,
     )
-    if not principal.is_operator and principal.organization_id is None:
-        return Page(items=[])
     after_id = decode_id_cursor(cursor) if cursor is not None else None
     rows = await repository.list_registrations(
-        session, filters, organization_id=_scope(principal), after_id=after_id, limit=limit + 1
+        session, filters, principal, after_id=after_id, limit=limit + 1
     )
     shown = rows[:limit]
     next_cursor = encode_cursor([rows[limit - 1][0].id]) if len(rows) > limit else None
@@ -153,7 +143,7 @@ async def _visible(
     session: AsyncSession, principal: Principal, registration_id: int, *, for_update: bool = False
 ) -> tuple[Registration, Agreement]:
     found = await repository.get_registration(
-        session, registration_id, organization_id=_scope(principal), for_update=for_update
+        session, registration_id, principal, for_update=for_update
     )
     if found is None:
         raise NotFound("No such registration", code="registration_not_found")
@@ -192,9 +182,9 @@ async def terminate_registration(
     """
     registration, agreement = await _visible(session, principal, registration_id, for_update=True)
     if not principal.is_operator:
-        roles = agreements_service.party_role(principal, agreement)
-        as_counterpart = "counterpart" in roles and principal.has("rosters:write")
-        as_branch = "bpjs_branch" in roles and principal.has("agreements:write")
+        roles = access.party_roles(principal, agreement)
+        as_counterpart = PartyRole.COUNTERPART in roles and principal.has("rosters:write")
+        as_branch = PartyRole.BPJS_BRANCH in roles and principal.has("agreements:write")
         if not (as_counterpart or as_branch):
             raise Forbidden(
                 "Only the agreement's counterpart (rosters:write) or BPJS branch "
@@ -231,9 +221,7 @@ async def resolve_registration(
 ) -> RegistrationRead:
     """Rejects a held registration, or transfers coverage to it from the one it collided with."""
     registration, agreement = await _visible(session, principal, registration_id, for_update=True)
-    if not principal.is_operator and "bpjs_branch" not in agreements_service.party_role(
-        principal, agreement
-    ):
+    if not access.acts_as(principal, agreement, PartyRole.BPJS_BRANCH):
         raise Forbidden(
             "Only the agreement's BPJS branch may resolve its held registrations",
             code="not_agreement_branch",

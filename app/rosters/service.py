@@ -11,7 +11,9 @@ from anyio import to_thread
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.agreements import access
 from app.agreements import service as agreements_service
+from app.agreements.access import PartyRole
 from app.core import audit
 from app.core.accesslog import AccessLogWriter, record_session_reads
 from app.core.auth import Principal, ensure_any
@@ -59,9 +61,7 @@ async def writable_agreement(
 ) -> Agreement:
     """The agreement when the caller is its counterpart (or an operator) and it is active."""
     agreement = await agreements_service.get_visible_agreement(session, principal, agreement_id)
-    if not principal.is_operator and "counterpart" not in agreements_service.party_role(
-        principal, agreement
-    ):
+    if not access.acts_as(principal, agreement, PartyRole.COUNTERPART):
         raise Forbidden(
             "Only the agreement's counterpart (the KPU or Bawaslu office) pushes its rosters",
             code="not_counterpart",
@@ -449,7 +449,7 @@ async def get_batch(
     batch = await repository.get_batch(session, batch_id)
     if batch is not None:
         agreement = await repository.get_agreement(session, batch.agreement_id)
-        if agreement is not None and agreements_service.is_visible(principal, agreement):
+        if agreement is not None and access.can_see(principal, agreement):
             return batch
     raise NotFound("No such roster batch", code="roster_batch_not_found")
 

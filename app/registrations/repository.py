@@ -1,15 +1,17 @@
-"""SQL for registrations: visible lookups, filtered lists, and the state changes."""
+"""SQL for registrations: visible lookups, filtered lists, the state changes, KPJ numbers."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, Select, case, or_, select, true, update
+from sqlalchemy import Row, Select, case, func, or_, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.agreements import access
+from app.agreements.access import PartyRole
 from app.core.auth import Principal
 from app.models import Agreement, Registration
 
@@ -171,3 +173,71 @@ async def end_for_transfer(
         )
         .execution_options(synchronize_session=False)
     )
+
+
+async def set_kpj(session: AsyncSession, registration_id: int, kpj: str | None) -> Row[Any]:
+    result = await session.execute(
+        update(Registration)
+        .where(Registration.id == registration_id)
+        .values(kpj=kpj, updated_at=func.now())
+        .returning(
+            Registration.id, Registration.agreement_id, Registration.kpj, Registration.updated_at
+        )
+    )
+    return result.one()
+
+
+# One statement for a whole list of (nik, kpj): which registrations each item reaches among
+# the caller's agreements, whether its KPJ already belongs to another NIK, and the update of
+# the others. Items reach the statement with distinct NIKs and distinct KPJs (service.py).
+SET_KPJS = f"""
+WITH input AS (
+    SELECT i.ord, i.nik, i.kpj
+    FROM unnest(CAST(:niks AS bigint[]), CAST(:kpjs AS text[])) WITH ORDINALITY AS i(nik, kpj, ord)
+),
+reached AS (
+    SELECT r.id, i.ord, i.kpj, r.kpj AS old_kpj
+    FROM input i
+    JOIN registrations r ON r.nik = i.nik
+    JOIN agreements a ON a.id = r.agreement_id
+    WHERE CAST(:branch AS uuid) IS NULL
+       OR {access.party_sql("a", "CAST(:branch AS uuid)", [PartyRole.BPJS_BRANCH])}
+),
+taken AS (
+    SELECT DISTINCT i.ord
+    FROM input i
+    JOIN registrations other ON other.kpj = i.kpj AND other.nik <> i.nik
+),
+changed AS (
+    UPDATE registrations r
+    SET kpj = t.kpj, updated_at = now()
+    FROM reached t
+    WHERE r.id = t.id
+      AND t.old_kpj IS DISTINCT FROM t.kpj
+      AND NOT EXISTS (SELECT 1 FROM taken WHERE taken.ord = t.ord)
+    RETURNING r.id
+)
+SELECT i.ord,
+       count(t.id) AS reached,
+       bool_or(k.ord IS NOT NULL) AS taken,
+       coalesce(array_agg(c.id) FILTER (WHERE c.id IS NOT NULL), '{{}}') AS changed
+FROM input i
+LEFT JOIN reached t ON t.ord = i.ord
+LEFT JOIN taken k ON k.ord = i.ord
+LEFT JOIN changed c ON c.id = t.id
+GROUP BY i.ord
+ORDER BY i.ord
+"""
+
+
+async def set_kpjs(
+    session: AsyncSession,
+    niks: Sequence[int],
+    kpjs: Sequence[str],
+    branch_id: uuid.UUID | None,
+) -> list[Row[Any]]:
+    """Per item, in order: (ord, registrations reached, kpj taken, ids changed)."""
+    result = await session.execute(
+        text(SET_KPJS), {"niks": list(niks), "kpjs": list(kpjs), "branch": branch_id}
+    )
+    return list(result.all())

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agreements import access
 from app.core.auth import Principal
 from app.models import (
+    COVERING_STATUSES,
     Agreement,
     AgreementRate,
     Cohort,
@@ -19,11 +20,12 @@ from app.models import (
     Organization,
     Region,
     Registration,
+    RegistrationStatus,
     Role,
 )
 
 # Registrations whose period a cohort must keep covering (rejected ones never covered anyone).
-HOLDING_STATUSES = ("active", "terminated", "replaced", "held")
+HOLDING_STATUSES = (*COVERING_STATUSES, RegistrationStatus.HELD)
 # The end_reason migration 0004's agreements_end_registrations trigger writes.
 AGREEMENT_ENDED = "agreement ended"
 

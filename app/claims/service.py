@@ -60,7 +60,7 @@ from app.core.errors import Forbidden, InvalidState, NotFound, Unprocessable, co
 from app.core.pagination import Page, keyset_page
 from app.core.versions import check_version, if_match_versions, stale
 from app.coverage.service import COVERS, REASONS, state_on
-from app.models import Agreement, Claim, ClaimDocument
+from app.models import Agreement, Claim, ClaimDocument, RegistrationStatus
 from app.nik import check_nik, format_nik, mask_nik, nik_to_int
 from app.reference.service import schedules_in_force
 
@@ -222,7 +222,7 @@ async def _covering_registration(
         rows = await repository.registrations_for_claim(session, principal, nik=nik)
     worst = 0
     for row in rows:
-        if row.status == "rejected":
+        if row.status == RegistrationStatus.REJECTED:
             continue
         state = state_on(
             row.status, row.coverage_start, row.coverage_end, row.ended_on, data.incident_date

@@ -10,9 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import access
 from app.core.auth import Principal
-from app.models import Cohort, ContributionAllocation, ContributionPayment, Election, Region
-
-COVERING_STATUSES = ("active", "terminated", "replaced")
+from app.models import (
+    COVERING_SQL,
+    Cohort,
+    ContributionAllocation,
+    ContributionPayment,
+    Election,
+    Region,
+)
 
 
 async def cohort_span(
@@ -72,7 +77,7 @@ CONTRIBUTION_LINES_SQL = f"""
         SELECT cohort_id, coverage_start AS first_day,
                COALESCE(ended_on, coverage_end) AS last_day, count(*) AS officers
         FROM registrations
-        WHERE agreement_id = :agreement_id AND status IN {COVERING_STATUSES}
+        WHERE agreement_id = :agreement_id AND status IN {COVERING_SQL}
         GROUP BY 1, 2, 3
     ),
     spans AS (

@@ -58,9 +58,9 @@ from app.core.auth import Principal
 from app.core.clock import today
 from app.core.errors import Conflict, Forbidden, Unprocessable
 from app.core.pagination import Page, keyset_page
-from app.models import Agreement, ContributionPayment
+from app.models import Agreement, ContributionPayment, RegistrationStatus
 
-TERMINATED_STATUSES = frozenset({"terminated", "replaced"})
+TERMINATED_STATUSES = frozenset({RegistrationStatus.TERMINATED, RegistrationStatus.REPLACED})
 
 
 def parse_month(value: str) -> date:

@@ -27,11 +27,12 @@ from app.coverage.schemas import (
     AccessLogRead,
     CoverageCheckRequest,
 )
+from app.models import COVERING_STATUSES
 from app.nik import INVALID_NIK_MESSAGE, format_nik, mask_nik, nik_input_error, nik_of_input
 
 ENDPOINT_ONE = "GET /v1/coverage/{nik}"
 ENDPOINT_MANY = "POST /v1/coverage/checks"
-COVERING = frozenset({"active", "terminated", "replaced"})
+COVERING = frozenset(COVERING_STATUSES)
 
 # Where a registration stands on the day asked about. When no registration covers the day the
 # answer's reason is the highest-ranked state among them: a held registration spanning the day

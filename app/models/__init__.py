@@ -9,9 +9,18 @@ from app.models.coverage import AccessLogEntry
 from app.models.idempotency import IdempotencyRecord
 from app.models.organization import ApiKey, Organization, OrganizationKind
 from app.models.reference import BenefitSchedule, Election, Region, Role, RoleAgeLimit
-from app.models.registration import Registration, RosterBatch, RosterBatchRow
+from app.models.registration import (
+    COVERING_SQL,
+    COVERING_STATUSES,
+    Registration,
+    RegistrationStatus,
+    RosterBatch,
+    RosterBatchRow,
+)
 
 __all__ = [
+    "COVERING_SQL",
+    "COVERING_STATUSES",
     "AccessLogEntry",
     "Agreement",
     "AgreementRate",
@@ -32,6 +41,7 @@ __all__ = [
     "OrganizationKind",
     "Region",
     "Registration",
+    "RegistrationStatus",
     "Role",
     "RoleAgeLimit",
     "RosterBatch",

@@ -1,7 +1,9 @@
 """Roster batches and the registrations they create: one officer in one cohort for a period."""
 
 import uuid
+from collections.abc import Iterable
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -22,6 +24,31 @@ from sqlalchemy.dialects.postgresql import DATERANGE, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamped
+
+
+class RegistrationStatus(StrEnum):
+    ACTIVE = "active"
+    TERMINATED = "terminated"  # ended early, with a date and a reason
+    REPLACED = "replaced"  # ended by a replacement (PAW) the day before the newcomer starts
+    HELD = "held"  # overlaps another covering registration of the NIK; waits on a review
+    REJECTED = "rejected"
+
+
+# The statuses in which a registration covers (or covered) its period: held and rejected ones
+# never covered a day. Migrations 0004 and 0006 spell the same list in their SQL.
+COVERING_STATUSES = (
+    RegistrationStatus.ACTIVE,
+    RegistrationStatus.TERMINATED,
+    RegistrationStatus.REPLACED,
+)
+
+
+def sql_list(statuses: Iterable[str]) -> str:
+    """Statuses as a parenthesized SQL list for `status IN ...` in a text statement."""
+    return "(" + ", ".join(f"'{status}'" for status in statuses) + ")"
+
+
+COVERING_SQL = sql_list(COVERING_STATUSES)  # ('active', 'terminated', 'replaced')
 
 
 class RosterBatch(Timestamped, Base):
@@ -93,8 +120,7 @@ class Registration(Timestamped, Base):
     coverage_start: Mapped[date] = mapped_column(Date)
     coverage_end: Mapped[date] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date)
-    # active | terminated | replaced | held | rejected
-    status: Mapped[str] = mapped_column(Text, server_default="active")
+    status: Mapped[str] = mapped_column(Text, server_default=RegistrationStatus.ACTIVE.value)
     # GREATEST: reversed bounds are refused by the checks, not by daterange (see migration 0004).
     coverage: Mapped[Any] = mapped_column(
         DATERANGE,

@@ -11,6 +11,7 @@ from app.core.database import SessionDep
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.responses import json_response
 from app.core.routing import api_router, problems
+from app.models import RegistrationStatus
 from app.registrations import kpj, service
 from app.registrations.auth import (
     KpjWrite,
@@ -25,7 +26,6 @@ from app.registrations.schemas import (
     RegistrationKpjRead,
     RegistrationRead,
     RegistrationResolve,
-    RegistrationStatus,
     RegistrationTerminate,
     RegistrationUpdate,
 )

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from app.agreements import access
 from app.agreements.access import PartyRole
 from app.core.auth import Principal
-from app.models import Agreement, Registration
+from app.models import Agreement, Registration, RegistrationStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +139,8 @@ async def terminate(
     """Ends an active registration; False when it is no longer active."""
     result = await session.execute(
         update(Registration)
-        .where(Registration.id == registration_id, Registration.status == "active")
-        .values(status="terminated", ended_on=ended_on, end_reason=reason)
+        .where(Registration.id == registration_id, Registration.status == RegistrationStatus.ACTIVE)
+        .values(status=RegistrationStatus.TERMINATED, ended_on=ended_on, end_reason=reason)
         .returning(Registration.id)
         .execution_options(synchronize_session=False)
     )
@@ -151,7 +151,7 @@ async def set_held_status(session: AsyncSession, registration_id: int, *, status
     """Moves a held registration to `status` (rejected or active); False when no longer held."""
     result = await session.execute(
         update(Registration)
-        .where(Registration.id == registration_id, Registration.status == "held")
+        .where(Registration.id == registration_id, Registration.status == RegistrationStatus.HELD)
         .values(status=status)
         .returning(Registration.id)
         .execution_options(synchronize_session=False)
@@ -167,7 +167,10 @@ async def end_for_transfer(
         update(Registration)
         .where(Registration.id == registration_id)
         .values(
-            status=case((Registration.status == "active", "terminated"), else_=Registration.status),
+            status=case(
+                (Registration.status == RegistrationStatus.ACTIVE, RegistrationStatus.TERMINATED),
+                else_=Registration.status,
+            ),
             ended_on=ended_on,
             end_reason=reason,
         )

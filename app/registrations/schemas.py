@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSc
 
 # The KPJ bulk answers share the coverage checks' NIK input and per-item error.
 from app.coverage.schemas import ItemError, NikInput
+from app.models import RegistrationStatus
 
-RegistrationStatus = Literal["active", "terminated", "replaced", "held", "rejected"]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 

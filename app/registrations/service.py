@@ -15,7 +15,7 @@ from app.core.accesslog import AccessLogWriter, record_session_reads
 from app.core.auth import Principal
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable, constraint_of
 from app.core.pagination import Page, decode_id_cursor, encode_cursor
-from app.models import Agreement, Registration
+from app.models import COVERING_STATUSES, Agreement, Registration, RegistrationStatus
 from app.nik import format_nik, mask_nik
 from app.registrations import repository
 from app.registrations.exceptions import EXCLUSION_CONSTRAINT, transfer_conflict
@@ -27,7 +27,6 @@ from app.registrations.schemas import (
     RegistrationTerminate,
 )
 
-COVERING_STATUSES = frozenset({"active", "terminated", "replaced"})
 ONE_DAY = timedelta(days=1)
 ENDPOINT_LIST = "GET /v1/registrations"
 ENDPOINT_READ = "GET /v1/registrations/{id}"
@@ -191,7 +190,7 @@ async def terminate_registration(
                 "(agreements:write) may terminate its registrations",
                 code="not_agreement_party",
             )
-    if registration.status != "active":
+    if registration.status != RegistrationStatus.ACTIVE:
         raise Conflict(
             f"Only an active registration can be terminated; this one is {registration.status}",
             code="invalid_transition",
@@ -226,7 +225,7 @@ async def resolve_registration(
             "Only the agreement's BPJS branch may resolve its held registrations",
             code="not_agreement_branch",
         )
-    if registration.status != "held":
+    if registration.status != RegistrationStatus.HELD:
         raise Conflict(
             f"Only a held registration can be resolved; this one is {registration.status}",
             code="not_held",
@@ -239,7 +238,9 @@ async def resolve_registration(
     if data.note:
         detail["note"] = data.note
     if data.action == "reject":
-        await repository.set_held_status(session, registration_id, status="rejected")
+        await repository.set_held_status(
+            session, registration_id, status=RegistrationStatus.REJECTED
+        )
     else:
         await _transfer(session, principal, registration)
     audit.record(
@@ -291,7 +292,7 @@ async def _transfer(session: AsyncSession, principal: Principal, held: Registrat
                 ended_on=ended_on,
                 reason=f"transferred to registration {held.id}",
             )
-            await repository.set_held_status(session, held.id, status="active")
+            await repository.set_held_status(session, held.id, status=RegistrationStatus.ACTIVE)
     except IntegrityError as exc:
         if constraint_of(exc) != EXCLUSION_CONSTRAINT:
             raise

@@ -19,6 +19,7 @@ from sqlalchemy import case, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (
+    COVERING_SQL,
     Agreement,
     Cohort,
     Election,
@@ -51,7 +52,6 @@ STAGE_COLUMNS = (
     "replaces_nik",
     "nik_warnings",
 )
-COVERING = "('active', 'terminated', 'replaced')"
 DUPLICATE_NIK = "duplicate_nik_in_file"
 NIL_UUID = uuid.UUID(int=0)
 
@@ -534,7 +534,7 @@ async def _decide_overlaps(connection: asyncpg.Connection, tables: StageTables, 
                 SELECT c.id, c.agreement_id, c.role_code, c.coverage_start, c.coverage_end,
                        c.ended_on
                 FROM registrations c
-                WHERE c.nik = s.nik AND c.status IN {COVERING}
+                WHERE c.nik = s.nik AND c.status IN {COVERING_SQL}
                   AND c.coverage && daterange(s.coverage_start, s.coverage_end, '[]')
                   AND c.id IS DISTINCT FROM o.existing_id AND c.id IS DISTINCT FROM o.replaces_id
                 ORDER BY c.coverage_start, c.id

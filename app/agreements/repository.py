@@ -16,12 +16,9 @@ from app.models import (
     Agreement,
     AgreementRate,
     Cohort,
-    Election,
     Organization,
-    Region,
     Registration,
     RegistrationStatus,
-    Role,
 )
 
 # Registrations whose period a cohort must keep covering (rejected ones never covered anyone).
@@ -61,21 +58,6 @@ async def organization_kinds(
         select(Organization.id, Organization.kind).where(Organization.id.in_(list(ids)))
     )
     return {row.id: row.kind for row in rows}
-
-
-async def region_level(session: AsyncSession, code: str) -> str | None:
-    level: str | None = await session.scalar(select(Region.level).where(Region.code == code))
-    return level
-
-
-async def elections(session: AsyncSession, codes: Collection[str]) -> dict[str, Election]:
-    rows = await session.scalars(select(Election).where(Election.code.in_(list(codes))))
-    return {election.code: election for election in rows}
-
-
-async def role_bodies(session: AsyncSession, codes: Collection[str]) -> dict[str, str]:
-    rows = await session.execute(select(Role.code, Role.body).where(Role.code.in_(list(codes))))
-    return {row.code: row.body for row in rows}
 
 
 async def insert_agreement(session: AsyncSession, values: Mapping[str, Any]) -> Agreement:

@@ -42,6 +42,7 @@ from app.core.errors import (
 from app.core.pagination import Page, keyset_page
 from app.core.versions import check_version, etag, if_match_versions
 from app.models import Agreement, AgreementRate, Cohort, Election, OrganizationKind
+from app.reference import service as reference
 
 COUNTERPART_KINDS = (OrganizationKind.KPU, OrganizationKind.BAWASLU)
 PAYER_KINDS = (OrganizationKind.KPU, OrganizationKind.BAWASLU, OrganizationKind.GOVERNMENT)
@@ -225,21 +226,21 @@ async def _check_parties(
 
 
 async def _check_region(session: AsyncSession, code: str) -> None:
-    level = await repository.region_level(session, code)
-    if level is None:
+    region = await reference.find_region(session, code)
+    if region is None:
         _unprocessable(
             "region_not_found", f"No region has the code {code}", ["body", "region_code"]
         )
-    if level not in AGREEMENT_REGION_LEVELS:
+    if region.level not in AGREEMENT_REGION_LEVELS:
         _unprocessable(
             "region_level_invalid",
-            f"An agreement covers a province or a regency/city, not a {level}",
+            f"An agreement covers a province or a regency/city, not a {region.level}",
             ["body", "region_code"],
         )
 
 
 async def _get_election(session: AsyncSession, code: str) -> Election:
-    found = await repository.elections(session, [code])
+    found = await reference.elections_by_code(session, [code])
     if code not in found:
         _unprocessable(
             "election_not_found", f"No election has the code {code}", ["body", "election"]
@@ -293,8 +294,9 @@ async def _cohort_rows(
     loc: Callable[[int], list[str | int]],
 ) -> list[dict[str, Any]]:
     """Checked cohort rows ready to insert; 422 naming the first bad field, 409 on overlaps."""
-    bodies = await repository.role_bodies(session, {cohort.role for cohort in cohorts})
-    elections = await repository.elections(
+    roles = await reference.roles_by_code(session, {cohort.role for cohort in cohorts})
+    bodies = {code: role.body for code, role in roles.items()}
+    elections = await reference.elections_by_code(
         session, {cohort.election or default_election for cohort in cohorts}
     )
     rows = []
@@ -674,7 +676,7 @@ async def update_cohort(
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     start = changes.get("coverage_start", cohort.coverage_start)
     end = changes.get("coverage_end", cohort.coverage_end)
-    elections = await repository.elections(session, [cohort.election_code])
+    elections = await reference.elections_by_code(session, [cohort.election_code])
     _check_period(start, end, elections[cohort.election_code], ["body"])
     span = await repository.registration_span(session, cohort.id)
     if span is not None and (start > span[0] or end < span[1]):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, Select, exists, func, insert, select, update
+from sqlalchemy import Row, Select, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +19,6 @@ from app.models import (
     ClaimDocument,
     ClaimEvent,
     Cohort,
-    Region,
     Registration,
 )
 
@@ -69,10 +68,6 @@ async def registrations_for_claim(
     stmt = stmt.order_by(Registration.coverage_start, Registration.id)
     rows = await session.execute(stmt.with_for_update(read=True, of=Registration))
     return list(rows.all())
-
-
-async def region_exists(session: AsyncSession, code: str) -> bool:
-    return bool(await session.scalar(select(exists().where(Region.code == code))))
 
 
 async def insert_claim(session: AsyncSession, values: Mapping[str, Any]) -> Claim:

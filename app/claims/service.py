@@ -62,7 +62,7 @@ from app.core.versions import check_version, if_match_versions, stale
 from app.coverage.service import COVERS, REASONS, state_on
 from app.models import Agreement, Claim, ClaimDocument, RegistrationStatus
 from app.nik import check_nik, format_nik, mask_nik, nik_to_int
-from app.reference.service import schedules_in_force
+from app.reference import service as reference
 
 # DESIGN rule 9: a work accident is reported (KK1) within 2 x 24 hours; later is a warning.
 REPORT_WITHIN = timedelta(hours=48)
@@ -240,7 +240,7 @@ async def _covering_registration(
 async def _benefits(
     session: AsyncSession, data: ClaimCreate, outcome: str, declared_wage: int
 ) -> Benefits:
-    rows = await schedules_in_force(session, data.incident_date, data.program)
+    rows = await reference.schedules_in_force(session, data.incident_date, data.program)
     if not rows:
         raise Unprocessable(
             f"No benefit schedule of {data.program} is in force on {data.incident_date}",
@@ -306,7 +306,7 @@ async def file_claim(
     _check_outcome_details(data, outcome)
     reported_at, warnings = _check_times(data)
     claimant_nik = _claimant_nik(data.claimant.nik)
-    if not await repository.region_exists(session, data.place_region_code):
+    if await reference.find_region(session, data.place_region_code) is None:
         _unprocessable(
             "region_not_found",
             f"No region has the code {data.place_region_code}",

@@ -15,8 +15,6 @@ from app.models import (
     Cohort,
     ContributionAllocation,
     ContributionPayment,
-    Election,
-    Region,
 )
 
 
@@ -283,14 +281,6 @@ async def claims_by_status(session: AsyncSession, agreement_id: uuid.UUID) -> Se
         ORDER BY program, array_position({CLAIM_STATUS_ORDER}, status)
     """
     return (await session.execute(text(sql), {"agreement_id": agreement_id})).all()
-
-
-async def get_region(session: AsyncSession, code: str) -> Region | None:
-    return await session.get(Region, code)
-
-
-async def election_exists(session: AsyncSession, code: str) -> bool:
-    return await session.get(Election, code) is not None
 
 
 async def enrolment_rows(

@@ -59,6 +59,7 @@ from app.core.clock import today
 from app.core.errors import Conflict, Forbidden, Unprocessable
 from app.core.pagination import Page, keyset_page
 from app.models import Agreement, ContributionPayment, RegistrationStatus
+from app.reference import service as reference
 
 TERMINATED_STATUSES = frozenset({RegistrationStatus.TERMINATED, RegistrationStatus.REPLACED})
 
@@ -484,7 +485,7 @@ async def enrolment_report(
 ) -> EnrolmentReport:
     region_name = None
     if region is not None:
-        found = await repository.get_region(session, region)
+        found = await reference.find_region(session, region)
         if found is None or found.level != "province":
             raise Unprocessable(
                 f"No province has the code {region}",
@@ -492,7 +493,7 @@ async def enrolment_report(
                 errors=[{"loc": ["query", "region"], "code": "not_found", "msg": region}],
             )
         region_name = found.name
-    if election is not None and not await repository.election_exists(session, election):
+    if election is not None and await reference.find_election(session, election) is None:
         raise Unprocessable(
             f"No election has the code {election}",
             code="election_not_found",

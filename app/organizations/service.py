@@ -8,9 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import audit
 from app.core.auth import Principal, forget_key, issue_key
 from app.core.errors import Conflict, NotFound, Unprocessable
-from app.models import ApiKey, Organization, OrganizationKind, Region
+from app.models import ApiKey, Organization, OrganizationKind
 from app.organizations import repository
 from app.organizations.schemas import ApiKeyCreate, OrganizationCreate
+from app.reference import service as reference
 
 
 async def create_organization(
@@ -40,7 +41,7 @@ async def create_organization(
 
 
 async def _check_region(session: AsyncSession, code: str) -> None:
-    if await session.get(Region, code) is None:
+    if await reference.find_region(session, code) is None:
         raise Unprocessable(f"No region has the code {code}", code="region_not_found")
 
 

@@ -1,12 +1,15 @@
 """Reference data every domain checks against: regions, roles, elections, age limits, benefits.
 
 The functions without a leading underscore and without `list_`/`create_` are the API other
-domains call (`get_region`, `normalize_region_code`, `region_contains`, `get_election`,
-`get_role`, `age_limits`, `schedules_in_force`, `known_district_codes`).
+domains call (`get_region`, `find_region`, `normalize_region_code`, `region_contains`,
+`get_election`, `find_election`, `elections_by_code`, `get_role`, `roles_by_code`,
+`age_limits`, `schedules_in_force`, `known_district_codes`). The `get_` ones answer 404 for an
+unknown code; the others give None or leave the code out, for the caller to say what it means.
 """
 
 import re
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,6 +67,11 @@ async def get_region(session: AsyncSession, code: str) -> Region:
     return regions[0]
 
 
+async def find_region(session: AsyncSession, code: str) -> Region | None:
+    """The region of exactly this (dotted) code, or None."""
+    return await repository.region(session, code)
+
+
 async def get_region_with_path(session: AsyncSession, code: str) -> tuple[Region, list[Region]]:
     """The region and its path, province first and the region itself last (one query)."""
     dotted = normalize_region_code(code)
@@ -116,6 +124,11 @@ async def get_role(session: AsyncSession, code: str) -> Role:
     return role
 
 
+async def roles_by_code(session: AsyncSession, codes: Collection[str]) -> dict[str, Role]:
+    """The roles among `codes`, by code; unknown codes are left out."""
+    return await repository.roles_by_code(session, codes)
+
+
 async def list_roles(session: AsyncSession) -> list[RoleRead]:
     """Every role with its per-election age limits (two queries: the catalog is small)."""
     roles = await repository.all_roles(session)
@@ -158,6 +171,15 @@ async def get_election(session: AsyncSession, code: str) -> Election:
     if election is None:
         raise NotFound(f"No election has the code {code}", code="election_not_found")
     return election
+
+
+async def find_election(session: AsyncSession, code: str) -> Election | None:
+    return await repository.election(session, code)
+
+
+async def elections_by_code(session: AsyncSession, codes: Collection[str]) -> dict[str, Election]:
+    """The elections among `codes`, by code; unknown codes are left out."""
+    return await repository.elections_by_code(session, codes)
 
 
 async def _with_age_limits(session: AsyncSession, elections: list[Election]) -> list[ElectionRead]:

@@ -3,7 +3,7 @@
 import base64
 import binascii
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -74,6 +74,17 @@ def _typed(value: str, key: ColumnElement[Any]) -> Any:
     return value
 
 
+def page_of(
+    rows: Sequence[T], limit: int, cursor_of: Callable[[T], Sequence[Any]]
+) -> tuple[list[T], str | None]:
+    """The page in `rows`, read as `limit + 1` to learn whether more follow: its first `limit`
+    rows, and the cursor after the last of them (its `cursor_of` values) when more follow."""
+    if len(rows) <= limit:
+        return list(rows), None
+    kept = list(rows[:limit])
+    return kept, encode_cursor(cursor_of(kept[-1]))
+
+
 async def keyset_page(
     session: AsyncSession,
     stmt: Select[Any],
@@ -96,7 +107,4 @@ async def keyset_page(
     # The keys ride along as trailing columns, so any select (entities or columns) can page.
     paged = stmt.add_columns(*keys).order_by(*keys).limit(limit + 1)
     rows = list((await session.execute(paged)).all())
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    return rows, encode_cursor(list(rows[-1])[-len(keys) :])
+    return page_of(rows, limit, lambda row: list(row)[-len(keys) :])

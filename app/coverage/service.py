@@ -20,7 +20,7 @@ from app.core.auth import Principal
 from app.core.clock import today
 from app.core.collector import collector_paused
 from app.core.errors import Forbidden, Unprocessable
-from app.core.pagination import Page, decode_id_cursor, encode_cursor
+from app.core.pagination import Page, decode_id_cursor, page_of
 from app.coverage import repository
 from app.coverage.schemas import (
     MAX_NIKS,
@@ -269,8 +269,9 @@ async def list_access_log(
         before_id=before_id,
         since=since,
     ).limit(limit + 1)
-    entries = await repository.access_log_entries(session, stmt)
-    next_cursor = encode_cursor([entries[limit - 1].id]) if len(entries) > limit else None
+    entries, next_cursor = page_of(
+        await repository.access_log_entries(session, stmt), limit, lambda entry: [entry.id]
+    )
     items = [
         AccessLogRead(
             id=entry.id,
@@ -281,6 +282,6 @@ async def list_access_log(
             endpoint=entry.endpoint,
             registrations=entry.registrations,
         )
-        for entry in entries[:limit]
+        for entry in entries
     ]
     return Page(items=items, next_cursor=next_cursor)

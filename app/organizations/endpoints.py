@@ -8,11 +8,11 @@ from fastapi.responses import Response
 from app.core.auth import PrincipalDep
 from app.core.database import SessionDep
 from app.core.idempotency import IdempotencyKeyHeader, idempotent
-from app.core.pagination import CursorQuery, LimitQuery, Page, keyset_page
+from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.responses import json_response
 from app.core.routing import api_router, problems
-from app.models import Organization, OrganizationKind
-from app.organizations import repository, service
+from app.models import OrganizationKind
+from app.organizations import service
 from app.organizations.auth import Admin
 from app.organizations.schemas import (
     ApiKeyCreate,
@@ -65,14 +65,8 @@ async def list_organizations(
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[OrganizationRead]:
-    stmt = repository.organizations_query(kind)
-    if not principal.is_operator:
-        stmt = stmt.where(Organization.id == principal.organization_id)
-    rows, next_cursor = await keyset_page(
-        session, stmt, keys=[Organization.id], limit=limit, cursor=cursor
-    )
-    return Page(
-        items=[OrganizationRead.model_validate(row[0]) for row in rows], next_cursor=next_cursor
+    return await service.list_organizations(
+        session, principal, kind=kind, limit=limit, cursor=cursor
     )
 
 

@@ -14,7 +14,7 @@ from app.core import audit
 from app.core.accesslog import AccessLogWriter, record_session_reads
 from app.core.auth import Principal
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable, constraint_of
-from app.core.pagination import Page, decode_id_cursor, encode_cursor
+from app.core.pagination import Page, decode_id_cursor, page_of
 from app.models import COVERING_STATUSES, Agreement, Registration, RegistrationStatus
 from app.nik import format_nik, mask_nik
 from app.registrations import repository
@@ -130,8 +130,7 @@ async def list_registrations(
     rows = await repository.list_registrations(
         session, filters, principal, after_id=after_id, limit=limit + 1
     )
-    shown = rows[:limit]
-    next_cursor = encode_cursor([rows[limit - 1][0].id]) if len(rows) > limit else None
+    shown, next_cursor = page_of(rows, limit, lambda row: [row[0].id])
     await _log_personal_reads(
         session, principal, access_log, ENDPOINT_LIST, [row[0] for row in shown]
     )

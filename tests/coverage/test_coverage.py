@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.database import driver_connection
-from app.coverage import service
 from app.coverage.schemas import CoverageChecksRead, CoverageRead, CoverageRegistration
 from tests.access_log import access_log_rows
 from tests.coverage.helpers import (

@@ -175,7 +175,7 @@ async def update_agreement(
     return result.scalar_one_or_none()
 
 
-async def registrations_ended_with(session: AsyncSession, agreement_id: uuid.UUID) -> int:
+async def registrations_ended_by_trigger(session: AsyncSession, agreement_id: uuid.UUID) -> int:
     """How many registrations the agreement's end terminated (the database's
     agreements_end_registrations trigger does it, in the UPDATE that ends the agreement)."""
     count = await session.scalar(

@@ -553,6 +553,9 @@ async def transition(
                 ["body", "ended_on"],
             )
         values["ended_on"] = ended_on
+    # Ending an agreement also ends its registrations, in this same UPDATE: the database's
+    # agreements_end_registrations trigger (migration 0004) terminates the active ones running
+    # past ended_on (end_reason "agreement ended"), whatever path ends the agreement.
     updated = await repository.update_agreement(
         session, agreement.id, values=values, version=version, statuses=sources
     )
@@ -565,7 +568,7 @@ async def transition(
     if action == "end":
         assert ended_on is not None
         detail["ended_on"] = str(ended_on)
-        detail["registrations_ended"] = await repository.registrations_ended_with(
+        detail["registrations_ended"] = await repository.registrations_ended_by_trigger(
             session, agreement.id
         )
     audit.record(

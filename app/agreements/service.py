@@ -37,7 +37,7 @@ from app.core.errors import (
     InvalidState,
     NotFound,
     PreconditionFailed,
-    Unprocessable,
+    invalid_field,
 )
 from app.core.pagination import Page, keyset_page
 from app.core.versions import check_version, etag, if_match_versions
@@ -179,12 +179,6 @@ async def list_agreements(
 # Checks against the data
 
 
-def _unprocessable(code: str, detail: str, loc: Sequence[str | int]) -> NoReturn:
-    raise Unprocessable(
-        detail, code=code, errors=[{"loc": [str(p) for p in loc], "code": code, "msg": detail}]
-    )
-
-
 async def _check_parties(
     session: AsyncSession,
     *,
@@ -209,14 +203,14 @@ async def _check_parties(
             continue
         kind = kinds.get(organization_id)
         if kind is None:
-            _unprocessable(
+            invalid_field(
                 "organization_not_found",
                 f"No organization has the id given as {field}",
                 ["body", field],
             )
         if kind not in allowed[field]:
             role = field.removesuffix("_id")
-            _unprocessable(
+            invalid_field(
                 f"{role}_wrong_kind",
                 f"The {role.replace('_', ' ')} must be an organization of kind "
                 f"{' or '.join(allowed[field])}, not {kind}",
@@ -228,11 +222,9 @@ async def _check_parties(
 async def _check_region(session: AsyncSession, code: str) -> None:
     region = await reference.find_region(session, code)
     if region is None:
-        _unprocessable(
-            "region_not_found", f"No region has the code {code}", ["body", "region_code"]
-        )
+        invalid_field("region_not_found", f"No region has the code {code}", ["body", "region_code"])
     if region.level not in AGREEMENT_REGION_LEVELS:
-        _unprocessable(
+        invalid_field(
             "region_level_invalid",
             f"An agreement covers a province or a regency/city, not a {region.level}",
             ["body", "region_code"],
@@ -242,7 +234,7 @@ async def _check_region(session: AsyncSession, code: str) -> None:
 async def _get_election(session: AsyncSession, code: str) -> Election:
     found = await reference.elections_by_code(session, [code])
     if code not in found:
-        _unprocessable(
+        invalid_field(
             "election_not_found", f"No election has the code {code}", ["body", "election"]
         )
     return found[code]
@@ -270,14 +262,14 @@ def election_window(voting_day: date) -> tuple[date, date]:
 
 def _check_period(start: date, end: date, election: Election, loc: Sequence[str | int]) -> None:
     if end < start:
-        _unprocessable(
+        invalid_field(
             "cohort_period_invalid",
             f"The cohort ends ({end}) before it starts ({start})",
             [*loc, "coverage_end"],
         )
     first, last = election_window(election.voting_day)
     if start < first or end > last:
-        _unprocessable(
+        invalid_field(
             "cohort_outside_election_window",
             f"A cohort of {election.code} (voting day {election.voting_day}) must lie between "
             f"{first} and {last}",
@@ -303,11 +295,11 @@ async def _cohort_rows(
     for index, cohort in enumerate(cohorts):
         body = bodies.get(cohort.role)
         if body is None:
-            _unprocessable(
+            invalid_field(
                 "role_not_found", f"No role has the code {cohort.role}", [*loc(index), "role"]
             )
         if body not in ("any", counterpart_kind):
-            _unprocessable(
+            invalid_field(
                 "role_wrong_body",
                 f"{cohort.role} is a {body.upper()} role; this agreement's counterpart is "
                 f"{counterpart_kind.upper()}",
@@ -316,7 +308,7 @@ async def _cohort_rows(
         election_code = cohort.election or default_election
         election = elections.get(election_code)
         if election is None:
-            _unprocessable(
+            invalid_field(
                 "election_not_found",
                 f"No election has the code {election_code}",
                 [*loc(index), "election"],
@@ -356,7 +348,7 @@ def _programs(values: Sequence[str]) -> list[Program]:
 def _rate_rows(programs: Collection[Program], rates: dict[Program, Rate]) -> list[dict[str, Any]]:
     extra = sorted(set(rates) - set(programs))
     if extra:
-        _unprocessable(
+        invalid_field(
             "rate_program_not_covered",
             f"A rate is given for {', '.join(extra)}, which the agreement does not cover",
             ["body", "rates", extra[0]],
@@ -546,7 +538,7 @@ async def transition(
     if action == "end":
         assert ended_on is not None
         if agreement.signed_on is not None and ended_on < agreement.signed_on:
-            _unprocessable(
+            invalid_field(
                 "ended_on_invalid",
                 f"The agreement cannot end ({ended_on}) before it was signed "
                 f"({agreement.signed_on})",

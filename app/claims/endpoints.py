@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Header, Query, Request
 from fastapi.responses import Response
 
-from app.claims import service
+from app.claims import filing, views, workflow
 from app.claims.auth import ClaimsFile, ClaimsRead, ClaimsReview
 from app.claims.repository import ClaimFilters
 from app.claims.schemas import (
@@ -74,7 +74,7 @@ async def file_claim(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     async def create() -> Response:
-        claim = await service.file_claim(session, principal, data=data, access_log=access_log)
+        claim = await filing.file_claim(session, principal, data=data, access_log=access_log)
         return json_response(
             claim, 201, headers={**etag(claim.version), "Location": f"/v1/claims/{claim.id}"}
         )
@@ -111,7 +111,7 @@ async def list_claims(
         incident_from=from_,
         incident_to=to,
     )
-    return await service.list_claims(
+    return await views.list_claims(
         session, principal, filters=filters, limit=limit, cursor=cursor, access_log=access_log
     )
 
@@ -129,7 +129,7 @@ async def get_claim(
     principal: ClaimsRead,
     access_log: AccessLogDep,
 ) -> Response:
-    claim = await service.get_claim(session, principal, claim_id=claim_id, access_log=access_log)
+    claim = await views.get_claim(session, principal, claim_id=claim_id, access_log=access_log)
     return json_response(claim, headers=etag(claim.version))
 
 
@@ -156,7 +156,7 @@ async def transition_claim(
     access_log: AccessLogDep,
     if_match: IfMatch = None,
 ) -> Response:
-    claim = await service.transition(
+    claim = await workflow.transition(
         session,
         principal,
         claim_id=claim_id,
@@ -193,7 +193,7 @@ async def receive_document(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     async def create() -> Response:
-        claim = await service.receive_document(
+        claim = await workflow.receive_document(
             session, principal, claim_id=claim_id, data=data, access_log=access_log
         )
         return json_response(claim, headers=etag(claim.version))

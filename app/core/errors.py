@@ -3,7 +3,7 @@
 import logging
 import traceback
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import asyncpg
 import orjson
@@ -90,6 +90,15 @@ class PreconditionRequired(AppError):
 
 class ServiceUnavailable(AppError):
     status, code, title = 503, "database_unavailable", "The database is not reachable"
+
+
+def invalid_field(code: str, detail: str, loc: Sequence[str | int]) -> NoReturn:
+    """Raise 422 `code` naming the one field at fault, as FastAPI's validation errors do."""
+    raise Unprocessable(
+        detail,
+        code=code,
+        errors=[{"loc": [str(part) for part in loc], "code": code, "msg": detail}],
+    )
 
 
 def problem_response(

@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements import cohorts
 from app.agreements import service as agreements
 from app.agreements.schemas import AgreementCreate, AgreementRead, CohortCreate
 from app.core.auth import ADMIN_PRINCIPAL
@@ -343,7 +344,7 @@ async def _seed_agreements(session: AsyncSession, officers_scale: float) -> dict
             session, ADMIN_PRINCIPAL, agreement_id=created.id, action="activate"
         )
         for cohort in demo.added_later:
-            await agreements.add_cohort(
+            await cohorts.add_cohort(
                 session, ADMIN_PRINCIPAL, agreement_id=created.id, data=cohort.create()
             )
         seeded.append(

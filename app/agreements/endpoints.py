@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import Header, Query, Request, Response
 
-from app.agreements import service
+from app.agreements import cohorts, service
 from app.agreements.auth import AgreementsRead, AgreementsWrite
 from app.agreements.schemas import (
     AgreementCreate,
@@ -251,7 +251,7 @@ async def add_cohort(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     async def create() -> Response:
-        cohort = await service.add_cohort(
+        cohort = await cohorts.add_cohort(
             session, principal, agreement_id=agreement_id, data=data, if_match=if_match
         )
         return json_response(cohort, 201)
@@ -279,7 +279,7 @@ async def update_cohort(
     principal: AgreementsWrite,
     if_match: IfMatchHeader = None,
 ) -> AgreementRead:
-    read = await service.update_cohort(
+    read = await cohorts.update_cohort(
         session,
         principal,
         agreement_id=agreement_id,

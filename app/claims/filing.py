@@ -12,13 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.claims import repository
-from app.claims.benefits import (
-    Benefits,
-    Incident,
-    ScheduleError,
-    ScheduleLine,
-    compute,
-)
+from app.claims.benefits import Benefits, Incident, ScheduleError, ScheduleLine, compute
 from app.claims.documents import checklist
 from app.claims.exceptions import (
     COVERED_CHECK,
@@ -28,21 +22,13 @@ from app.claims.exceptions import (
     duplicate_incident,
     not_covered,
 )
-from app.claims.schemas import (
-    ClaimCreate,
-    ClaimRead,
-)
+from app.claims.schemas import ClaimCreate, ClaimRead
 from app.claims.views import claim_read, incident_moment
 from app.core import audit
 from app.core.accesslog import AccessLogWriter
 from app.core.auth import Principal
 from app.core.clock import JAKARTA, today
-from app.core.errors import (
-    NotFound,
-    Unprocessable,
-    constraint_of,
-    invalid_field,
-)
+from app.core.errors import NotFound, Unprocessable, constraint_of, invalid_field
 from app.coverage.service import COVERS, REASONS, state_on
 from app.models import RegistrationStatus
 from app.nik import check_nik, nik_to_int

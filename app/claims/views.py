@@ -13,13 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements.service import get_visible_agreement
 from app.claims import repository
-from app.claims.benefits import (
-    totals_arithmetic,
-)
+from app.claims.benefits import totals_arithmetic
 from app.claims.documents import KINDS
-from app.claims.exceptions import (
-    claim_not_found,
-)
+from app.claims.exceptions import claim_not_found
 from app.claims.repository import ClaimFilters
 from app.claims.schemas import (
     AmountsClaimed,
@@ -35,9 +31,7 @@ from app.claims.schemas import (
 from app.core.accesslog import AccessLogWriter, record_session_reads
 from app.core.auth import Principal
 from app.core.clock import JAKARTA
-from app.core.errors import (
-    invalid_field,
-)
+from app.core.errors import invalid_field
 from app.core.pagination import Page, keyset_page
 from app.models import Agreement, Claim, ClaimDocument
 from app.nik import format_nik, mask_nik

@@ -14,27 +14,14 @@ from app.agreements import access
 from app.agreements.access import PartyRole
 from app.claims import repository
 from app.claims.documents import KINDS
-from app.claims.exceptions import (
-    DOCUMENTS_CHECK,
-    documents_missing,
-)
-from app.claims.schemas import (
-    ClaimRead,
-    DocumentReceive,
-    TransitionCreate,
-)
+from app.claims.exceptions import DOCUMENTS_CHECK, documents_missing
+from app.claims.schemas import ClaimRead, DocumentReceive, TransitionCreate
 from app.claims.views import claim_read, visible_claim
 from app.core import audit
 from app.core.accesslog import AccessLogWriter
 from app.core.auth import Principal
 from app.core.clock import today
-from app.core.errors import (
-    Forbidden,
-    InvalidState,
-    Unprocessable,
-    constraint_of,
-    invalid_field,
-)
+from app.core.errors import Forbidden, InvalidState, Unprocessable, constraint_of, invalid_field
 from app.core.versions import check_version, if_match_versions, stale
 from app.models import Claim
 

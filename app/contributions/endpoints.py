@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Header, Query, Request
 from fastapi.responses import Response
 
-from app.contributions import exports, service
+from app.contributions import exports, payments, reports, service
 from app.contributions.auth import PaymentsWrite, ReportsRead
 from app.contributions.schemas import (
     MONTH_PATTERN,
@@ -132,7 +132,7 @@ async def record_payment(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     async def create() -> Response:
-        payment = await service.record_payment(
+        payment = await payments.record_payment(
             session, principal, agreement_id=agreement_id, data=data
         )
         return json_response(payment, 201)
@@ -156,7 +156,7 @@ async def list_payments(
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[PaymentRead]:
-    return await service.list_payments(
+    return await payments.list_payments(
         session, principal, agreement_id=agreement_id, limit=limit, cursor=cursor
     )
 
@@ -177,7 +177,7 @@ async def get_summary(
     principal: ReportsRead,
     accept: AcceptHeader = None,
 ) -> SummaryRead | Response:
-    agreement, report = await service.get_summary(session, principal, agreement_id=agreement_id)
+    agreement, report = await reports.get_summary(session, principal, agreement_id=agreement_id)
     return await exports.answer(
         report, accept, exports.summary_tables, "ringkasan", agreement.number
     )
@@ -209,7 +209,7 @@ async def enrolment_report(
     ] = None,
     accept: AcceptHeader = None,
 ) -> EnrolmentReport | Response:
-    report = await service.enrolment_report(session, principal, election=election, region=region)
+    report = await reports.enrolment_report(session, principal, election=election, region=region)
     return await exports.answer(
         report,
         accept,

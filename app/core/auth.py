@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -19,7 +19,7 @@ from app.core.database import SessionDep
 from app.core.errors import Forbidden, Unauthorized
 from app.models import ApiKey, Organization, OrganizationKind
 
-SCOPES = (
+Scope = Literal[
     "admin",
     "agreements:write",
     "agreements:read",
@@ -30,7 +30,8 @@ SCOPES = (
     "claims:write",
     "claims:review",
     "reports:read",
-)
+]
+SCOPES: tuple[str, ...] = get_args(Scope)
 KEY_PREFIX = "prs_"
 PREFIX_LENGTH = 10
 CACHE_SECONDS = 10.0

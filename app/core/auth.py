@@ -169,9 +169,10 @@ PrincipalDep = Annotated[Principal, Depends(authenticate)]
 
 def ensure(principal: Principal, *scopes: str) -> None:
     """403 `missing_scope` unless the caller holds every one of `scopes`."""
-    missing = [scope for scope in scopes if not principal.has(scope)]
-    if missing:
-        raise Forbidden(f"This key lacks the scope {', '.join(missing)}", code="missing_scope")
+    for scope in scopes:
+        if not principal.has(scope):
+            missing = [scope for scope in scopes if not principal.has(scope)]
+            raise Forbidden(f"This key lacks the scope {', '.join(missing)}", code="missing_scope")
 
 
 def ensure_any(principal: Principal, *scopes: str) -> None:

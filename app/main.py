@@ -1,16 +1,19 @@
 """Application factory: routers, error handlers, middleware and lifespan."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.agreements import exceptions as agreements_exceptions
 from app.agreements.endpoints import router as agreements_router
+from app.claims import exceptions as claims_exceptions
 from app.claims.endpoints import router as claims_router
 from app.contract import SERVERS, TAGS, api_version, description
 from app.contributions.endpoints import router as contributions_router
+from app.core import accesslog
 from app.core.database import create_engine, create_sessionmaker, resolve_database_url
-from app.core.errors import install_error_handlers
+from app.core.errors import ConstraintErrors, install_error_handlers
 from app.core.health import router as health_router
 from app.core.observability import Metrics, RequestContextMiddleware
 from app.core.routing import Problem
@@ -20,6 +23,7 @@ from app.coverage.endpoints import router as coverage_router
 from app.docs import install_docs
 from app.organizations.endpoints import router as organizations_router
 from app.reference.endpoints import router as reference_router
+from app.registrations import exceptions as registrations_exceptions
 from app.registrations.endpoints import router as registrations_router
 from app.rosters.endpoints import router as rosters_router
 
@@ -38,27 +42,30 @@ ROUTERS = (
     claims_router,
     contributions_router,
 )
+# What a refused write means, by constraint name, for the writes no service translated itself.
+CONSTRAINT_ERRORS: ConstraintErrors = {
+    **agreements_exceptions.CONSTRAINT_ERRORS,
+    **claims_exceptions.CONSTRAINT_ERRORS,
+    **registrations_exceptions.CONSTRAINT_ERRORS,
+}
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    owns_engine = not hasattr(app.state, "sessionmaker")
-    if owns_engine:
-        settings: Settings = app.state.settings
-        engine = create_engine(
-            resolve_database_url(settings),
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
-        )
-        app.state.engine = engine
-        app.state.sessionmaker = create_sessionmaker(engine)
-    coverage = await coverage_runtime.start(app)  # lookup pool and access-log writer
-    try:
+    async with AsyncExitStack() as running:
+        if not hasattr(app.state, "sessionmaker"):
+            settings: Settings = app.state.settings
+            engine = create_engine(
+                resolve_database_url(settings),
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_max_overflow,
+            )
+            running.push_async_callback(engine.dispose)
+            app.state.engine = engine
+            app.state.sessionmaker = create_sessionmaker(engine)
+        running.push_async_callback((await accesslog.start_writer(app)).stop)
+        running.push_async_callback((await coverage_runtime.start(app)).stop)  # the lookup pool
         yield
-    finally:
-        await coverage.stop()
-        if owns_engine:
-            await app.state.engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -75,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
-    install_error_handlers(app)
+    install_error_handlers(app, CONSTRAINT_ERRORS)
     for router in ROUTERS:
         app.include_router(router)
     install_docs(app)

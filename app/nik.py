@@ -112,6 +112,22 @@ def nik_to_int(text: str) -> int | None:
     return None
 
 
+INVALID_NIK_MESSAGE = "A NIK is 16 digits, sent as a string"
+NUMBER_NIK_MESSAGE = "A NIK sent as a number may have lost digits: send it as a 16-digit string"
+
+
+def nik_of_input(raw: object) -> int | None:
+    """The NIK a JSON value asks about, or None when it is not a string of 16 digits (format
+    only: a NIK with an odd province or birth date is still looked up, under it is nothing)."""
+    return nik_to_int(raw) if isinstance(raw, str) else None
+
+
+def nik_input_error(raw: object) -> dict[str, str]:
+    """The `{code, msg}` of a JSON value that `nik_of_input` refused."""
+    is_number = isinstance(raw, int | float) and not isinstance(raw, bool)
+    return {"code": "invalid_nik", "msg": NUMBER_NIK_MESSAGE if is_number else INVALID_NIK_MESSAGE}
+
+
 def check_nik(
     raw: object,
     *,

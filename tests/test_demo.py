@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements.service import read_agreement
 from app.core.auth import ADMIN_PRINCIPAL
-from app.demo import DEMO_AGREEMENTS, register_demo_officers, seed_demo
+from app.demo import register_demo_officers, seed_demo
+from app.demo_data import DEMO_AGREEMENTS
 from app.demo_officers import Area, CohortPlan, OfficerFactory
 from app.models import Agreement, Cohort, Registration, RosterBatch
 from app.nik import check_niks

@@ -5,7 +5,8 @@ from typing import Annotated
 
 from fastapi import Header, Query, Request, Response
 
-from app.agreements import service
+from app.agreements import cohorts, service
+from app.agreements.auth import AgreementsRead, AgreementsWrite
 from app.agreements.schemas import (
     AgreementCreate,
     AgreementEnd,
@@ -18,7 +19,6 @@ from app.agreements.schemas import (
     ElectionCode,
     RegionFilter,
 )
-from app.core.auth import PrincipalDep, require
 from app.core.database import SessionDep
 from app.core.idempotency import IdempotencyKeyHeader, idempotent
 from app.core.pagination import CursorQuery, LimitQuery, Page
@@ -27,8 +27,6 @@ from app.core.routing import api_router, problems
 from app.core.versions import etag
 
 router = api_router(prefix="/v1", tags=["agreements"])
-Read = require("agreements:read")
-Write = require("agreements:write")
 
 IfMatchHeader = Annotated[
     str | None,
@@ -58,9 +56,8 @@ async def create_agreement(
     request: Request,
     data: AgreementCreate,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: AgreementsWrite,
     idempotency_key: IdempotencyKeyHeader = None,
-    _: object = Write,
 ) -> Response:
     async def create() -> Response:
         read = await service.create_agreement(session, principal, data=data)
@@ -83,7 +80,7 @@ async def create_agreement(
 )
 async def list_agreements(
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: AgreementsRead,
     election: Annotated[ElectionCode | None, Query(description="Election code")] = None,
     status: AgreementStatus | None = None,
     region: Annotated[
@@ -94,7 +91,6 @@ async def list_agreements(
     bpjs_branch_id: uuid.UUID | None = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-    _: object = Read,
 ) -> Page[AgreementRead]:
     return await service.list_agreements(
         session,
@@ -123,8 +119,7 @@ async def get_agreement(
     agreement_id: uuid.UUID,
     response: Response,
     session: SessionDep,
-    principal: PrincipalDep,
-    _: object = Read,
+    principal: AgreementsRead,
 ) -> AgreementRead:
     read = await service.read_agreement(session, principal, agreement_id=agreement_id)
     response.headers.update(etag(read.version))
@@ -148,9 +143,8 @@ async def update_agreement(
     data: AgreementUpdate,
     response: Response,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: AgreementsWrite,
     if_match: IfMatchHeader = None,
-    _: object = Write,
 ) -> AgreementRead:
     read = await service.update_agreement(
         session, principal, agreement_id=agreement_id, if_match=if_match, data=data
@@ -170,9 +164,8 @@ async def activate_agreement(
     agreement_id: uuid.UUID,
     response: Response,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: AgreementsWrite,
     if_match: IfMatchHeader = None,
-    _: object = Write,
 ) -> AgreementRead:
     read = await service.transition(
         session, principal, agreement_id=agreement_id, action="activate", if_match=if_match
@@ -198,9 +191,8 @@ async def end_agreement(
     data: AgreementEnd,
     response: Response,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: AgreementsWrite,
     if_match: IfMatchHeader = None,
-    _: object = Write,
 ) -> AgreementRead:
     read = await service.transition(
         session,
@@ -228,9 +220,8 @@ async def cancel_agreement(
     agreement_id: uuid.UUID,
     response: Response,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: AgreementsWrite,
     if_match: IfMatchHeader = None,
-    _: object = Write,
 ) -> AgreementRead:
     read = await service.transition(
         session, principal, agreement_id=agreement_id, action="cancel", if_match=if_match
@@ -255,13 +246,12 @@ async def add_cohort(
     agreement_id: uuid.UUID,
     data: CohortCreate,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: AgreementsWrite,
     if_match: IfMatchHeader = None,
     idempotency_key: IdempotencyKeyHeader = None,
-    _: object = Write,
 ) -> Response:
     async def create() -> Response:
-        cohort = await service.add_cohort(
+        cohort = await cohorts.add_cohort(
             session, principal, agreement_id=agreement_id, data=data, if_match=if_match
         )
         return json_response(cohort, 201)
@@ -286,11 +276,10 @@ async def update_cohort(
     data: CohortUpdate,
     response: Response,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: AgreementsWrite,
     if_match: IfMatchHeader = None,
-    _: object = Write,
 ) -> AgreementRead:
-    read = await service.update_cohort(
+    read = await cohorts.update_cohort(
         session,
         principal,
         agreement_id=agreement_id,

@@ -9,19 +9,20 @@ from typing import Any
 from sqlalchemy import Select, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements import access
+from app.core.auth import Principal
 from app.models import (
+    COVERING_STATUSES,
     Agreement,
     AgreementRate,
     Cohort,
-    Election,
     Organization,
-    Region,
     Registration,
-    Role,
+    RegistrationStatus,
 )
 
 # Registrations whose period a cohort must keep covering (rejected ones never covered anyone).
-HOLDING_STATUSES = ("active", "terminated", "replaced", "held")
+HOLDING_STATUSES = (*COVERING_STATUSES, RegistrationStatus.HELD)
 # The end_reason migration 0004's agreements_end_registrations trigger writes.
 AGREEMENT_ENDED = "agreement ended"
 
@@ -57,21 +58,6 @@ async def organization_kinds(
         select(Organization.id, Organization.kind).where(Organization.id.in_(list(ids)))
     )
     return {row.id: row.kind for row in rows}
-
-
-async def region_level(session: AsyncSession, code: str) -> str | None:
-    level: str | None = await session.scalar(select(Region.level).where(Region.code == code))
-    return level
-
-
-async def elections(session: AsyncSession, codes: Collection[str]) -> dict[str, Election]:
-    rows = await session.scalars(select(Election).where(Election.code.in_(list(codes))))
-    return {election.code: election for election in rows}
-
-
-async def role_bodies(session: AsyncSession, codes: Collection[str]) -> dict[str, str]:
-    rows = await session.execute(select(Role.code, Role.body).where(Role.code.in_(list(codes))))
-    return {row.code: row.body for row in rows}
 
 
 async def insert_agreement(session: AsyncSession, values: Mapping[str, Any]) -> Agreement:
@@ -135,24 +121,16 @@ async def cohorts_of(
 
 
 def agreements_query(
+    principal: Principal,
     *,
-    visible_to: uuid.UUID | None,
-    everything: bool,
     election: str | None = None,
     status: str | None = None,
     region_code: str | None = None,
     counterpart_id: uuid.UUID | None = None,
     bpjs_branch_id: uuid.UUID | None = None,
 ) -> Select[Any]:
-    stmt = select(Agreement)
-    if not everything:
-        stmt = stmt.where(
-            or_(
-                Agreement.bpjs_branch_id == visible_to,
-                Agreement.counterpart_id == visible_to,
-                Agreement.payer_id == visible_to,
-            )
-        )
+    """The agreements the caller sees, narrowed by the filters."""
+    stmt = select(Agreement).where(access.readable(principal))
     if election is not None:
         stmt = stmt.where(Agreement.election_code == election)
     if status is not None:
@@ -197,7 +175,7 @@ async def update_agreement(
     return result.scalar_one_or_none()
 
 
-async def registrations_ended_with(session: AsyncSession, agreement_id: uuid.UUID) -> int:
+async def registrations_ended_by_trigger(session: AsyncSession, agreement_id: uuid.UUID) -> int:
     """How many registrations the agreement's end terminated (the database's
     agreements_end_registrations trigger does it, in the UPDATE that ends the agreement)."""
     count = await session.scalar(

@@ -1,55 +1,42 @@
-"""Agreements (PKS) and their cohorts: creation, lifecycle, visibility rules.
+"""Agreements (PKS): reading, creating, editing drafts and the lifecycle.
 
-Other domains import `get_visible_agreement` and `party_role`; the rest serves the endpoints.
+Other domains import `get_visible_agreement` (who sees what is agreements/access.py). The
+checks against the data are checks.py, the cohorts of an existing agreement cohorts.py.
 """
 
-import itertools
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, NoReturn
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agreements import repository
+from app.agreements import access, checks, repository
+from app.agreements.access import PartyRole
+from app.agreements.exceptions import agreement_number_exists, translated
 from app.agreements.schemas import (
-    DEFAULT_RATES,
-    PROGRAMS,
     AgreementCreate,
     AgreementRead,
     AgreementStatus,
     AgreementUpdate,
-    CohortCreate,
     CohortRead,
-    CohortUpdate,
     Program,
     Rate,
 )
 from app.core import audit
 from app.core.auth import Principal
 from app.core.errors import (
-    CONSTRAINT_ERRORS,
     AppError,
-    Conflict,
     Forbidden,
     InvalidState,
     NotFound,
     PreconditionFailed,
-    Unprocessable,
-    translate_integrity_error,
+    invalid_field,
 )
 from app.core.pagination import Page, keyset_page
 from app.core.versions import check_version, etag, if_match_versions
-from app.models import Agreement, AgreementRate, Cohort, Election, OrganizationKind
-
-PARTY_ROLES = ("bpjs_branch", "counterpart", "payer")
-COUNTERPART_KINDS = (OrganizationKind.KPU, OrganizationKind.BAWASLU)
-PAYER_KINDS = (OrganizationKind.KPU, OrganizationKind.BAWASLU, OrganizationKind.GOVERNMENT)
-AGREEMENT_REGION_LEVELS = ("province", "regency")
-# A cohort serves its election from 18 months before voting day to 6 months after.
-WINDOW_MONTHS_BEFORE = 18
-WINDOW_MONTHS_AFTER = 6
+from app.models import Agreement, AgreementRate, Cohort
 
 # action -> (statuses it starts from, status it leads to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -57,48 +44,9 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "end": ((AgreementStatus.ACTIVE,), AgreementStatus.ENDED),
     "cancel": ((AgreementStatus.DRAFT,), AgreementStatus.CANCELLED),
 }
-COHORT_OPEN_STATUSES = (AgreementStatus.DRAFT, AgreementStatus.ACTIVE)
-
-
-def _cohort_overlaps() -> AppError:
-    return Conflict(
-        "A cohort of the same role in this agreement already covers part of this period",
-        code="cohort_overlaps",
-    )
-
-
-def _number_exists() -> AppError:
-    return Conflict("An agreement with this number exists", code="agreement_number_exists")
-
-
-# Translated here for flushes in this module, and registered for any other path that hits them.
-CONSTRAINT_ERRORS.setdefault("ex_cohorts_role_period", _cohort_overlaps())
-CONSTRAINT_ERRORS.setdefault("uq_agreements_number", _number_exists())
 
 
 # Visibility (imported by the rosters, registrations, claims and contributions domains)
-
-
-def party_role(principal: Principal, agreement: Agreement) -> set[str]:
-    """Which of bpjs_branch, counterpart and payer the caller's organization is in `agreement`.
-
-    Empty for an organization that is not a party (operators included: check `is_operator`).
-    """
-    organization = principal.organization_id
-    if organization is None:
-        return set()
-    roles: set[str] = set()
-    if agreement.bpjs_branch_id == organization:
-        roles.add("bpjs_branch")
-    if agreement.counterpart_id == organization:
-        roles.add("counterpart")
-    if agreement.payer_id == organization:
-        roles.add("payer")
-    return roles
-
-
-def is_visible(principal: Principal, agreement: Agreement) -> bool:
-    return principal.is_operator or bool(party_role(principal, agreement))
 
 
 async def get_visible_agreement(
@@ -109,13 +57,13 @@ async def get_visible_agreement(
     An agreement of other parties is answered exactly like a missing id, so ids leak nothing.
     """
     agreement = await repository.get_agreement(session, agreement_id)
-    if agreement is None or not is_visible(principal, agreement):
+    if agreement is None or not access.can_see(principal, agreement):
         raise NotFound("No such agreement", code="agreement_not_found")
     return agreement
 
 
-def _require_bpjs_branch(principal: Principal, agreement: Agreement) -> None:
-    if not principal.is_operator and "bpjs_branch" not in party_role(principal, agreement):
+def require_bpjs_branch(principal: Principal, agreement: Agreement) -> None:
+    if not access.acts_as(principal, agreement, PartyRole.BPJS_BRANCH):
         raise Forbidden(
             "Only the agreement's BPJS branch (or an operator) may change it",
             code="not_bpjs_branch",
@@ -125,7 +73,7 @@ def _require_bpjs_branch(principal: Principal, agreement: Agreement) -> None:
 # Reading
 
 
-def _rate_read(rate: AgreementRate) -> Rate:
+def rate_read(rate: AgreementRate) -> Rate:
     if rate.basis_points is not None:
         return Rate(basis_points=rate.basis_points)
     return Rate(flat_amount=rate.flat_amount)
@@ -164,7 +112,7 @@ async def agreement_reads(
             signed_on=agreement.signed_on,
             signed_place=agreement.signed_place,
             programs=list(agreement.programs),
-            rates={rate.program: _rate_read(rate) for rate in rates.get(agreement.id, [])},
+            rates={rate.program: rate_read(rate) for rate in rates.get(agreement.id, [])},
             status=AgreementStatus(agreement.status),
             ended_on=agreement.ended_on,
             version=agreement.version,
@@ -196,8 +144,7 @@ async def list_agreements(
     cursor: str | None,
 ) -> Page[AgreementRead]:
     stmt = repository.agreements_query(
-        visible_to=principal.organization_id,
-        everything=principal.is_operator,
+        principal,
         election=election,
         status=status,
         region_code=region_code,
@@ -215,196 +162,6 @@ async def list_agreements(
     return Page(items=items, next_cursor=next_cursor)
 
 
-# Checks against the data
-
-
-def _unprocessable(code: str, detail: str, loc: Sequence[str | int]) -> NoReturn:
-    raise Unprocessable(
-        detail, code=code, errors=[{"loc": [str(p) for p in loc], "code": code, "msg": detail}]
-    )
-
-
-async def _check_parties(
-    session: AsyncSession,
-    *,
-    bpjs_branch_id: uuid.UUID | None,
-    counterpart_id: uuid.UUID | None,
-    payer_id: uuid.UUID | None,
-) -> dict[uuid.UUID, str]:
-    """The kinds of the named organizations, once each exists and is of a kind its role allows."""
-    named = {
-        "bpjs_branch_id": bpjs_branch_id,
-        "counterpart_id": counterpart_id,
-        "payer_id": payer_id,
-    }
-    kinds = await repository.organization_kinds(session, {v for v in named.values() if v})
-    allowed: dict[str, tuple[str, ...]] = {
-        "bpjs_branch_id": (OrganizationKind.BPJS_BRANCH,),
-        "counterpart_id": COUNTERPART_KINDS,
-        "payer_id": PAYER_KINDS,
-    }
-    for field, organization_id in named.items():
-        if organization_id is None:
-            continue
-        kind = kinds.get(organization_id)
-        if kind is None:
-            _unprocessable(
-                "organization_not_found",
-                f"No organization has the id given as {field}",
-                ["body", field],
-            )
-        if kind not in allowed[field]:
-            role = field.removesuffix("_id")
-            _unprocessable(
-                f"{role}_wrong_kind",
-                f"The {role.replace('_', ' ')} must be an organization of kind "
-                f"{' or '.join(allowed[field])}, not {kind}",
-                ["body", field],
-            )
-    return kinds
-
-
-async def _check_region(session: AsyncSession, code: str) -> None:
-    level = await repository.region_level(session, code)
-    if level is None:
-        _unprocessable(
-            "region_not_found", f"No region has the code {code}", ["body", "region_code"]
-        )
-    if level not in AGREEMENT_REGION_LEVELS:
-        _unprocessable(
-            "region_level_invalid",
-            f"An agreement covers a province or a regency/city, not a {level}",
-            ["body", "region_code"],
-        )
-
-
-async def _get_election(session: AsyncSession, code: str) -> Election:
-    found = await repository.elections(session, [code])
-    if code not in found:
-        _unprocessable(
-            "election_not_found", f"No election has the code {code}", ["body", "election"]
-        )
-    return found[code]
-
-
-def _add_months(day: date, months: int) -> date:
-    month_index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(month_index, 12)
-    month += 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, candidate))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def election_window(voting_day: date) -> tuple[date, date]:
-    """The days a cohort of an election may cover: 18 months before voting day to 6 after."""
-    return (
-        _add_months(voting_day, -WINDOW_MONTHS_BEFORE),
-        _add_months(voting_day, WINDOW_MONTHS_AFTER),
-    )
-
-
-def _check_period(start: date, end: date, election: Election, loc: Sequence[str | int]) -> None:
-    if end < start:
-        _unprocessable(
-            "cohort_period_invalid",
-            f"The cohort ends ({end}) before it starts ({start})",
-            [*loc, "coverage_end"],
-        )
-    first, last = election_window(election.voting_day)
-    if start < first or end > last:
-        _unprocessable(
-            "cohort_outside_election_window",
-            f"A cohort of {election.code} (voting day {election.voting_day}) must lie between "
-            f"{first} and {last}",
-            [*loc, "coverage_start" if start < first else "coverage_end"],
-        )
-
-
-async def _cohort_rows(
-    session: AsyncSession,
-    *,
-    cohorts: Sequence[CohortCreate],
-    counterpart_kind: str,
-    default_election: str,
-    loc: Callable[[int], list[str | int]],
-) -> list[dict[str, Any]]:
-    """Checked cohort rows ready to insert; 422 naming the first bad field, 409 on overlaps."""
-    bodies = await repository.role_bodies(session, {cohort.role for cohort in cohorts})
-    elections = await repository.elections(
-        session, {cohort.election or default_election for cohort in cohorts}
-    )
-    rows = []
-    for index, cohort in enumerate(cohorts):
-        body = bodies.get(cohort.role)
-        if body is None:
-            _unprocessable(
-                "role_not_found", f"No role has the code {cohort.role}", [*loc(index), "role"]
-            )
-        if body not in ("any", counterpart_kind):
-            _unprocessable(
-                "role_wrong_body",
-                f"{cohort.role} is a {body.upper()} role; this agreement's counterpart is "
-                f"{counterpart_kind.upper()}",
-                [*loc(index), "role"],
-            )
-        election_code = cohort.election or default_election
-        election = elections.get(election_code)
-        if election is None:
-            _unprocessable(
-                "election_not_found",
-                f"No election has the code {election_code}",
-                [*loc(index), "election"],
-            )
-        _check_period(cohort.coverage_start, cohort.coverage_end, election, loc(index))
-        rows.append(
-            {
-                "role_code": cohort.role,
-                "election_code": election_code,
-                "planned_headcount": cohort.planned_headcount,
-                "coverage_start": cohort.coverage_start,
-                "coverage_end": cohort.coverage_end,
-                "declared_wage": cohort.declared_wage,
-            }
-        )
-    _check_no_overlap(rows)
-    return rows
-
-
-def _check_no_overlap(rows: Sequence[dict[str, Any]]) -> None:
-    by_role: dict[str, list[tuple[date, date]]] = {}
-    for row in rows:
-        by_role.setdefault(row["role_code"], []).append(
-            (row["coverage_start"], row["coverage_end"])
-        )
-    for periods in by_role.values():
-        periods.sort()
-        for (_, end), (start, _) in itertools.pairwise(periods):
-            if start <= end:
-                raise _cohort_overlaps()
-
-
-def _programs(values: Sequence[str]) -> list[Program]:
-    return [program for program in PROGRAMS if program in values]
-
-
-def _rate_rows(programs: Collection[Program], rates: dict[Program, Rate]) -> list[dict[str, Any]]:
-    extra = sorted(set(rates) - set(programs))
-    if extra:
-        _unprocessable(
-            "rate_program_not_covered",
-            f"A rate is given for {', '.join(extra)}, which the agreement does not cover",
-            ["body", "rates", extra[0]],
-        )
-    return [
-        {"program": program, **rates.get(program, DEFAULT_RATES[program]).model_dump()}
-        for program in sorted(programs)
-    ]
-
-
 # Creating
 
 
@@ -417,16 +174,16 @@ async def create_agreement(
             code="not_bpjs_branch",
         )
     payer_id = data.payer_id or data.counterpart_id
-    kinds = await _check_parties(
+    kinds = await checks.check_parties(
         session,
         bpjs_branch_id=data.bpjs_branch_id,
         counterpart_id=data.counterpart_id,
         payer_id=payer_id,
     )
-    await _get_election(session, data.election)
-    await _check_region(session, data.region_code)
-    rates = _rate_rows(data.programs, data.rates)
-    cohorts = await _cohort_rows(
+    await checks.get_election(session, data.election)
+    await checks.check_region(session, data.region_code)
+    rates = checks.rate_rows(data.programs, data.rates)
+    cohorts = await checks.cohort_rows(
         session,
         cohorts=data.cohorts,
         counterpart_kind=kinds[data.counterpart_id],
@@ -434,7 +191,7 @@ async def create_agreement(
         loc=lambda index: ["body", "cohorts", index],
     )
     if await repository.number_taken(session, data.number):
-        raise _number_exists()
+        raise agreement_number_exists()
     try:
         agreement = await repository.insert_agreement(
             session,
@@ -453,7 +210,7 @@ async def create_agreement(
         await repository.replace_rates(session, agreement.id, rates)
         await repository.insert_cohorts(session, agreement.id, cohorts)
     except IntegrityError as exc:
-        raise translate_integrity_error(exc) from exc
+        raise translated(exc) from exc
     audit.record(
         session,
         principal,
@@ -468,11 +225,11 @@ async def create_agreement(
 # Changing
 
 
-def _if_match_versions(header: str | None) -> set[int] | None:
+def if_match_of(header: str | None) -> set[int] | None:
     return if_match_versions(header, entity="agreement")
 
 
-def _check_version(agreement: Agreement, versions: set[int] | None) -> int:
+def version_to_update(agreement: Agreement, versions: set[int] | None) -> int:
     """The version to update from; 412 when the caller's is not the current one."""
     check_version("agreement", agreement.version, versions)
     return agreement.version
@@ -487,8 +244,8 @@ async def update_agreement(
     data: AgreementUpdate,
 ) -> AgreementRead:
     agreement = await get_visible_agreement(session, principal, agreement_id)
-    _require_bpjs_branch(principal, agreement)
-    version = _check_version(agreement, _if_match_versions(if_match))
+    require_bpjs_branch(principal, agreement)
+    version = version_to_update(agreement, if_match_of(if_match))
     if agreement.status != AgreementStatus.DRAFT:
         raise InvalidState(
             f"Only a draft agreement can be edited; this one is {agreement.status}",
@@ -499,29 +256,29 @@ async def update_agreement(
         k: v for k, v in changes.items() if k in ("number", "signed_on", "signed_place")
     }
     if "payer_id" in changes:
-        await _check_parties(
+        await checks.check_parties(
             session, bpjs_branch_id=None, counterpart_id=None, payer_id=data.payer_id
         )
         values["payer_id"] = data.payer_id
     if "region_code" in changes and data.region_code is not None:
-        await _check_region(session, data.region_code)
+        await checks.check_region(session, data.region_code)
         values["region_code"] = data.region_code
     if data.number is not None and await repository.number_taken(
         session, data.number, other_than=agreement.id
     ):
-        raise _number_exists()
+        raise agreement_number_exists()
     rates: list[dict[str, Any]] | None = None
     if data.programs is not None or data.rates is not None:
         current = (await repository.rates_of(session, [agreement.id])).get(agreement.id, [])
-        programs = data.programs or _programs(agreement.programs)
+        programs = data.programs or checks.programs_of(agreement.programs)
         merged: dict[Program, Rate] = {
-            program: _rate_read(rate)
+            program: rate_read(rate)
             for rate in current
             for program in programs
             if rate.program == program
         }
         merged.update(data.rates or {})
-        rates = _rate_rows(programs, merged)
+        rates = checks.rate_rows(programs, merged)
         values["programs"] = sorted(programs)
     try:
         updated = await repository.update_agreement(
@@ -536,7 +293,7 @@ async def update_agreement(
         if rates is not None:
             await repository.replace_rates(session, agreement.id, rates)
     except IntegrityError as exc:
-        raise translate_integrity_error(exc) from exc
+        raise translated(exc) from exc
     audit.record(
         session,
         principal,
@@ -573,8 +330,8 @@ async def transition(
     """
     sources, target = TRANSITIONS[action]
     agreement = await get_visible_agreement(session, principal, agreement_id)
-    _require_bpjs_branch(principal, agreement)
-    version = _check_version(agreement, _if_match_versions(if_match)) if if_match else None
+    require_bpjs_branch(principal, agreement)
+    version = version_to_update(agreement, if_match_of(if_match)) if if_match else None
     if agreement.status not in sources:
         raise _invalid_transition(agreement.status, target)
     previous = agreement.status  # the UPDATE below refreshes `agreement` in place
@@ -584,13 +341,16 @@ async def transition(
     if action == "end":
         assert ended_on is not None
         if agreement.signed_on is not None and ended_on < agreement.signed_on:
-            _unprocessable(
+            invalid_field(
                 "ended_on_invalid",
                 f"The agreement cannot end ({ended_on}) before it was signed "
                 f"({agreement.signed_on})",
                 ["body", "ended_on"],
             )
         values["ended_on"] = ended_on
+    # Ending an agreement also ends its registrations, in this same UPDATE: the database's
+    # agreements_end_registrations trigger (migration 0004) terminates the active ones running
+    # past ended_on (end_reason "agreement ended"), whatever path ends the agreement.
     updated = await repository.update_agreement(
         session, agreement.id, values=values, version=version, statuses=sources
     )
@@ -603,7 +363,7 @@ async def transition(
     if action == "end":
         assert ended_on is not None
         detail["ended_on"] = str(ended_on)
-        detail["registrations_ended"] = await repository.registrations_ended_with(
+        detail["registrations_ended"] = await repository.registrations_ended_by_trigger(
             session, agreement.id
         )
     audit.record(
@@ -634,107 +394,3 @@ async def _check_activatable(session: AsyncSession, agreement: Agreement) -> Non
         raise InvalidState(
             "Add at least one cohort before activating", code="agreement_has_no_cohorts"
         )
-
-
-async def _open_for_cohorts(
-    session: AsyncSession,
-    principal: Principal,
-    agreement_id: uuid.UUID,
-    if_match: str | None,
-    *,
-    require_if_match: bool,
-) -> Agreement:
-    agreement = await get_visible_agreement(session, principal, agreement_id)
-    _require_bpjs_branch(principal, agreement)
-    versions = _if_match_versions(if_match) if require_if_match or if_match else None
-    # Locked so that the status and version checked stay true until the cohort is written.
-    locked = await repository.lock_agreement(session, agreement_id)
-    assert locked is not None
-    _check_version(locked, versions)
-    if locked.status not in COHORT_OPEN_STATUSES:
-        raise InvalidState(
-            "Cohorts can change only while the agreement is draft or active; "
-            f"it is {locked.status}",
-            code="agreement_not_open",
-        )
-    return locked
-
-
-async def add_cohort(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    agreement_id: uuid.UUID,
-    data: CohortCreate,
-    if_match: str | None = None,
-) -> CohortRead:
-    agreement = await _open_for_cohorts(
-        session, principal, agreement_id, if_match, require_if_match=False
-    )
-    kinds = await repository.organization_kinds(session, [agreement.counterpart_id])
-    rows = await _cohort_rows(
-        session,
-        cohorts=[data],
-        counterpart_kind=kinds[agreement.counterpart_id],
-        default_election=agreement.election_code,
-        loc=lambda _: ["body"],
-    )
-    try:
-        [cohort] = await repository.insert_cohorts(session, agreement.id, rows)
-    except IntegrityError as exc:
-        raise translate_integrity_error(exc) from exc
-    await repository.update_agreement(session, agreement.id, values={})
-    audit.record(
-        session,
-        principal,
-        action="cohort.create",
-        entity_type="cohort",
-        entity_id=cohort.id,
-        detail={"agreement_id": str(agreement.id), "role": cohort.role_code},
-    )
-    return cohort_read(cohort)
-
-
-async def update_cohort(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    agreement_id: uuid.UUID,
-    cohort_id: uuid.UUID,
-    if_match: str | None,
-    data: CohortUpdate,
-) -> AgreementRead:
-    """Correct a cohort; its period must still hold every registration already in it."""
-    agreement = await _open_for_cohorts(
-        session, principal, agreement_id, if_match, require_if_match=True
-    )
-    cohort = await repository.lock_cohort(session, agreement.id, cohort_id)
-    if cohort is None:
-        raise NotFound("No such cohort in this agreement", code="cohort_not_found")
-    changes = data.model_dump(exclude_unset=True, exclude_none=True)
-    start = changes.get("coverage_start", cohort.coverage_start)
-    end = changes.get("coverage_end", cohort.coverage_end)
-    elections = await repository.elections(session, [cohort.election_code])
-    _check_period(start, end, elections[cohort.election_code], ["body"])
-    span = await repository.registration_span(session, cohort.id)
-    if span is not None and (start > span[0] or end < span[1]):
-        raise InvalidState(
-            f"Registrations in this cohort run from {span[0]} to {span[1]}: the period must "
-            "still cover them (terminate them first)",
-            code="cohort_period_below_registrations",
-        )
-    try:
-        await repository.update_cohort(session, cohort.id, changes)
-    except IntegrityError as exc:
-        raise translate_integrity_error(exc) from exc
-    updated = await repository.update_agreement(session, agreement.id, values={})
-    assert updated is not None  # locked since _open_for_cohorts
-    audit.record(
-        session,
-        principal,
-        action="cohort.update",
-        entity_type="cohort",
-        entity_id=cohort.id,
-        detail={"agreement_id": str(agreement.id), "fields": sorted(changes)},
-    )
-    return (await agreement_reads(session, [updated]))[0]

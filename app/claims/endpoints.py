@@ -2,12 +2,13 @@
 
 import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Header, Query, Request
 from fastapi.responses import Response
 
-from app.claims import service
+from app.claims import filing, views, workflow
+from app.claims.auth import ClaimsFile, ClaimsRead, ClaimsReview
 from app.claims.repository import ClaimFilters
 from app.claims.schemas import (
     ClaimCreate,
@@ -18,33 +19,15 @@ from app.claims.schemas import (
     Program,
     TransitionCreate,
 )
-from app.core.auth import Principal, PrincipalDep, require
+from app.core.accesslog import AccessLogDep
 from app.core.database import SessionDep
-from app.core.errors import Forbidden
 from app.core.idempotency import IdempotencyKeyHeader, idempotent
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.responses import json_response
 from app.core.routing import api_router, problems
 from app.core.versions import etag
-from app.coverage.dependencies import AccessLogDep
 
 router = api_router(prefix="/v1", tags=["claims"])
-Filer = require("claims:write")
-Reviewer = require("claims:review")
-
-
-def _any_claims_scope() -> Any:
-    async def require_claims_scope(principal: PrincipalDep) -> Principal:
-        if not (principal.has("claims:write") or principal.has("claims:review")):
-            raise Forbidden(
-                "This key lacks the scope claims:write or claims:review", code="missing_scope"
-            )
-        return principal
-
-    return Depends(require_claims_scope)
-
-
-ClaimsKey = _any_claims_scope()
 
 
 IfMatch = Annotated[
@@ -86,13 +69,12 @@ async def file_claim(
     request: Request,
     data: ClaimCreate,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: ClaimsFile,
     access_log: AccessLogDep,
     idempotency_key: IdempotencyKeyHeader = None,
-    _: object = Filer,
 ) -> Response:
     async def create() -> Response:
-        claim = await service.file_claim(session, principal, data=data, access_log=access_log)
+        claim = await filing.file_claim(session, principal, data=data, access_log=access_log)
         return json_response(
             claim, 201, headers={**etag(claim.version), "Location": f"/v1/claims/{claim.id}"}
         )
@@ -112,7 +94,7 @@ async def file_claim(
 )
 async def list_claims(
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: ClaimsRead,
     access_log: AccessLogDep,
     agreement: uuid.UUID | None = Query(default=None, description="An agreement id"),
     status: ClaimStatus | None = Query(default=None),
@@ -121,7 +103,6 @@ async def list_claims(
     to: date | None = Query(default=None, description="Incident on or before"),
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-    _: object = ClaimsKey,
 ) -> Page[ClaimSummary]:
     filters = ClaimFilters(
         agreement_id=agreement,
@@ -130,7 +111,7 @@ async def list_claims(
         incident_from=from_,
         incident_to=to,
     )
-    return await service.list_claims(
+    return await views.list_claims(
         session, principal, filters=filters, limit=limit, cursor=cursor, access_log=access_log
     )
 
@@ -145,11 +126,10 @@ async def list_claims(
 async def get_claim(
     claim_id: uuid.UUID,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: ClaimsRead,
     access_log: AccessLogDep,
-    _: object = ClaimsKey,
 ) -> Response:
-    claim = await service.get_claim(session, principal, claim_id=claim_id, access_log=access_log)
+    claim = await views.get_claim(session, principal, claim_id=claim_id, access_log=access_log)
     return json_response(claim, headers=etag(claim.version))
 
 
@@ -172,12 +152,11 @@ async def transition_claim(
     claim_id: uuid.UUID,
     data: TransitionCreate,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: ClaimsReview,
     access_log: AccessLogDep,
     if_match: IfMatch = None,
-    _: object = Reviewer,
 ) -> Response:
-    claim = await service.transition(
+    claim = await workflow.transition(
         session,
         principal,
         claim_id=claim_id,
@@ -209,13 +188,12 @@ async def receive_document(
     claim_id: uuid.UUID,
     data: DocumentReceive,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: ClaimsRead,
     access_log: AccessLogDep,
     idempotency_key: IdempotencyKeyHeader = None,
-    _: object = ClaimsKey,
 ) -> Response:
     async def create() -> Response:
-        claim = await service.receive_document(
+        claim = await workflow.receive_document(
             session, principal, claim_id=claim_id, data=data, access_log=access_log
         )
         return json_response(claim, headers=etag(claim.version))

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, Select, exists, func, insert, or_, select, update
+from sqlalchemy import Row, Select, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements import access
+from app.core.auth import Principal
 from app.models import (
     Agreement,
     Claim,
@@ -17,7 +19,6 @@ from app.models import (
     ClaimDocument,
     ClaimEvent,
     Cohort,
-    Region,
     Registration,
 )
 
@@ -29,14 +30,6 @@ class ClaimFilters:
     program: str | None = None
     incident_from: date | None = None
     incident_to: date | None = None
-
-
-def _parties(organization_id: uuid.UUID) -> Any:
-    return or_(
-        Agreement.bpjs_branch_id == organization_id,
-        Agreement.counterpart_id == organization_id,
-        Agreement.payer_id == organization_id,
-    )
 
 
 def _candidates() -> Select[Any]:
@@ -59,28 +52,22 @@ def _candidates() -> Select[Any]:
 
 async def registrations_for_claim(
     session: AsyncSession,
+    principal: Principal,
     *,
     registration_id: int | None = None,
     nik: int | None = None,
-    organization_id: uuid.UUID | None,
 ) -> list[Row[Any]]:
-    """The registration (by id) or a NIK's registrations under agreements the organization is
-    party to (None: any), locked FOR SHARE so that none ends or changes before the claim lands.
+    """The registration (by id) or a NIK's registrations under agreements the caller sees,
+    locked FOR SHARE so that none ends or changes before the claim lands.
     """
-    stmt = _candidates()
+    stmt = _candidates().where(access.readable(principal))
     if registration_id is not None:
         stmt = stmt.where(Registration.id == registration_id)
     if nik is not None:
         stmt = stmt.where(Registration.nik == nik)
-    if organization_id is not None:
-        stmt = stmt.where(_parties(organization_id))
     stmt = stmt.order_by(Registration.coverage_start, Registration.id)
     rows = await session.execute(stmt.with_for_update(read=True, of=Registration))
     return list(rows.all())
-
-
-async def region_exists(session: AsyncSession, code: str) -> bool:
-    return bool(await session.scalar(select(exists().where(Region.code == code))))
 
 
 async def insert_claim(session: AsyncSession, values: Mapping[str, Any]) -> Claim:
@@ -105,15 +92,18 @@ async def insert_event(session: AsyncSession, values: Mapping[str, Any]) -> None
     await session.execute(insert(ClaimEvent).values(**values))
 
 
-async def claim_with_parties(session: AsyncSession, claim_id: uuid.UUID) -> Row[Any] | None:
-    """(claim, bpjs_branch_id, counterpart_id, payer_id), read fresh."""
+async def readable_claim(
+    session: AsyncSession, claim_id: uuid.UUID, principal: Principal
+) -> tuple[Claim, Agreement] | None:
+    """The claim and its agreement, read fresh, when the caller sees the agreement."""
     stmt = (
-        select(Claim, Agreement.bpjs_branch_id, Agreement.counterpart_id, Agreement.payer_id)
+        select(Claim, Agreement)
         .join(Agreement, Agreement.id == Claim.agreement_id)
-        .where(Claim.id == claim_id)
+        .where(Claim.id == claim_id, access.readable(principal))
         .execution_options(populate_existing=True)
     )
-    return (await session.execute(stmt)).first()
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def current_version(session: AsyncSession, claim_id: uuid.UUID) -> int | None:
@@ -212,13 +202,9 @@ async def receive_document(
     )
 
 
-def claims_query(filters: ClaimFilters, *, organization_id: uuid.UUID | None) -> Select[Any]:
-    """Claims visible to the organization (None: all) matching the filters."""
-    stmt = select(Claim)
-    if organization_id is not None:
-        stmt = stmt.join(Agreement, Agreement.id == Claim.agreement_id).where(
-            _parties(organization_id)
-        )
+def claims_query(filters: ClaimFilters, principal: Principal) -> Select[Any]:
+    """The claims of agreements the caller sees, matching the filters."""
+    stmt = select(Claim).where(access.readable_from(principal, Claim.agreement_id))
     if filters.agreement_id is not None:
         stmt = stmt.where(Claim.agreement_id == filters.agreement_id)
     if filters.status is not None:

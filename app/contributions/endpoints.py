@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import Header, Query, Request
 from fastapi.responses import Response
 
-from app.contributions import exports, service
+from app.contributions import exports, payments, reports, service
+from app.contributions.auth import PaymentsWrite, ReportsRead
 from app.contributions.schemas import (
     MONTH_PATTERN,
     BalanceRead,
@@ -16,7 +17,6 @@ from app.contributions.schemas import (
     PaymentRead,
     SummaryRead,
 )
-from app.core.auth import PrincipalDep, require
 from app.core.database import SessionDep
 from app.core.idempotency import IdempotencyKeyHeader, idempotent
 from app.core.pagination import CursorQuery, LimitQuery, Page
@@ -24,8 +24,6 @@ from app.core.responses import json_response
 from app.core.routing import api_router, problems
 
 router = api_router(prefix="/v1", tags=["contributions"])
-ReportsRead = require("reports:read")
-AgreementsWrite = require("agreements:write")
 
 FromQuery = Annotated[
     str | None,
@@ -68,11 +66,10 @@ AcceptHeader = Annotated[
 async def get_contributions(
     agreement_id: uuid.UUID,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: ReportsRead,
     from_month: FromQuery = None,
     to_month: ToQuery = None,
     accept: AcceptHeader = None,
-    _: object = ReportsRead,
 ) -> ContributionsRead | Response:
     agreement, report = await service.get_contributions(
         session, principal, agreement_id=agreement_id, from_month=from_month, to_month=to_month
@@ -101,11 +98,10 @@ async def get_contributions(
 async def get_balance(
     agreement_id: uuid.UUID,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: ReportsRead,
     from_month: FromQuery = None,
     to_month: ToQuery = None,
     accept: AcceptHeader = None,
-    _: object = ReportsRead,
 ) -> BalanceRead | Response:
     agreement, report = await service.get_balance(
         session, principal, agreement_id=agreement_id, from_month=from_month, to_month=to_month
@@ -132,12 +128,11 @@ async def record_payment(
     request: Request,
     data: PaymentCreate,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: PaymentsWrite,
     idempotency_key: IdempotencyKeyHeader = None,
-    _: object = AgreementsWrite,
 ) -> Response:
     async def create() -> Response:
-        payment = await service.record_payment(
+        payment = await payments.record_payment(
             session, principal, agreement_id=agreement_id, data=data
         )
         return json_response(payment, 201)
@@ -157,12 +152,11 @@ async def record_payment(
 async def list_payments(
     agreement_id: uuid.UUID,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: ReportsRead,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-    _: object = ReportsRead,
 ) -> Page[PaymentRead]:
-    return await service.list_payments(
+    return await payments.list_payments(
         session, principal, agreement_id=agreement_id, limit=limit, cursor=cursor
     )
 
@@ -180,11 +174,10 @@ async def list_payments(
 async def get_summary(
     agreement_id: uuid.UUID,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: ReportsRead,
     accept: AcceptHeader = None,
-    _: object = ReportsRead,
 ) -> SummaryRead | Response:
-    agreement, report = await service.get_summary(session, principal, agreement_id=agreement_id)
+    agreement, report = await reports.get_summary(session, principal, agreement_id=agreement_id)
     return await exports.answer(
         report, accept, exports.summary_tables, "ringkasan", agreement.number
     )
@@ -201,7 +194,7 @@ async def get_summary(
 )
 async def enrolment_report(
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: ReportsRead,
     election: Annotated[
         str | None,
         Query(max_length=50, description="An election code", examples=["pilkada-2024"]),
@@ -215,9 +208,8 @@ async def enrolment_report(
         ),
     ] = None,
     accept: AcceptHeader = None,
-    _: object = ReportsRead,
 ) -> EnrolmentReport | Response:
-    report = await service.enrolment_report(session, principal, election=election, region=region)
+    report = await reports.enrolment_report(session, principal, election=election, region=region)
     return await exports.answer(
         report,
         accept,

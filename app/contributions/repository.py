@@ -8,9 +8,14 @@ from typing import Any
 from sqlalchemy import Row, Select, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Cohort, ContributionAllocation, ContributionPayment, Election, Region
-
-COVERING_STATUSES = ("active", "terminated", "replaced")
+from app.agreements import access
+from app.core.auth import Principal
+from app.models import (
+    COVERING_SQL,
+    Cohort,
+    ContributionAllocation,
+    ContributionPayment,
+)
 
 
 async def cohort_span(
@@ -70,7 +75,7 @@ CONTRIBUTION_LINES_SQL = f"""
         SELECT cohort_id, coverage_start AS first_day,
                COALESCE(ended_on, coverage_end) AS last_day, count(*) AS officers
         FROM registrations
-        WHERE agreement_id = :agreement_id AND status IN {COVERING_STATUSES}
+        WHERE agreement_id = :agreement_id AND status IN {COVERING_SQL}
         GROUP BY 1, 2, 3
     ),
     spans AS (
@@ -278,28 +283,21 @@ async def claims_by_status(session: AsyncSession, agreement_id: uuid.UUID) -> Se
     return (await session.execute(text(sql), {"agreement_id": agreement_id})).all()
 
 
-async def get_region(session: AsyncSession, code: str) -> Region | None:
-    return await session.get(Region, code)
-
-
-async def election_exists(session: AsyncSession, code: str) -> bool:
-    return await session.get(Election, code) is not None
-
-
 async def enrolment_rows(
     session: AsyncSession,
+    principal: Principal,
     *,
     election: str | None,
     province: str | None,
-    party: uuid.UUID | None,
 ) -> Sequence[Row[Any]]:
-    """(region_code, region_name, agreements, planned, registered) per regency.
+    """(region_code, region_name, agreements, planned, registered) per regency, over the
+    agreements the caller sees.
 
     Agreements in force or ended count (drafts plan nothing yet; cancelled ones never happened).
     An agreement counts under the regency of its region; a province-wide one under the province.
     """
-    conditions = ["a.status IN ('active', 'ended')"]
-    params: dict[str, Any] = {}
+    readable, params = access.readable_sql(principal, "a", "party")
+    conditions = [readable, "a.status IN ('active', 'ended')"]
     if election is not None:
         conditions.append("a.election_code = :election")
         params["election"] = election
@@ -307,9 +305,6 @@ async def enrolment_rows(
         conditions.append("(a.region_code = :province OR a.region_code LIKE :province_prefix)")
         params["province"] = province
         params["province_prefix"] = f"{province}.%"
-    if party is not None:
-        conditions.append(":party IN (a.bpjs_branch_id, a.counterpart_id, a.payer_id)")
-        params["party"] = party
     sql = f"""
         WITH scoped AS (
             SELECT a.id,

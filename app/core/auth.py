@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -19,7 +19,7 @@ from app.core.database import SessionDep
 from app.core.errors import Forbidden, Unauthorized
 from app.models import ApiKey, Organization, OrganizationKind
 
-SCOPES = (
+Scope = Literal[
     "admin",
     "agreements:write",
     "agreements:read",
@@ -30,7 +30,8 @@ SCOPES = (
     "claims:write",
     "claims:review",
     "reports:read",
-)
+]
+SCOPES: tuple[str, ...] = get_args(Scope)
 KEY_PREFIX = "prs_"
 PREFIX_LENGTH = 10
 CACHE_SECONDS = 10.0
@@ -166,15 +167,41 @@ async def authenticate(
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
 
 
+def ensure(principal: Principal, *scopes: str) -> None:
+    """403 `missing_scope` unless the caller holds every one of `scopes`."""
+    for scope in scopes:
+        if not principal.has(scope):
+            missing = [scope for scope in scopes if not principal.has(scope)]
+            raise Forbidden(f"This key lacks the scope {', '.join(missing)}", code="missing_scope")
+
+
+def ensure_any(principal: Principal, *scopes: str) -> None:
+    """403 `missing_scope` unless the caller holds at least one of `scopes`."""
+    if not any(principal.has(scope) for scope in scopes):
+        raise Forbidden(f"This key lacks the scope {' or '.join(scopes)}", code="missing_scope")
+
+
+def _dependency(name: str, check: Callable[..., Coroutine[Any, Any, Principal]]) -> Any:
+    check.__name__ = name.replace(":", "_")
+    return Depends(check)
+
+
 def require(*scopes: str) -> Any:
-    """A dependency giving the caller's Principal once it holds every one of `scopes`."""
+    """A dependency giving the caller's Principal once it holds every one of `scopes`; each
+    domain's auth.py names its uses: `AgreementsWrite = Annotated[Principal, require(...)]`."""
 
     async def check(principal: PrincipalDep) -> Principal:
-        missing = [scope for scope in scopes if not principal.has(scope)]
-        if missing:
-            raise Forbidden(f"This key lacks the scope {', '.join(missing)}", code="missing_scope")
+        ensure(principal, *scopes)
         return principal
 
-    check.__name__ = "require_" + "_".join(s.replace(":", "_") for s in scopes)
-    dependency: Callable[..., Coroutine[Any, Any, Principal]] = check
-    return Depends(dependency)
+    return _dependency("require_" + "_".join(scopes), check)
+
+
+def require_any(*scopes: str) -> Any:
+    """A dependency giving the caller's Principal once it holds at least one of `scopes`."""
+
+    async def check(principal: PrincipalDep) -> Principal:
+        ensure_any(principal, *scopes)
+        return principal
+
+    return _dependency("require_any_" + "_".join(scopes), check)

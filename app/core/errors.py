@@ -3,7 +3,7 @@
 import logging
 import traceback
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import asyncpg
 import orjson
@@ -92,6 +92,15 @@ class ServiceUnavailable(AppError):
     status, code, title = 503, "database_unavailable", "The database is not reachable"
 
 
+def invalid_field(code: str, detail: str, loc: Sequence[str | int]) -> NoReturn:
+    """Raise 422 `code` naming the one field at fault, as FastAPI's validation errors do."""
+    raise Unprocessable(
+        detail,
+        code=code,
+        errors=[{"loc": [str(part) for part in loc], "code": code, "msg": detail}],
+    )
+
+
 def problem_response(
     status: int,
     code: str,
@@ -166,14 +175,26 @@ def _is_connection_failure(exc: BaseException) -> bool:
     )
 
 
-# Constraint name -> error, for IntegrityErrors a service did not translate itself.
-CONSTRAINT_ERRORS: dict[str, AppError] = {}
+def constraint_of(exc: BaseException) -> str | None:
+    """The name of the constraint a database error is about (asyncpg's, under SQLAlchemy's)."""
+    orig = getattr(exc, "orig", exc)
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        name = getattr(candidate, "constraint_name", None)
+        if isinstance(name, str) and name:
+            return name
+    return None
 
 
-def translate_integrity_error(exc: IntegrityError) -> AppError:
-    constraint = getattr(exc.orig, "constraint_name", None) or _constraint_from_cause(exc)
-    if constraint and constraint in CONSTRAINT_ERRORS:
-        return CONSTRAINT_ERRORS[constraint]
+# Constraint name -> the error it means, as each domain's exceptions.py declares them.
+ConstraintErrors = Mapping[str, AppError]
+
+
+def translate_integrity_error(exc: IntegrityError, known: ConstraintErrors) -> AppError:
+    """The error a refused write means: the one `known` names for its constraint, else one by
+    the kind of refusal (unique, exclusion, foreign key, check)."""
+    constraint = constraint_of(exc)
+    if constraint and constraint in known:
+        return known[constraint]
     sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
         getattr(exc.orig, "__cause__", None), "sqlstate", None
     )
@@ -184,11 +205,6 @@ def translate_integrity_error(exc: IntegrityError) -> AppError:
     if sqlstate == "23503":
         return Unprocessable("A referenced resource does not exist", code="reference_not_found")
     return Unprocessable("The values break a rule of the data", code="constraint_violated")
-
-
-def _constraint_from_cause(exc: IntegrityError) -> str | None:
-    cause = getattr(exc.orig, "__cause__", None)
-    return getattr(cause, "constraint_name", None)
 
 
 # character_not_in_repertoire (a NUL in text) and untranslatable_character (\u0000 in jsonb).
@@ -218,7 +234,10 @@ def refused_value(sqlstate: str | None) -> Unprocessable:
     return Unprocessable("A value is out of range or malformed", code="invalid_value")
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, constraint_errors: ConstraintErrors) -> None:
+    """Render every error as problem+json; `constraint_errors` translate the IntegrityErrors
+    that no service translated itself."""
+
     @app.exception_handler(AppError)
     async def app_error(_: Request, exc: AppError) -> Response:
         return render(exc)
@@ -247,7 +266,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(_: Request, exc: IntegrityError) -> Response:
-        return render(translate_integrity_error(exc))
+        return render(translate_integrity_error(exc, constraint_errors))
 
     async def database_error(_: Request, exc: Exception) -> Response:
         if _is_connection_failure(exc):

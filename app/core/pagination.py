@@ -3,7 +3,7 @@
 import base64
 import binascii
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -51,6 +51,11 @@ def decode_cursor(cursor: str, width: int) -> list[str]:
 def decode_id_cursor(cursor: str) -> int:
     """The bigint id of a cursor made by `encode_cursor([id])`; 422 for anything else."""
     (value,) = decode_cursor(cursor, 1)
+    return _bigint(value)
+
+
+def _bigint(value: str) -> int:
+    """A key of a bigint column as a cursor holds it: ASCII digits below 2**63."""
     if not value.isascii() or not value.isdigit() or int(value) >= 2**63:
         raise _invalid_cursor()
     return int(value)
@@ -67,11 +72,24 @@ def _typed(value: str, key: ColumnElement[Any]) -> Any:
             return datetime.fromisoformat(value)
         if python_type is date:
             return date.fromisoformat(value)
-        if python_type in (uuid.UUID, int):
-            return python_type(value)
+        if python_type is int:
+            return _bigint(value)
+        if python_type is uuid.UUID:
+            return uuid.UUID(value)
     except ValueError as exc:
         raise _invalid_cursor() from exc
     return value
+
+
+def page_of(
+    rows: Sequence[T], limit: int, cursor_of: Callable[[T], Sequence[Any]]
+) -> tuple[list[T], str | None]:
+    """The page in `rows`, read as `limit + 1` to learn whether more follow: its first `limit`
+    rows, and the cursor after the last of them (its `cursor_of` values) when more follow."""
+    if len(rows) <= limit:
+        return list(rows), None
+    kept = list(rows[:limit])
+    return kept, encode_cursor(cursor_of(kept[-1]))
 
 
 async def keyset_page(
@@ -96,7 +114,4 @@ async def keyset_page(
     # The keys ride along as trailing columns, so any select (entities or columns) can page.
     paged = stmt.add_columns(*keys).order_by(*keys).limit(limit + 1)
     rows = list((await session.execute(paged)).all())
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    return rows, encode_cursor(list(rows[-1])[-len(keys) :])
+    return page_of(rows, limit, lambda row: list(row)[-len(keys) :])

@@ -1,68 +1,21 @@
-"""How a coverage read finds its caller and arguments, cheaply: it is the hottest path."""
+"""How a coverage read finds its arguments, cheaply: it is the hottest path."""
 
 import re
 from collections.abc import Callable, Coroutine
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import TypeAdapter, ValidationError
 
-from app.core.auth import Principal, bearer, bearer_token, cached_principal, principal_of_token
-from app.core.errors import Forbidden, Unauthorized
+from app.core.auth import bearer_token
 from app.core.routing import AppRoute
-from app.coverage.accesslog import AccessLogWriter
-from app.coverage.runtime import access_log_writer
+from app.coverage.auth import lookup_reader
 
-SCOPE = "coverage:read"
 _DATE = TypeAdapter(date)
 _ESCAPES = re.compile(rb"[&;%+=]")
-MISSING_KEY = "Send an API key as `Authorization: Bearer <key>`"
-
-
-async def coverage_reader(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
-    """`require("coverage:read")` without the request's session, with the same answers."""
-    return await lookup_reader(request, credentials.credentials if credentials else None)
-
-
-async def lookup_reader(request: Request, token: str | None) -> Principal:
-    """The caller of a coverage read, from the key in its Authorization header.
-
-    A key verified in the last few seconds comes from the in-process cache of app.core.auth
-    with no session at all; only a miss builds one (and closes it if it was used), where
-    `SessionDep` would open, commit and close one around every coverage read.
-    """
-    if token is None:
-        raise Unauthorized(MISSING_KEY)
-    principal = cached_principal(token)
-    if principal is None:
-        state = request.app.state
-        session = state.sessionmaker()
-        try:
-            principal = await principal_of_token(session, token, state.settings.admin_api_key)
-        finally:
-            if session.in_transaction():
-                await session.close()
-    if not principal.has(SCOPE):
-        raise Forbidden(f"This key lacks the scope {SCOPE}", code="missing_scope")
-    return principal
-
-
-CoverageReader = Annotated[Principal, Depends(coverage_reader)]
-
-
-async def app_access_log(request: Request) -> AccessLogWriter | None:
-    """The app's access-log writer; None without the lifespan (reads go in-transaction)."""
-    return access_log_writer(request.app)
-
-
-AccessLogDep = Annotated[AccessLogWriter | None, Depends(app_access_log)]
 
 
 def query_date(request: Request, name: str) -> date | None:

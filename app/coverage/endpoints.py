@@ -1,4 +1,4 @@
-"""HTTP endpoints of the coverage domain: coverage checks, the access log, KPJ numbers."""
+"""HTTP endpoints of the coverage domain: coverage checks and the access log."""
 
 import uuid
 from datetime import date
@@ -8,30 +8,26 @@ from typing import Annotated
 from fastapi import Path, Query, Request
 from fastapi.responses import Response
 
-from app.core.auth import Principal, PrincipalDep, require
+from app.core.accesslog import access_log_writer
+from app.core.auth import PrincipalDep
 from app.core.database import SessionDep
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.responses import json_response
 from app.core.routing import api_router, problems
 from app.coverage import service
-from app.coverage.dependencies import CoverageReader, LookupRoute
-from app.coverage.runtime import access_log_writer, lookup_connection
+from app.coverage.auth import CoverageReader
+from app.coverage.dependencies import LookupRoute
+from app.coverage.runtime import lookup_connection
 from app.coverage.schemas import (
     AccessLogRead,
     CoverageCheckRequest,
     CoverageChecksRead,
     CoverageRead,
-    KpjBulkRead,
-    KpjBulkRequest,
-    RegistrationKpjRead,
-    RegistrationUpdate,
 )
 
 router = api_router(prefix="/v1", tags=["coverage"])
-AgreementWriter = require("agreements:write")
 
 
-RegistrationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 OnQuery = Annotated[
     date | None,
     Query(description="The day asked about (YYYY-MM-DD); today in Asia/Jakarta when left out"),
@@ -127,44 +123,3 @@ async def list_access_log(
         limit=limit,
         cursor=cursor,
     )
-
-
-@router.patch(
-    "/registrations/{registration_id}",
-    response_model=RegistrationKpjRead,
-    summary="Set a registration's KPJ membership number (the agreement's BPJS branch)",
-    description=(
-        "`kpj` is 11 digits (null clears it). A KPJ belongs to one person: the same number "
-        "on a registration of another NIK is 409 `kpj_taken`."
-    ),
-    responses=problems(403, 404, 409, 415),
-)
-async def update_registration(
-    registration_id: RegistrationId,
-    data: RegistrationUpdate,
-    session: SessionDep,
-    principal: Principal = AgreementWriter,
-) -> RegistrationKpjRead:
-    return await service.set_registration_kpj(
-        session, principal, registration_id=registration_id, data=data
-    )
-
-
-@router.post(
-    "/registrations/kpj",
-    response_model=KpjBulkRead,
-    summary="Set KPJ numbers for a list of NIKs on the caller's agreements",
-    description=(
-        "Up to 10,000 `{nik, kpj}` items applied in one statement to the registrations of "
-        "each NIK under agreements whose BPJS branch is the caller (all, for operators). "
-        "Each item answers `updated`, `not_found`, `invalid` or `taken`, in request order. "
-        "Repeating the request gives the same answers and changes nothing more."
-    ),
-    responses=problems(403, 409, 415),
-)
-async def set_kpjs(
-    data: KpjBulkRequest,
-    session: SessionDep,
-    principal: Principal = AgreementWriter,
-) -> Response:
-    return json_response(await service.set_kpjs(session, principal, data=data))

@@ -1,24 +1,25 @@
-"""SQL of the coverage domain: the coverage lookups, the access log and KPJ numbers."""
+"""SQL of the coverage domain: the coverage lookups and the access log."""
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select, text, update
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import AccessLogEntry, Agreement, Registration
+from app.agreements import access
+from app.models import AccessLogEntry
 
 # The lookups go to asyncpg directly: its statement cache prepares each text once per
 # connection, and the rows come back as Records without a trip through the ORM or Core.
 # Column order is what service.answer reads by index. A caller without pii:read gets the
 # statements without the personal columns: what it may not see never leaves the database.
-_SELECT = """
+# `party`: whether the caller ($2) is party to the registration's agreement (access.py).
+_SELECT = f"""
 SELECT r.nik, r.id, r.role_code, r.position, c.election_code, a.number, b.name, a.programs,
-       r.coverage_start, r.coverage_end, r.ended_on, r.status, {personal},
-       coalesce(a.bpjs_branch_id = $2::uuid OR a.counterpart_id = $2::uuid
-                OR a.payer_id = $2::uuid, false) AS party
+       r.coverage_start, r.coverage_end, r.ended_on, r.status, {{personal}},
+       coalesce({access.party_sql("a", "$2::uuid")}, false) AS party
 FROM registrations r
 JOIN agreements a ON a.id = r.agreement_id
 JOIN cohorts c ON c.id = r.cohort_id
@@ -40,13 +41,6 @@ COVERAGE_OF_NIKS = _SELECT.format(personal=_PERSONAL) + _OF_NIKS
 COVERAGE_OF_NIKS_WITHHELD = _SELECT.format(personal=_WITHHELD) + _OF_NIKS
 
 
-async def driver_connection(session: AsyncSession) -> Any:
-    """The asyncpg connection under the session (the request's, or the test's transaction)."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection
-
-
 async def coverage_of_nik(
     connection: Any, nik: int, organization_id: uuid.UUID | None, *, personal: bool
 ) -> list[Any]:
@@ -60,16 +54,6 @@ async def coverage_of_niks(
     """Every registration of all `niks`, in one round trip, ordered by NIK."""
     sql = COVERAGE_OF_NIKS if personal else COVERAGE_OF_NIKS_WITHHELD
     return list(await connection.fetch(sql, niks, organization_id))
-
-
-# A row of access_log as COPY takes it, in ACCESS_COLUMNS order.
-AccessRow = tuple[datetime, uuid.UUID | None, uuid.UUID | None, int, str, int]
-ACCESS_COLUMNS = ["at", "api_key_id", "organization_id", "nik", "endpoint", "registrations"]
-
-
-async def copy_access_rows(connection: Any, rows: Sequence[AccessRow]) -> None:
-    """COPY on an asyncpg connection (the writer's, or a lookup's when no writer runs)."""
-    await connection.copy_records_to_table("access_log", records=rows, columns=ACCESS_COLUMNS)
 
 
 def access_log_query(
@@ -96,86 +80,3 @@ def access_log_query(
 
 async def access_log_entries(session: AsyncSession, stmt: Select[Any]) -> list[AccessLogEntry]:
     return list((await session.execute(stmt)).scalars())
-
-
-async def registration_parties(session: AsyncSession, registration_id: int) -> Row[Any] | None:
-    """(id, agreement_id, bpjs_branch_id, counterpart_id, payer_id) of one registration."""
-    result = await session.execute(
-        select(
-            Registration.id,
-            Registration.agreement_id,
-            Agreement.bpjs_branch_id,
-            Agreement.counterpart_id,
-            Agreement.payer_id,
-        )
-        .join(Agreement, Agreement.id == Registration.agreement_id)
-        .where(Registration.id == registration_id)
-    )
-    return result.first()
-
-
-async def set_kpj(session: AsyncSession, registration_id: int, kpj: str | None) -> Row[Any]:
-    result = await session.execute(
-        update(Registration)
-        .where(Registration.id == registration_id)
-        .values(kpj=kpj, updated_at=func.now())
-        .returning(
-            Registration.id, Registration.agreement_id, Registration.kpj, Registration.updated_at
-        )
-    )
-    return result.one()
-
-
-# One statement for a whole list of (nik, kpj): which registrations each item reaches among
-# the caller's agreements, whether its KPJ already belongs to another NIK, and the update of
-# the others. Items reach the statement with distinct NIKs and distinct KPJs (service.py).
-SET_KPJS = """
-WITH input AS (
-    SELECT i.ord, i.nik, i.kpj
-    FROM unnest(CAST(:niks AS bigint[]), CAST(:kpjs AS text[])) WITH ORDINALITY AS i(nik, kpj, ord)
-),
-reached AS (
-    SELECT r.id, i.ord, i.kpj, r.kpj AS old_kpj
-    FROM input i
-    JOIN registrations r ON r.nik = i.nik
-    JOIN agreements a ON a.id = r.agreement_id
-    WHERE CAST(:branch AS uuid) IS NULL OR a.bpjs_branch_id = CAST(:branch AS uuid)
-),
-taken AS (
-    SELECT DISTINCT i.ord
-    FROM input i
-    JOIN registrations other ON other.kpj = i.kpj AND other.nik <> i.nik
-),
-changed AS (
-    UPDATE registrations r
-    SET kpj = t.kpj, updated_at = now()
-    FROM reached t
-    WHERE r.id = t.id
-      AND t.old_kpj IS DISTINCT FROM t.kpj
-      AND NOT EXISTS (SELECT 1 FROM taken WHERE taken.ord = t.ord)
-    RETURNING r.id
-)
-SELECT i.ord,
-       count(t.id) AS reached,
-       bool_or(k.ord IS NOT NULL) AS taken,
-       coalesce(array_agg(c.id) FILTER (WHERE c.id IS NOT NULL), '{}') AS changed
-FROM input i
-LEFT JOIN reached t ON t.ord = i.ord
-LEFT JOIN taken k ON k.ord = i.ord
-LEFT JOIN changed c ON c.id = t.id
-GROUP BY i.ord
-ORDER BY i.ord
-"""
-
-
-async def set_kpjs(
-    session: AsyncSession,
-    niks: Sequence[int],
-    kpjs: Sequence[str],
-    branch_id: uuid.UUID | None,
-) -> list[Row[Any]]:
-    """Per item, in order: (ord, registrations reached, kpj taken, ids changed)."""
-    result = await session.execute(
-        text(SET_KPJS), {"niks": list(niks), "kpjs": list(kpjs), "branch": branch_id}
-    )
-    return list(result.all())

@@ -1,4 +1,4 @@
-"""What the coverage domain keeps running in a served app: the lookup pool and the log writer.
+"""What the coverage domain keeps running in a served app: the lookup pool.
 
 The coverage lookup is the hottest path of the service, so it does not go through the
 request's SQLAlchemy session: a session per request (open, commit, close, with a connection
@@ -16,18 +16,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.database import asyncpg_url
-from app.coverage import repository
-from app.coverage.accesslog import AccessLogWriter
-
-SPOOL_SUBDIR = Path("spool") / "access-log"
+from app.core.database import asyncpg_url, driver_connection
 
 
 async def _no_reset(connection: Any) -> None:
@@ -37,16 +32,14 @@ async def _no_reset(connection: Any) -> None:
 @dataclass
 class CoverageRuntime:
     pool: Any | None
-    access_log: AccessLogWriter
 
     async def stop(self) -> None:
-        await self.access_log.stop()
         if self.pool is not None:
             await self.pool.close()
 
 
 async def start(app: FastAPI) -> CoverageRuntime:
-    """Open the lookup pool (when the app owns an engine) and start the access-log writer."""
+    """Open the lookup pool when the app owns an engine."""
     settings = app.state.settings
     pool = None
     engine = getattr(app.state, "engine", None)
@@ -58,16 +51,8 @@ async def start(app: FastAPI) -> CoverageRuntime:
             reset=_no_reset,
             server_settings={"application_name": "perisai-coverage", "timezone": "UTC"},
         )
-    writer = AccessLogWriter(app.state.sessionmaker, spool_dir=settings.data_dir / SPOOL_SUBDIR)
-    try:
-        await writer.start()
-    except BaseException:
-        if pool is not None:
-            await pool.close()
-        raise
-    runtime = CoverageRuntime(pool, writer)
+    runtime = CoverageRuntime(pool)
     app.state.coverage = runtime
-    app.state.access_log = writer
     return runtime
 
 
@@ -85,10 +70,5 @@ async def _session_connection(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[Any]:
     async with sessionmaker() as session:
-        yield await repository.driver_connection(session)
+        yield await driver_connection(session)
         await session.commit()
-
-
-def access_log_writer(app: Any) -> AccessLogWriter | None:
-    writer: AccessLogWriter | None = getattr(app.state, "access_log", None)
-    return writer

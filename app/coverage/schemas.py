@@ -1,4 +1,4 @@
-"""Request and response bodies of coverage checks, the access log and KPJ numbers."""
+"""Request and response bodies of coverage checks and the access log."""
 
 import uuid
 from datetime import date, datetime
@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 MAX_NIKS = 10_000
-MAX_KPJ_ITEMS = 10_000
 
 Reason = Literal["not_registered", "not_started", "ended", "terminated", "held"]
 
@@ -16,12 +15,6 @@ Reason = Literal["not_registered", "not_started", "ended", "terminated", "held"]
 NikInput = Annotated[
     Any,
     WithJsonSchema({"type": "string", "pattern": r"^\d{16}$", "examples": ["1209185705900001"]}),
-]
-KpjInput = Annotated[
-    Any,
-    WithJsonSchema(
-        {"type": ["string", "null"], "pattern": r"^\d{11}$", "examples": ["24012345678"]}
-    ),
 ]
 
 
@@ -148,49 +141,3 @@ class AccessLogRead(BaseModel):
     nik: str
     endpoint: str
     registrations: int = Field(description="How many registrations the answer showed")
-
-
-class RegistrationUpdate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"kpj": "24012345678"}]}
-    )
-
-    kpj: KpjInput = Field(description="The KPJ membership number (11 digits); null clears it")
-
-
-class RegistrationKpjRead(BaseModel):
-    id: int
-    agreement_id: uuid.UUID
-    kpj: str | None
-    updated_at: datetime
-
-
-class KpjItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    nik: NikInput
-    kpj: KpjInput
-
-
-class KpjBulkRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"items": [{"nik": "1209185705900001", "kpj": "24012345678"}]}]
-        },
-    )
-
-    items: list[KpjItem]
-
-
-class KpjBulkResult(BaseModel):
-    status: Literal["updated", "not_found", "invalid", "taken"]
-    registrations: int = Field(
-        default=0, description="Registrations of the NIK under the caller's agreements set"
-    )
-    error: ItemError | None = None
-
-
-class KpjBulkRead(BaseModel):
-    results: list[KpjBulkResult] = Field(description="In the order of the request")
-    counts: dict[str, int]

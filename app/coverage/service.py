@@ -1,4 +1,4 @@
-"""Coverage rules: is a NIK covered on a day and why not, who sees what, KPJ numbers.
+"""Coverage rules: is a NIK covered on a day and why not, and who sees what of the answer.
 
 Answers are built as plain dicts from asyncpg Records and serialized with orjson: this is the
 hottest path of the service, and pydantic models or ORM objects per row would cost more than
@@ -9,39 +9,30 @@ import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import audit
+from app.core.accesslog import AccessLogWriter, record_reads
 from app.core.auth import Principal
+from app.core.clock import today
 from app.core.collector import collector_paused
-from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.core.pagination import Page, decode_id_cursor, encode_cursor
+from app.core.errors import Forbidden, Unprocessable
+from app.core.pagination import Page, decode_id_cursor, page_of
 from app.coverage import repository
-from app.coverage.accesslog import AccessLogWriter, record_reads
 from app.coverage.schemas import (
-    MAX_KPJ_ITEMS,
     MAX_NIKS,
     AccessLogRead,
     CoverageCheckRequest,
-    KpjBulkRequest,
-    RegistrationKpjRead,
-    RegistrationUpdate,
 )
-from app.models import AuditEntry
-from app.nik import format_nik, mask_nik, nik_to_int
+from app.models import COVERING_STATUSES
+from app.nik import INVALID_NIK_MESSAGE, format_nik, mask_nik, nik_input_error, nik_of_input
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 ENDPOINT_ONE = "GET /v1/coverage/{nik}"
 ENDPOINT_MANY = "POST /v1/coverage/checks"
-KPJ_CONSTRAINT = "ex_registrations_kpj_person"
-COVERING = frozenset({"active", "terminated", "replaced"})
+COVERING = frozenset(COVERING_STATUSES)
 
 # Where a registration stands on the day asked about. When no registration covers the day the
 # answer's reason is the highest-ranked state among them: a held registration spanning the day
@@ -53,34 +44,6 @@ ENDED = 2
 TERMINATED = 3
 HELD = 4
 REASONS = {NOT_STARTED: "not_started", ENDED: "ended", TERMINATED: "terminated", HELD: "held"}
-
-INVALID_NIK_MESSAGE = "A NIK is 16 digits, sent as a string"
-NUMBER_NIK_MESSAGE = "A NIK sent as a number may have lost digits: send it as a 16-digit string"
-INVALID_KPJ_MESSAGE = "A KPJ number is 11 digits, sent as a string"
-
-
-def today() -> date:
-    return datetime.now(JAKARTA).date()
-
-
-def parse_nik(raw: object) -> int | None:
-    """The NIK to look up, or None when the input is not 16 digits (format only: a NIK with
-    an odd province or birth date is still looked up, there is simply nothing under it)."""
-    return nik_to_int(raw) if isinstance(raw, str) else None
-
-
-def _nik_error(raw: object) -> dict[str, str]:
-    is_number = isinstance(raw, int | float) and not isinstance(raw, bool)
-    return {"code": "invalid_nik", "msg": NUMBER_NIK_MESSAGE if is_number else INVALID_NIK_MESSAGE}
-
-
-def parse_kpj(raw: object) -> str | None:
-    """The KPJ as stored, or None when it is not 11 ASCII digits."""
-    if isinstance(raw, str):
-        text = raw.strip()
-        if len(text) == 11 and text.isascii() and text.isdigit():
-            return text
-    return None
 
 
 def state_on(status: str, start: date, end: date, ended_on: date | None, on: date) -> int:
@@ -184,7 +147,7 @@ async def check_one(
     access_log: AccessLogWriter | None,
 ) -> dict[str, Any]:
     """The answer for one NIK; `connect()` gives the asyncpg connection to read on."""
-    value = parse_nik(nik)
+    value = nik_of_input(nik)
     if value is None:
         raise Unprocessable(INVALID_NIK_MESSAGE, code="invalid_nik")
     day = on or today()
@@ -242,7 +205,7 @@ async def check_many(
         raise Unprocessable(
             f"At most {MAX_NIKS:,} NIKs per request; got {len(entries):,}", code="too_many_niks"
         )
-    values = [parse_nik(raw) for raw, _ in entries]
+    values = [nik_of_input(raw) for raw, _ in entries]
     distinct = list(dict.fromkeys(value for value in values if value is not None))
     disclosure = Disclosure.of(principal)
     by_nik: dict[int, list[Any]] = {}
@@ -268,7 +231,7 @@ async def check_many(
             echoed = raw if isinstance(raw, str) else None
             if echoed is not None and not disclosure.nik:
                 echoed = mask_nik(echoed)
-            results.append({"nik": echoed, "on": on, "error": _nik_error(raw)})
+            results.append({"nik": echoed, "on": on, "error": nik_input_error(raw)})
             continue
         found = answers.get((value, on))
         if found is None:
@@ -295,7 +258,7 @@ async def list_access_log(
         raise Forbidden("Only operators may read the access log", code="operators_only")
     value = None
     if nik is not None:
-        value = parse_nik(nik)
+        value = nik_of_input(nik)
         if value is None:
             raise Unprocessable(INVALID_NIK_MESSAGE, code="invalid_nik")
     before_id = decode_id_cursor(cursor) if cursor is not None else None
@@ -306,8 +269,9 @@ async def list_access_log(
         before_id=before_id,
         since=since,
     ).limit(limit + 1)
-    entries = await repository.access_log_entries(session, stmt)
-    next_cursor = encode_cursor([entries[limit - 1].id]) if len(entries) > limit else None
+    entries, next_cursor = page_of(
+        await repository.access_log_entries(session, stmt), limit, lambda entry: [entry.id]
+    )
     items = [
         AccessLogRead(
             id=entry.id,
@@ -318,154 +282,6 @@ async def list_access_log(
             endpoint=entry.endpoint,
             registrations=entry.registrations,
         )
-        for entry in entries[:limit]
+        for entry in entries
     ]
     return Page(items=items, next_cursor=next_cursor)
-
-
-def _is_kpj_clash(exc: IntegrityError) -> bool:
-    orig = exc.orig
-    names = (
-        getattr(orig, "constraint_name", None),
-        getattr(getattr(orig, "__cause__", None), "constraint_name", None),
-    )
-    return KPJ_CONSTRAINT in names
-
-
-def _kpj_taken() -> Conflict:
-    return Conflict("This KPJ number belongs to another NIK", code="kpj_taken")
-
-
-async def set_registration_kpj(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    registration_id: int,
-    data: RegistrationUpdate,
-) -> RegistrationKpjRead:
-    """The agreement's BPJS branch (or an operator) sets or clears a registration's KPJ."""
-    kpj = None
-    if data.kpj is not None:
-        kpj = parse_kpj(data.kpj)
-        if kpj is None:
-            raise Unprocessable(INVALID_KPJ_MESSAGE, code="invalid_kpj")
-    parties = await repository.registration_parties(session, registration_id)
-    organization = principal.organization_id
-    if parties is None or not (principal.is_operator or organization in tuple(parties)[2:]):
-        raise NotFound("No such registration", code="registration_not_found")
-    if not principal.is_operator and organization != parties.bpjs_branch_id:
-        raise Forbidden("Only the agreement's BPJS branch sets KPJ numbers", code="not_bpjs_branch")
-    try:
-        row = await repository.set_kpj(session, registration_id, kpj)
-    except IntegrityError as exc:
-        if _is_kpj_clash(exc):
-            raise _kpj_taken() from None
-        raise
-    audit.record(
-        session,
-        principal,
-        action="registration.set_kpj",
-        entity_type="registration",
-        entity_id=registration_id,
-        detail={"agreement_id": str(row.agreement_id), "cleared": kpj is None},
-    )
-    return RegistrationKpjRead(
-        id=row.id, agreement_id=row.agreement_id, kpj=row.kpj, updated_at=row.updated_at
-    )
-
-
-def _invalid(code: str, msg: str) -> dict[str, Any]:
-    return {"status": "invalid", "registrations": 0, "error": {"code": code, "msg": msg}}
-
-
-async def set_kpjs(
-    session: AsyncSession, principal: Principal, *, data: KpjBulkRequest
-) -> dict[str, Any]:
-    """Set KPJ numbers for a list of NIKs on the caller's agreements, in one statement.
-
-    Each item ends `updated` (its NIK's registrations under the caller's agreements carry
-    the KPJ), `not_found` (no such registration there), `invalid` (malformed NIK or KPJ, or
-    one NIK given two KPJs) or `taken` (the KPJ belongs to another NIK, in the database or
-    in this request).
-    """
-    items = data.items
-    if len(items) > MAX_KPJ_ITEMS:
-        raise Unprocessable(
-            f"At most {MAX_KPJ_ITEMS:,} items per request; got {len(items):,}",
-            code="too_many_items",
-        )
-    results: list[dict[str, Any] | None] = [None] * len(items)
-    pairs: dict[int, tuple[int, str]] = {}
-    for index, item in enumerate(items):
-        nik = parse_nik(item.nik)
-        kpj = parse_kpj(item.kpj)
-        if nik is None:
-            results[index] = _invalid("invalid_nik", _nik_error(item.nik)["msg"])
-        elif kpj is None:
-            results[index] = _invalid("invalid_kpj", INVALID_KPJ_MESSAGE)
-        else:
-            pairs[index] = (nik, kpj)
-    kpjs_of: dict[int, set[str]] = {}
-    niks_of: dict[str, set[int]] = {}
-    for nik, kpj in pairs.values():
-        kpjs_of.setdefault(nik, set()).add(kpj)
-        niks_of.setdefault(kpj, set()).add(nik)
-    for index, (nik, kpj) in list(pairs.items()):
-        if len(kpjs_of[nik]) > 1:
-            results[index] = _invalid("conflicting_kpj", "This NIK is given two KPJ numbers")
-            del pairs[index]
-        elif len(niks_of[kpj]) > 1:
-            results[index] = {
-                "status": "taken",
-                "registrations": 0,
-                "error": {"code": "kpj_taken", "msg": "Another NIK in this request has this KPJ"},
-            }
-            del pairs[index]
-    unique = list(dict.fromkeys(pairs.values()))
-    outcome: dict[tuple[int, str], dict[str, Any]] = {}
-    changed: list[int] = []
-    if unique:
-        branch = None if principal.is_operator else principal.organization_id
-        try:
-            rows = await repository.set_kpjs(
-                session, [nik for nik, _ in unique], [kpj for _, kpj in unique], branch
-            )
-        except IntegrityError as exc:
-            # Another request set one of these KPJs for another NIK in the meantime.
-            if _is_kpj_clash(exc):
-                raise _kpj_taken() from None
-            raise
-        for pair, row in zip(unique, rows, strict=True):
-            changed.extend(row.changed)
-            if row.reached == 0:
-                outcome[pair] = {"status": "not_found", "registrations": 0}
-            elif row.taken:
-                outcome[pair] = {
-                    "status": "taken",
-                    "registrations": 0,
-                    "error": {"code": "kpj_taken", "msg": "This KPJ belongs to another NIK"},
-                }
-            else:
-                outcome[pair] = {"status": "updated", "registrations": row.reached}
-    for index, pair in pairs.items():
-        results[index] = outcome[pair]
-    if changed:
-        await session.execute(
-            insert(AuditEntry),
-            [
-                {
-                    "actor_key_id": principal.key_id,
-                    "actor_organization_id": principal.organization_id,
-                    "action": "registration.set_kpj",
-                    "entity_type": "registration",
-                    "entity_id": str(registration_id),
-                    "detail": {"bulk": True, "cleared": False},
-                }
-                for registration_id in changed
-            ],
-        )
-    final = [result for result in results if result is not None]
-    counts: dict[str, int] = {}
-    for result in final:
-        counts[result["status"]] = counts.get(result["status"], 0) + 1
-    return {"results": final, "counts": counts}

@@ -16,9 +16,18 @@ from app.models.reference import (
     RoleAgeLimit,
     RoleLabel,
 )
-from app.models.registration import Registration, RosterBatch, RosterBatchRow
+from app.models.registration import (
+    COVERING_SQL,
+    COVERING_STATUSES,
+    Registration,
+    RegistrationStatus,
+    RosterBatch,
+    RosterBatchRow,
+)
 
 __all__ = [
+    "COVERING_SQL",
+    "COVERING_STATUSES",
     "AccessLogEntry",
     "Agreement",
     "AgreementRate",
@@ -39,6 +48,7 @@ __all__ = [
     "OrganizationKind",
     "Region",
     "Registration",
+    "RegistrationStatus",
     "Role",
     "RoleAgeLimit",
     "RoleLabel",

@@ -3,7 +3,7 @@
 import uuid
 from datetime import date
 
-from sqlalchemy import ARRAY, BigInteger, Date, ForeignKey, Integer, Text, text
+from sqlalchemy import ARRAY, BigInteger, Date, ForeignKey, Integer, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamped
@@ -16,11 +16,11 @@ class Agreement(Timestamped, Base):
         primary_key=True, server_default=text("gen_random_uuid()")
     )
     number: Mapped[str] = mapped_column(Text, unique=True)
-    bpjs_branch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
-    counterpart_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
-    payer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
-    election_code: Mapped[str] = mapped_column(ForeignKey("elections.code"))
-    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    bpjs_branch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    counterpart_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    payer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    election_code: Mapped[str] = mapped_column(ForeignKey("elections.code"), index=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     signed_on: Mapped[date | None] = mapped_column(Date)
     signed_place: Mapped[str | None] = mapped_column(Text)
     programs: Mapped[list[str]] = mapped_column(ARRAY(Text))
@@ -42,11 +42,15 @@ class AgreementRate(Base):
 
 class Cohort(Timestamped, Base):
     __tablename__ = "cohorts"
+    # What a registration's cohort reference checks (migration 0008): cohort, agreement, role.
+    __table_args__ = (
+        UniqueConstraint("id", "agreement_id", "role_code", name="uq_cohorts_identity"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(
         primary_key=True, server_default=text("gen_random_uuid()")
     )
-    agreement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agreements.id"))
+    agreement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agreements.id"), index=True)
     role_code: Mapped[str] = mapped_column(ForeignKey("roles.code"))
     election_code: Mapped[str] = mapped_column(ForeignKey("elections.code"))
     planned_headcount: Mapped[int] = mapped_column(Integer)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     Text,
     Time,
@@ -24,12 +25,34 @@ from app.models.base import Base, Timestamped
 
 class Claim(Timestamped, Base):
     __tablename__ = "claims"
+    __table_args__ = (
+        # A death is claimed once, and an incident once (DESIGN rule 6); rejected ones aside.
+        Index(
+            "uq_claims_death",
+            "nik",
+            unique=True,
+            postgresql_where=text("is_death AND status <> 'rejected'"),
+        ),
+        Index(
+            "uq_claims_incident",
+            "nik",
+            "incident_date",
+            "program",
+            "incident_type",
+            unique=True,
+            postgresql_where=text("status <> 'rejected'"),
+        ),
+        Index("ix_claims_agreement_id_created_at_id", "agreement_id", "created_at", "id"),
+        Index("ix_claims_created_at_id", "created_at", "id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(
         primary_key=True, server_default=text("gen_random_uuid()")
     )
     agreement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agreements.id"))
-    registration_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("registrations.id"))
+    registration_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("registrations.id"), index=True
+    )
     nik: Mapped[int] = mapped_column(BigInteger)  # the officer's, copied for the death index
     program: Mapped[str] = mapped_column(Text)  # JKK, JKM
     # work_accident | commuting_accident | occupational_disease | death (not work-related)
@@ -77,7 +100,7 @@ class ClaimBenefit(Base):
 
     claim_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("claims.id"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
-    schedule_id: Mapped[int] = mapped_column(ForeignKey("benefit_schedules.id"))
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("benefit_schedules.id"), index=True)
     code: Mapped[str] = mapped_column(Text)
     name: Mapped[str] = mapped_column(Text)
     calculation: Mapped[str] = mapped_column(Text)
@@ -107,6 +130,7 @@ class ClaimEvent(Base):
     """A status change of a claim (creation is None -> submitted), with who and why."""
 
     __tablename__ = "claim_events"
+    __table_args__ = (Index("ix_claim_events_claim_id_id", "claim_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     claim_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("claims.id"))

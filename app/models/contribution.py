@@ -10,7 +10,9 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -23,6 +25,12 @@ class ContributionPayment(Base):
     """One transfer from the payer, as recorded by the payer or the BPJS branch. Never edited."""
 
     __tablename__ = "contribution_payments"
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "reference"),
+        # What an allocation's composite reference checks: the payment and its agreement.
+        UniqueConstraint("id", "agreement_id", name="uq_contribution_payments_identity"),
+        Index("ix_contribution_payments_agreement_id_paid_on", "agreement_id", "paid_on", "id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(
         primary_key=True, server_default=text("gen_random_uuid()")
@@ -49,6 +57,12 @@ class ContributionAllocation(Base):
             ["payment_id", "agreement_id"],
             ["contribution_payments.id", "contribution_payments.agreement_id"],
             name="fk_contribution_allocations_payment",
+        ),
+        Index(
+            "ix_contribution_allocations_agreement_id_month",
+            "agreement_id",
+            "month",
+            postgresql_include=["amount"],
         ),
     )
 

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Integer, Text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
@@ -11,6 +11,10 @@ from app.models.base import Base
 
 class AccessLogEntry(Base):
     __tablename__ = "access_log"
+    __table_args__ = (
+        Index("ix_access_log_nik_id", "nik", "id"),
+        Index("ix_access_log_organization_id_id", "organization_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -4,7 +4,16 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ARRAY, DateTime, ForeignKey, LargeBinary, String, Text, text
+from sqlalchemy import (
+    ARRAY,
+    DateTime,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamped
@@ -21,13 +30,14 @@ class OrganizationKind(StrEnum):
 
 class Organization(Timestamped, Base):
     __tablename__ = "organizations"
+    __table_args__ = (UniqueConstraint("kind", "name"),)
 
     id: Mapped[uuid.UUID] = mapped_column(
         primary_key=True, server_default=text("gen_random_uuid()")
     )
     kind: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(Text)
-    region_code: Mapped[str | None] = mapped_column(Text)
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
 
 
 class ApiKey(Base):
@@ -36,7 +46,7 @@ class ApiKey(Base):
     id: Mapped[uuid.UUID] = mapped_column(
         primary_key=True, server_default=text("gen_random_uuid()")
     )
-    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
     name: Mapped[str] = mapped_column(Text)
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     secret_hash: Mapped[bytes] = mapped_column(LargeBinary)

@@ -8,6 +8,8 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     ForeignKeyConstraint,
+    Identity,
+    Index,
     Integer,
     Numeric,
     Text,
@@ -22,6 +24,17 @@ class Region(Base):
     """A Kepmendagri 2025 region; the code's depth fixes the level and the parent (checked)."""
 
     __tablename__ = "regions"
+    __table_args__ = (
+        Index("ix_regions_parent_code_code", "parent_code", "code"),
+        Index("ix_regions_level_code", "level", "code"),
+        # Name searches (`?q=`), by trigram.
+        Index(
+            "ix_regions_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ),
+    )
 
     code: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
@@ -85,7 +98,7 @@ class BenefitSchedule(Base):
 
     __tablename__ = "benefit_schedules"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
     program: Mapped[str] = mapped_column(Text)  # JKK, JKM
     code: Mapped[str] = mapped_column(Text)
     name: Mapped[str] = mapped_column(Text)

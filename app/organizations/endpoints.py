@@ -5,14 +5,15 @@ import uuid
 from fastapi import Query, Request
 from fastapi.responses import Response
 
-from app.core.auth import PrincipalDep, require
+from app.core.auth import PrincipalDep
 from app.core.database import SessionDep
 from app.core.idempotency import IdempotencyKeyHeader, idempotent
-from app.core.pagination import CursorQuery, LimitQuery, Page, keyset_page
+from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.responses import json_response
 from app.core.routing import api_router, problems
-from app.models import Organization, OrganizationKind
-from app.organizations import repository, service
+from app.models import OrganizationKind
+from app.organizations import service
+from app.organizations.auth import Admin
 from app.organizations.schemas import (
     ApiKeyCreate,
     ApiKeyIssued,
@@ -22,7 +23,6 @@ from app.organizations.schemas import (
 )
 
 router = api_router(prefix="/v1", tags=["organizations"])
-Admin = require("admin")
 
 
 @router.post(
@@ -41,9 +41,8 @@ async def create_organization(
     request: Request,
     data: OrganizationCreate,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: Admin,
     idempotency_key: IdempotencyKeyHeader = None,
-    _: object = Admin,
 ) -> Response:
     async def create() -> Response:
         organization = await service.create_organization(session, principal, data=data)
@@ -66,14 +65,8 @@ async def list_organizations(
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[OrganizationRead]:
-    stmt = repository.organizations_query(kind)
-    if not principal.is_operator:
-        stmt = stmt.where(Organization.id == principal.organization_id)
-    rows, next_cursor = await keyset_page(
-        session, stmt, keys=[Organization.id], limit=limit, cursor=cursor
-    )
-    return Page(
-        items=[OrganizationRead.model_validate(row[0]) for row in rows], next_cursor=next_cursor
+    return await service.list_organizations(
+        session, principal, kind=kind, limit=limit, cursor=cursor
     )
 
 
@@ -89,8 +82,7 @@ async def issue_api_key(
     organization_id: uuid.UUID,
     data: ApiKeyCreate,
     session: SessionDep,
-    principal: PrincipalDep,
-    _: object = Admin,
+    principal: Admin,
 ) -> ApiKeyIssued:
     key, token = await service.issue_api_key(
         session, principal, organization_id=organization_id, data=data
@@ -108,8 +100,6 @@ async def issue_api_key(
     ),
     responses=problems(403, 404),
 )
-async def revoke_api_key(
-    key_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, _: object = Admin
-) -> ApiKeyRead:
+async def revoke_api_key(key_id: uuid.UUID, session: SessionDep, principal: Admin) -> ApiKeyRead:
     key = await service.revoke_api_key(session, principal, key_id=key_id)
     return ApiKeyRead.model_validate(key)

@@ -3,17 +3,29 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.auth import Principal
 from app.models import ApiKey, Organization
 
 
-def organizations_query(kind: str | None) -> Select[Any]:
+def organizations_query(principal: Principal, kind: str | None) -> Select[Any]:
+    """The organizations the caller sees: every one for an operator, else its own."""
     stmt = select(Organization)
+    if not principal.is_operator:
+        stmt = stmt.where(Organization.id == principal.organization_id)
     if kind is not None:
         stmt = stmt.where(Organization.kind == kind)
     return stmt
+
+
+async def organization_exists(session: AsyncSession, kind: str, name: str) -> bool:
+    return bool(
+        await session.scalar(
+            select(exists().where(Organization.kind == kind, Organization.name == name))
+        )
+    )
 
 
 async def get_organization(

@@ -2,26 +2,12 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.core.auth import SCOPES
+from app.core.auth import SCOPES, Scope
 from app.models import OrganizationKind
-
-Scope = Literal[
-    "admin",
-    "agreements:write",
-    "agreements:read",
-    "rosters:write",
-    "registrations:read",
-    "coverage:read",
-    "pii:read",
-    "claims:write",
-    "claims:review",
-    "reports:read",
-]
-assert set(Scope.__args__) == set(SCOPES)  # type: ignore[attr-defined]
 
 NameStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 RegionCode = Annotated[

@@ -2,25 +2,23 @@
 
 import uuid
 
-from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
 from app.core.auth import Principal, forget_key, issue_key
 from app.core.errors import Conflict, NotFound, Unprocessable
-from app.models import ApiKey, Organization, OrganizationKind, Region
+from app.core.pagination import Page, keyset_page
+from app.models import ApiKey, Organization, OrganizationKind
 from app.organizations import repository
-from app.organizations.schemas import ApiKeyCreate, OrganizationCreate
+from app.organizations.schemas import ApiKeyCreate, OrganizationCreate, OrganizationRead
+from app.reference import service as reference
 
 
 async def create_organization(
     session: AsyncSession, principal: Principal, *, data: OrganizationCreate
 ) -> Organization:
     await _check_region(session, data.region_code)
-    duplicate = await session.scalar(
-        select(exists().where(Organization.kind == data.kind, Organization.name == data.name))
-    )
-    if duplicate:
+    if await repository.organization_exists(session, data.kind, data.name):
         raise Conflict(
             "An organization of this kind with this name exists", code="organization_exists"
         )
@@ -40,8 +38,29 @@ async def create_organization(
 
 
 async def _check_region(session: AsyncSession, code: str) -> None:
-    if await session.get(Region, code) is None:
+    if await reference.find_region(session, code) is None:
         raise Unprocessable(f"No region has the code {code}", code="region_not_found")
+
+
+async def list_organizations(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    kind: OrganizationKind | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[OrganizationRead]:
+    """Operators see every organization; any other key its own."""
+    rows, next_cursor = await keyset_page(
+        session,
+        repository.organizations_query(principal, kind),
+        keys=[Organization.id],
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page(
+        items=[OrganizationRead.model_validate(row[0]) for row in rows], next_cursor=next_cursor
+    )
 
 
 async def get_organization(session: AsyncSession, organization_id: uuid.UUID) -> Organization:

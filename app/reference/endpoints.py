@@ -7,6 +7,7 @@ from fastapi import Path, Query, Request
 from fastapi.responses import Response
 
 from app.core.auth import PrincipalDep
+from app.core.clock import today
 from app.core.database import SessionDep
 from app.core.idempotency import IdempotencyKeyHeader, idempotent
 from app.core.pagination import CursorQuery, LimitQuery, Page
@@ -197,7 +198,7 @@ async def list_benefit_schedules(
     ] = None,
     program: Annotated[Program | None, Query(description="JKK or JKM")] = None,
 ) -> BenefitSchedulesInForce:
-    day = on or service.jakarta_today()
+    day = on or today()
     schedules = await service.schedules_in_force(session, day, program)
     return BenefitSchedulesInForce(
         on=day, items=[BenefitScheduleRead.model_validate(s) for s in schedules]

@@ -1,6 +1,6 @@
 """SQL for regions, roles, elections, age limits and benefit schedules."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
@@ -35,6 +35,10 @@ async def regions_by_code(session: AsyncSession, codes: Sequence[str]) -> list[R
     return list(rows)
 
 
+async def region(session: AsyncSession, code: str) -> Region | None:
+    return await session.get(Region, code)
+
+
 async def district_codes(session: AsyncSession) -> list[str]:
     return list(await session.scalars(select(Region.code).where(Region.level == "district")))
 
@@ -43,8 +47,18 @@ async def all_roles(session: AsyncSession) -> list[Role]:
     return list(await session.scalars(select(Role).order_by(Role.code)))
 
 
+async def region_rows(session: AsyncSession) -> list[tuple[str, str, str]]:
+    rows = await session.execute(select(Region.code, Region.name, Region.level))
+    return [(code, name, level) for code, name, level in rows]
+
+
 async def role(session: AsyncSession, code: str) -> Role | None:
     return await session.get(Role, code)
+
+
+async def roles_by_code(session: AsyncSession, codes: Collection[str]) -> dict[str, Role]:
+    rows = await session.scalars(select(Role).where(Role.code.in_(list(codes))))
+    return {role.code: role for role in rows}
 
 
 async def existing_role_codes(session: AsyncSession, codes: Sequence[str]) -> set[str]:
@@ -53,6 +67,11 @@ async def existing_role_codes(session: AsyncSession, codes: Sequence[str]) -> se
 
 async def election(session: AsyncSession, code: str) -> Election | None:
     return await session.get(Election, code)
+
+
+async def elections_by_code(session: AsyncSession, codes: Collection[str]) -> dict[str, Election]:
+    rows = await session.scalars(select(Election).where(Election.code.in_(list(codes))))
+    return {election.code: election for election in rows}
 
 
 def elections_query() -> Select[Any]:

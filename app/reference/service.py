@@ -1,14 +1,16 @@
 """Reference data every domain checks against: regions, roles, elections, age limits, benefits.
 
 The functions without a leading underscore and without `list_`/`create_` are the API other
-domains call (`get_region`, `normalize_region_code`, `region_contains`, `get_election`,
-`get_role`, `age_limits`, `schedules_in_force`, `known_district_codes`).
+domains call (`get_region`, `find_region`, `normalize_region_code`, `region_contains`,
+`get_election`, `find_election`, `elections_by_code`, `get_role`, `roles_by_code`,
+`age_limits`, `schedules_in_force`, `known_district_codes`). The `get_` ones answer 404 for an
+unknown code; the others give None or leave the code out, for the caller to say what it means.
 """
 
 import re
 from collections import defaultdict
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from collections.abc import Collection
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,17 +28,12 @@ from app.reference.schemas import (
     RoleRead,
 )
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 # ASCII digits only: `\d` would also take Arabic-Indic and other Unicode digits.
 _DOTTED = re.compile(r"[0-9]{2}(?:\.[0-9]{2}(?:\.[0-9]{2}(?:\.[0-9]{4})?)?)?")
 _UNDOTTED = re.compile(r"[0-9]{2}(?:[0-9]{2}(?:[0-9]{2}(?:[0-9]{4})?)?)?")
 _SEGMENTS = ((0, 2), (2, 4), (4, 6), (6, 10))
 
 _district_codes: frozenset[str] | None = None
-
-
-def jakarta_today() -> date:
-    return datetime.now(JAKARTA).date()
 
 
 # Regions
@@ -68,6 +65,11 @@ async def get_region(session: AsyncSession, code: str) -> Region:
     if not regions:
         raise NotFound(f"No region has the code {dotted}", code="region_not_found")
     return regions[0]
+
+
+async def find_region(session: AsyncSession, code: str) -> Region | None:
+    """The region of exactly this (dotted) code, or None."""
+    return await repository.region(session, code)
 
 
 async def get_region_with_path(session: AsyncSession, code: str) -> tuple[Region, list[Region]]:
@@ -122,6 +124,11 @@ async def get_role(session: AsyncSession, code: str) -> Role:
     return role
 
 
+async def roles_by_code(session: AsyncSession, codes: Collection[str]) -> dict[str, Role]:
+    """The roles among `codes`, by code; unknown codes are left out."""
+    return await repository.roles_by_code(session, codes)
+
+
 async def list_roles(session: AsyncSession) -> list[RoleRead]:
     """Every role with its per-election age limits (two queries: the catalog is small)."""
     roles = await repository.all_roles(session)
@@ -164,6 +171,15 @@ async def get_election(session: AsyncSession, code: str) -> Election:
     if election is None:
         raise NotFound(f"No election has the code {code}", code="election_not_found")
     return election
+
+
+async def find_election(session: AsyncSession, code: str) -> Election | None:
+    return await repository.election(session, code)
+
+
+async def elections_by_code(session: AsyncSession, codes: Collection[str]) -> dict[str, Election]:
+    """The elections among `codes`, by code; unknown codes are left out."""
+    return await repository.elections_by_code(session, codes)
 
 
 async def _with_age_limits(session: AsyncSession, elections: list[Election]) -> list[ElectionRead]:
@@ -253,6 +269,16 @@ async def schedules_in_force(
 ) -> list[BenefitSchedule]:
     """The benefit lines in force on `on` (of one program, or both), in regulation order."""
     return await repository.schedules_in_force(session, on=on, program=program)
+
+
+async def region_rows(session: AsyncSession) -> list[tuple[str, str, str]]:
+    """Every region as (code, name, level), for the rosters' index of names and codes."""
+    return await repository.region_rows(session)
+
+
+async def role_levels(session: AsyncSession) -> dict[str, str]:
+    """Each role's code with its level (kecamatan, desa/kelurahan, TPS, any)."""
+    return {role.code: role.level for role in await repository.all_roles(session)}
 
 
 # Role labels

@@ -1,26 +1,36 @@
-"""HTTP endpoints of the registrations domain: list, read, terminate, resolve held ones."""
+"""HTTP endpoints of the registrations domain: list, read, terminate, resolve, KPJ numbers."""
 
 import uuid
 from typing import Annotated
 
 from fastapi import Path, Query
+from fastapi.responses import Response
 
-from app.core.auth import PrincipalDep, require
+from app.core.accesslog import AccessLogDep
 from app.core.database import SessionDep
 from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.core.responses import json_response
 from app.core.routing import api_router, problems
-from app.coverage.dependencies import AccessLogDep
-from app.registrations import service
+from app.models import RegistrationStatus
+from app.registrations import kpj, service
+from app.registrations.auth import (
+    KpjWrite,
+    RegistrationsRead,
+    RegistrationsResolve,
+    RegistrationsTerminate,
+)
 from app.registrations.schemas import (
     PII_NOTE,
+    KpjBulkRead,
+    KpjBulkRequest,
+    RegistrationKpjRead,
     RegistrationRead,
     RegistrationResolve,
-    RegistrationStatus,
     RegistrationTerminate,
+    RegistrationUpdate,
 )
 
 router = api_router(prefix="/v1", tags=["registrations"])
-Reader = require("registrations:read")
 
 RegistrationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Registration id")]
 VISIBILITY = (
@@ -42,7 +52,7 @@ ACCESS_LOG_NOTE = (
 )
 async def list_registrations(
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: RegistrationsRead,
     access_log: AccessLogDep,
     agreement_id: uuid.UUID | None = Query(default=None),
     cohort_id: uuid.UUID | None = Query(default=None),
@@ -62,7 +72,6 @@ async def list_registrations(
     ),
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-    _: object = Reader,
 ) -> Page[RegistrationRead]:
     return await service.list_registrations(
         session,
@@ -89,9 +98,8 @@ async def list_registrations(
 async def get_registration(
     registration_id: RegistrationId,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: RegistrationsRead,
     access_log: AccessLogDep,
-    _: object = Reader,
 ) -> RegistrationRead:
     return await service.get_registration(
         session, principal, registration_id=registration_id, access_log=access_log
@@ -115,7 +123,7 @@ async def terminate_registration(
     registration_id: RegistrationId,
     data: RegistrationTerminate,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: RegistrationsTerminate,
 ) -> RegistrationRead:
     return await service.terminate_registration(
         session, principal, registration_id=registration_id, data=data
@@ -141,8 +149,49 @@ async def resolve_registration(
     registration_id: RegistrationId,
     data: RegistrationResolve,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: RegistrationsResolve,
 ) -> RegistrationRead:
     return await service.resolve_registration(
         session, principal, registration_id=registration_id, data=data
     )
+
+
+@router.patch(
+    "/registrations/{registration_id}",
+    response_model=RegistrationKpjRead,
+    summary="Set a registration's KPJ membership number (the agreement's BPJS branch)",
+    description=(
+        "`kpj` is 11 digits (null clears it). A KPJ belongs to one person: the same number "
+        "on a registration of another NIK is 409 `kpj_taken`."
+    ),
+    responses=problems(403, 404, 409, 415),
+)
+async def update_registration(
+    registration_id: RegistrationId,
+    data: RegistrationUpdate,
+    session: SessionDep,
+    principal: KpjWrite,
+) -> RegistrationKpjRead:
+    return await kpj.set_registration_kpj(
+        session, principal, registration_id=registration_id, data=data
+    )
+
+
+@router.post(
+    "/registrations/kpj",
+    response_model=KpjBulkRead,
+    summary="Set KPJ numbers for a list of NIKs on the caller's agreements",
+    description=(
+        "Up to 10,000 `{nik, kpj}` items applied in one statement to the registrations of "
+        "each NIK under agreements whose BPJS branch is the caller (all, for operators). "
+        "Each item answers `updated`, `not_found`, `invalid` or `taken`, in request order. "
+        "Repeating the request gives the same answers and changes nothing more."
+    ),
+    responses=problems(403, 409, 415),
+)
+async def set_kpjs(
+    data: KpjBulkRequest,
+    session: SessionDep,
+    principal: KpjWrite,
+) -> Response:
+    return json_response(await kpj.set_kpjs(session, principal, data=data))

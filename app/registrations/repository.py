@@ -1,15 +1,19 @@
-"""SQL for registrations: visible lookups, filtered lists, and the state changes."""
+"""SQL for registrations: visible lookups, filtered lists, the state changes, KPJ numbers."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, case, or_, select, true, update
+from sqlalchemy import Row, Select, case, func, or_, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.models import Agreement, Registration
+from app.agreements import access
+from app.agreements.access import PartyRole
+from app.core.auth import Principal
+from app.models import Agreement, Registration, RegistrationStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,19 +24,6 @@ class RegistrationFilters:
     region_prefix: str | None = None
     status: str | None = None
     nik: int | None = None
-
-
-def _visible(stmt: Select[Any], organization_id: uuid.UUID | None) -> Select[Any]:
-    """Only rows of agreements the organization is party to; None sees every agreement."""
-    return stmt if organization_id is None else stmt.where(_party(organization_id))
-
-
-def _party(organization_id: uuid.UUID) -> ColumnElement[bool]:
-    return or_(
-        Agreement.bpjs_branch_id == organization_id,
-        Agreement.counterpart_id == organization_id,
-        Agreement.payer_id == organization_id,
-    )
 
 
 def _filtered(stmt: Select[Any], filters: RegistrationFilters, after_id: int | None) -> Select[Any]:
@@ -63,12 +54,13 @@ def _filtered(stmt: Select[Any], filters: RegistrationFilters, after_id: int | N
 async def list_registrations(
     session: AsyncSession,
     filters: RegistrationFilters,
+    principal: Principal,
     *,
-    organization_id: uuid.UUID | None,
     after_id: int | None,
     limit: int,
 ) -> list[Row[Any]]:
-    """Up to `limit` (registration, agreement number) rows by id, after `after_id`.
+    """Up to `limit` (registration, agreement number) rows by id, after `after_id`, of the
+    agreements the caller sees.
 
     Scoped to some agreements (an organization's, or the one filtered on), it takes each
     agreement's first rows by id and merges them: rosters arrive an agreement at a time, so
@@ -79,7 +71,7 @@ async def list_registrations(
     default random_page_cost of 4 and more than a few agreements, walks the primary key once
     per agreement instead; with 1.1 (the usual value for SSDs) it takes the index.
     """
-    if organization_id is None and filters.agreement_id is None:
+    if principal.is_operator and filters.agreement_id is None:
         stmt = _filtered(
             select(Registration, Agreement.number).join(
                 Agreement, Agreement.id == Registration.agreement_id
@@ -88,7 +80,7 @@ async def list_registrations(
             after_id,
         )
         return list((await session.execute(stmt.order_by(Registration.id).limit(limit))).all())
-    agreements = _visible(select(Agreement.id, Agreement.number), organization_id)
+    agreements = select(Agreement.id, Agreement.number).where(access.readable(principal))
     if filters.agreement_id is not None:
         agreements = agreements.where(Agreement.id == filters.agreement_id)
     scoped = agreements.subquery("scoped")
@@ -113,17 +105,16 @@ async def list_registrations(
 async def get_registration(
     session: AsyncSession,
     registration_id: int,
+    principal: Principal,
     *,
-    organization_id: uuid.UUID | None,
     for_update: bool = False,
 ) -> tuple[Registration, Agreement] | None:
-    """The registration and its agreement, if the organization may see it (None: any)."""
-    stmt = _visible(
+    """The registration and its agreement, if the caller sees it."""
+    stmt = (
         select(Registration, Agreement)
         .join(Agreement, Agreement.id == Registration.agreement_id)
-        .where(Registration.id == registration_id)
-        .execution_options(populate_existing=True),
-        organization_id,
+        .where(Registration.id == registration_id, access.readable(principal))
+        .execution_options(populate_existing=True)
     )
     if for_update:
         stmt = stmt.with_for_update(of=Registration)
@@ -148,8 +139,8 @@ async def terminate(
     """Ends an active registration; False when it is no longer active."""
     result = await session.execute(
         update(Registration)
-        .where(Registration.id == registration_id, Registration.status == "active")
-        .values(status="terminated", ended_on=ended_on, end_reason=reason)
+        .where(Registration.id == registration_id, Registration.status == RegistrationStatus.ACTIVE)
+        .values(status=RegistrationStatus.TERMINATED, ended_on=ended_on, end_reason=reason)
         .returning(Registration.id)
         .execution_options(synchronize_session=False)
     )
@@ -160,7 +151,7 @@ async def set_held_status(session: AsyncSession, registration_id: int, *, status
     """Moves a held registration to `status` (rejected or active); False when no longer held."""
     result = await session.execute(
         update(Registration)
-        .where(Registration.id == registration_id, Registration.status == "held")
+        .where(Registration.id == registration_id, Registration.status == RegistrationStatus.HELD)
         .values(status=status)
         .returning(Registration.id)
         .execution_options(synchronize_session=False)
@@ -176,9 +167,80 @@ async def end_for_transfer(
         update(Registration)
         .where(Registration.id == registration_id)
         .values(
-            status=case((Registration.status == "active", "terminated"), else_=Registration.status),
+            status=case(
+                (Registration.status == RegistrationStatus.ACTIVE, RegistrationStatus.TERMINATED),
+                else_=Registration.status,
+            ),
             ended_on=ended_on,
             end_reason=reason,
         )
         .execution_options(synchronize_session=False)
     )
+
+
+async def set_kpj(session: AsyncSession, registration_id: int, kpj: str | None) -> Row[Any]:
+    result = await session.execute(
+        update(Registration)
+        .where(Registration.id == registration_id)
+        .values(kpj=kpj, updated_at=func.now())
+        .returning(
+            Registration.id, Registration.agreement_id, Registration.kpj, Registration.updated_at
+        )
+    )
+    return result.one()
+
+
+# One statement for a whole list of (nik, kpj): which registrations each item reaches among
+# the caller's agreements, whether its KPJ already belongs to another NIK, and the update of
+# the others. Items reach the statement with distinct NIKs and distinct KPJs (service.py).
+SET_KPJS = f"""
+WITH input AS (
+    SELECT i.ord, i.nik, i.kpj
+    FROM unnest(CAST(:niks AS bigint[]), CAST(:kpjs AS text[])) WITH ORDINALITY AS i(nik, kpj, ord)
+),
+reached AS (
+    SELECT r.id, i.ord, i.kpj, r.kpj AS old_kpj
+    FROM input i
+    JOIN registrations r ON r.nik = i.nik
+    JOIN agreements a ON a.id = r.agreement_id
+    WHERE CAST(:branch AS uuid) IS NULL
+       OR {access.party_sql("a", "CAST(:branch AS uuid)", [PartyRole.BPJS_BRANCH])}
+),
+taken AS (
+    SELECT DISTINCT i.ord
+    FROM input i
+    JOIN registrations other ON other.kpj = i.kpj AND other.nik <> i.nik
+),
+changed AS (
+    UPDATE registrations r
+    SET kpj = t.kpj, updated_at = now()
+    FROM reached t
+    WHERE r.id = t.id
+      AND t.old_kpj IS DISTINCT FROM t.kpj
+      AND NOT EXISTS (SELECT 1 FROM taken WHERE taken.ord = t.ord)
+    RETURNING r.id
+)
+SELECT i.ord,
+       count(t.id) AS reached,
+       bool_or(k.ord IS NOT NULL) AS taken,
+       coalesce(array_agg(c.id) FILTER (WHERE c.id IS NOT NULL), '{{}}') AS changed
+FROM input i
+LEFT JOIN reached t ON t.ord = i.ord
+LEFT JOIN taken k ON k.ord = i.ord
+LEFT JOIN changed c ON c.id = t.id
+GROUP BY i.ord
+ORDER BY i.ord
+"""
+
+
+async def set_kpjs(
+    session: AsyncSession,
+    niks: Sequence[int],
+    kpjs: Sequence[str],
+    branch_id: uuid.UUID | None,
+) -> list[Row[Any]]:
+    """Per item, in order: (ord, registrations reached, kpj taken, ids changed)."""
+    result = await session.execute(
+        text(SET_KPJS), {"niks": list(niks), "kpjs": list(kpjs), "branch": branch_id}
+    )
+    return list(result.all())

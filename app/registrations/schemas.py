@@ -1,12 +1,15 @@
-"""Request and response bodies for registrations: reading, terminating, resolving held ones."""
+"""Request and response bodies for registrations: reading, terminating, resolving, KPJ numbers."""
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
-RegistrationStatus = Literal["active", "terminated", "replaced", "held", "rejected"]
+# The KPJ bulk answers share the coverage checks' NIK input and per-item error.
+from app.coverage.schemas import ItemError, NikInput
+from app.models import RegistrationStatus
+
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 
@@ -121,3 +124,58 @@ class RegistrationResolve(BaseModel):
         "before this one starts and activate this one"
     )
     note: Note | None = Field(default=None, description="Why; kept in the audit log")
+
+
+MAX_KPJ_ITEMS = 10_000
+KpjInput = Annotated[
+    Any,
+    WithJsonSchema(
+        {"type": ["string", "null"], "pattern": r"^\d{11}$", "examples": ["24012345678"]}
+    ),
+]
+
+
+class RegistrationUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"kpj": "24012345678"}]}
+    )
+
+    kpj: KpjInput = Field(description="The KPJ membership number (11 digits); null clears it")
+
+
+class RegistrationKpjRead(BaseModel):
+    id: int
+    agreement_id: uuid.UUID
+    kpj: str | None
+    updated_at: datetime
+
+
+class KpjItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    nik: NikInput
+    kpj: KpjInput
+
+
+class KpjBulkRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"items": [{"nik": "1209185705900001", "kpj": "24012345678"}]}]
+        },
+    )
+
+    items: list[KpjItem]
+
+
+class KpjBulkResult(BaseModel):
+    status: Literal["updated", "not_found", "invalid", "taken"]
+    registrations: int = Field(
+        default=0, description="Registrations of the NIK under the caller's agreements set"
+    )
+    error: ItemError | None = None
+
+
+class KpjBulkRead(BaseModel):
+    results: list[KpjBulkResult] = Field(description="In the order of the request")
+    counts: dict[str, int]

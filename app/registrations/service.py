@@ -8,15 +8,17 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agreements import service as agreements_service
+from app.agreements import access
+from app.agreements.access import PartyRole
 from app.core import audit
+from app.core.accesslog import AccessLogWriter, record_session_reads
 from app.core.auth import Principal
-from app.core.errors import CONSTRAINT_ERRORS, Conflict, Forbidden, NotFound, Unprocessable
-from app.core.pagination import Page, decode_id_cursor, encode_cursor
-from app.coverage.accesslog import AccessLogWriter, record_session_reads
-from app.models import Agreement, Registration
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable, constraint_of
+from app.core.pagination import Page, decode_id_cursor, page_of
+from app.models import COVERING_STATUSES, Agreement, Registration, RegistrationStatus
 from app.nik import format_nik, mask_nik
 from app.registrations import repository
+from app.registrations.exceptions import EXCLUSION_CONSTRAINT, transfer_conflict
 from app.registrations.repository import RegistrationFilters
 from app.registrations.schemas import (
     ConflictRead,
@@ -25,28 +27,9 @@ from app.registrations.schemas import (
     RegistrationTerminate,
 )
 
-COVERING_STATUSES = frozenset({"active", "terminated", "replaced"})
-EXCLUSION_CONSTRAINT = "ex_registrations_nik_coverage"
-TERMINATE_SCOPES = ("rosters:write", "agreements:write")
-# Resolving is the branch's decision about its agreement, so the agreement-writing scope.
-RESOLVE_SCOPE = "agreements:write"
 ONE_DAY = timedelta(days=1)
 ENDPOINT_LIST = "GET /v1/registrations"
 ENDPOINT_READ = "GET /v1/registrations/{id}"
-
-# The service checks these first; registered for any other path that writes such a row.
-CONSTRAINT_ERRORS.setdefault(
-    "ck_registrations_ended_on",
-    Unprocessable(
-        "A registration ends at the earliest the day before its coverage starts (it then never "
-        "covered a day)",
-        code="termination_date_invalid",
-    ),
-)
-CONSTRAINT_ERRORS.setdefault(
-    "ck_registrations_period",
-    Unprocessable("coverage_end is before coverage_start", code="period_invalid"),
-)
 
 
 def parse_nik(raw: str) -> int:
@@ -121,15 +104,6 @@ async def _log_personal_reads(
         )
 
 
-def _scope(principal: Principal) -> uuid.UUID | None:
-    """The organization whose agreements bound what the caller sees; None for operators."""
-    if principal.is_operator:
-        return None
-    if principal.organization_id is None:  # not a real caller; see nothing
-        raise NotFound("No such registration", code="registration_not_found")
-    return principal.organization_id
-
-
 async def list_registrations(
     session: AsyncSession,
     principal: Principal,
@@ -152,14 +126,11 @@ async def list_registrations(
         status=status,
         nik=parse_nik(nik) if nik is not None else None,
     )
-    if not principal.is_operator and principal.organization_id is None:
-        return Page(items=[])
     after_id = decode_id_cursor(cursor) if cursor is not None else None
     rows = await repository.list_registrations(
-        session, filters, organization_id=_scope(principal), after_id=after_id, limit=limit + 1
+        session, filters, principal, after_id=after_id, limit=limit + 1
     )
-    shown = rows[:limit]
-    next_cursor = encode_cursor([rows[limit - 1][0].id]) if len(rows) > limit else None
+    shown, next_cursor = page_of(rows, limit, lambda row: [row[0].id])
     await _log_personal_reads(
         session, principal, access_log, ENDPOINT_LIST, [row[0] for row in shown]
     )
@@ -170,7 +141,7 @@ async def _visible(
     session: AsyncSession, principal: Principal, registration_id: int, *, for_update: bool = False
 ) -> tuple[Registration, Agreement]:
     found = await repository.get_registration(
-        session, registration_id, organization_id=_scope(principal), for_update=for_update
+        session, registration_id, principal, for_update=for_update
     )
     if found is None:
         raise NotFound("No such registration", code="registration_not_found")
@@ -203,23 +174,22 @@ async def terminate_registration(
     registration_id: int,
     data: RegistrationTerminate,
 ) -> RegistrationRead:
-    """Ends an active registration early: the counterpart, the BPJS branch, or an operator."""
-    if not any(principal.has(scope) for scope in TERMINATE_SCOPES):
-        raise Forbidden(
-            "This key lacks the scope rosters:write or agreements:write", code="missing_scope"
-        )
+    """Ends an active registration early: the counterpart, the BPJS branch, or an operator.
+
+    The endpoint has checked the scopes (registrations/auth.py); here, the party each allows.
+    """
     registration, agreement = await _visible(session, principal, registration_id, for_update=True)
     if not principal.is_operator:
-        roles = agreements_service.party_role(principal, agreement)
-        as_counterpart = "counterpart" in roles and principal.has("rosters:write")
-        as_branch = "bpjs_branch" in roles and principal.has("agreements:write")
+        roles = access.party_roles(principal, agreement)
+        as_counterpart = PartyRole.COUNTERPART in roles and principal.has("rosters:write")
+        as_branch = PartyRole.BPJS_BRANCH in roles and principal.has("agreements:write")
         if not (as_counterpart or as_branch):
             raise Forbidden(
                 "Only the agreement's counterpart (rosters:write) or BPJS branch "
                 "(agreements:write) may terminate its registrations",
                 code="not_agreement_party",
             )
-    if registration.status != "active":
+    if registration.status != RegistrationStatus.ACTIVE:
         raise Conflict(
             f"Only an active registration can be terminated; this one is {registration.status}",
             code="invalid_transition",
@@ -248,17 +218,13 @@ async def resolve_registration(
     session: AsyncSession, principal: Principal, *, registration_id: int, data: RegistrationResolve
 ) -> RegistrationRead:
     """Rejects a held registration, or transfers coverage to it from the one it collided with."""
-    if not principal.has(RESOLVE_SCOPE):
-        raise Forbidden(f"This key lacks the scope {RESOLVE_SCOPE}", code="missing_scope")
     registration, agreement = await _visible(session, principal, registration_id, for_update=True)
-    if not principal.is_operator and "bpjs_branch" not in agreements_service.party_role(
-        principal, agreement
-    ):
+    if not access.acts_as(principal, agreement, PartyRole.BPJS_BRANCH):
         raise Forbidden(
             "Only the agreement's BPJS branch may resolve its held registrations",
             code="not_agreement_branch",
         )
-    if registration.status != "held":
+    if registration.status != RegistrationStatus.HELD:
         raise Conflict(
             f"Only a held registration can be resolved; this one is {registration.status}",
             code="not_held",
@@ -271,7 +237,9 @@ async def resolve_registration(
     if data.note:
         detail["note"] = data.note
     if data.action == "reject":
-        await repository.set_held_status(session, registration_id, status="rejected")
+        await repository.set_held_status(
+            session, registration_id, status=RegistrationStatus.REJECTED
+        )
     else:
         await _transfer(session, principal, registration)
     audit.record(
@@ -283,10 +251,6 @@ async def resolve_registration(
         detail=detail,
     )
     return await _reread(session, principal, registration_id)
-
-
-def _transfer_conflict(detail: str) -> Conflict:
-    return Conflict(detail, code="transfer_conflict")
 
 
 def _last_day(registration: Registration) -> date:
@@ -310,12 +274,12 @@ async def _transfer(session: AsyncSession, principal: Principal, held: Registrat
             other.coverage_start <= held.coverage_end and _last_day(other) >= held.coverage_start
         )
     ):
-        raise _transfer_conflict(
+        raise transfer_conflict(
             "The registration this one was held for no longer overlaps it; nothing to transfer"
         )
     ended_on = held.coverage_start - ONE_DAY
     if other.coverage_start > held.coverage_start:
-        raise _transfer_conflict(
+        raise transfer_conflict(
             "The other registration starts after this one, so it cannot end the day before"
         )
     previous = {"status": other.status, "ended_on": str(other.ended_on) if other.ended_on else None}
@@ -327,11 +291,11 @@ async def _transfer(session: AsyncSession, principal: Principal, held: Registrat
                 ended_on=ended_on,
                 reason=f"transferred to registration {held.id}",
             )
-            await repository.set_held_status(session, held.id, status="active")
+            await repository.set_held_status(session, held.id, status=RegistrationStatus.ACTIVE)
     except IntegrityError as exc:
-        if _constraint(exc) != EXCLUSION_CONSTRAINT:
+        if constraint_of(exc) != EXCLUSION_CONSTRAINT:
             raise
-        raise _transfer_conflict(
+        raise transfer_conflict(
             "Another covering registration of this NIK still overlaps; nothing was changed"
         ) from exc
     audit.record(
@@ -347,10 +311,3 @@ async def _transfer(session: AsyncSession, principal: Principal, held: Registrat
             "previous_ended_on": previous["ended_on"],
         },
     )
-
-
-def _constraint(exc: IntegrityError) -> str | None:
-    name = getattr(exc.orig, "constraint_name", None)
-    if name is None:
-        name = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
-    return name if isinstance(name, str) else None

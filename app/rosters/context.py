@@ -6,25 +6,19 @@ once per process.
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import clock
 from app.core.errors import NotFound
 from app.models import RoleLabel
 from app.reference import service as reference
 from app.rosters.parsing import RoleVocabulary
 from app.rosters.repository import lookups
 from app.rosters.validation import CohortInfo, RosterContext, build_region_index
-
-JAKARTA = ZoneInfo("Asia/Jakarta")
-
-
-def today() -> date:
-    return datetime.now(JAKARTA).date()
 
 
 async def load_context(
@@ -49,9 +43,9 @@ async def load_context(
     return RosterContext(
         agreement_region=agreement.region_code,
         cohorts_by_role=by_role,
-        role_levels=await lookups.role_levels(session),
+        role_levels=await reference.role_levels(session),
         regions=await _region_index(session, agreement.region_code),
-        today=today(),
+        today=clock.today(),
         as_of=as_of,
         roles=await role_vocabulary(session),
     )
@@ -83,7 +77,7 @@ _REGION_INDEXES: dict[str, Any] = {}
 
 async def _region_index(session: AsyncSession, region_code: str) -> Any:
     if not _REGION_ROWS:
-        _REGION_ROWS.extend(await lookups.all_regions(session))
+        _REGION_ROWS.extend(await reference.region_rows(session))
     index = _REGION_INDEXES.get(region_code)
     if index is None:
         if len(_REGION_INDEXES) >= 64:

@@ -7,21 +7,20 @@ from typing import Annotated
 from fastapi import Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from app.core.auth import PrincipalDep, require
+from app.core.accesslog import AccessLogDep
 from app.core.database import SessionDep
 from app.core.errors import problem_response
 from app.core.idempotency import IdempotencyKeyHeader
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.responses import json_response
 from app.core.routing import api_router, problems
-from app.coverage.dependencies import AccessLogDep
 from app.rosters import jobs, service, views
+from app.rosters.auth import BatchProblemsRead, BatchRead, RostersWrite
 from app.rosters.jobs import LauncherDep
 from app.rosters.options import RosterParams
 from app.rosters.schemas import RosterBatchRead, RosterMode, RosterRowProblem, counts_of
 
 router = api_router(prefix="/v1", tags=["rosters"], lifespan=jobs.lifespan)
-Writer = require("rosters:write")
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 PUSH_DESCRIPTION = """
@@ -111,7 +110,7 @@ async def push_roster(
     agreement_id: uuid.UUID,
     request: Request,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: RostersWrite,
     launch: LauncherDep,
     mode: RosterMode | None = Query(default=None, description="`upsert` (default) or `replace`"),
     atomic: bool | None = Query(default=None, description="All rows or none (default false)"),
@@ -119,7 +118,6 @@ async def push_roster(
     as_of: date | None = Query(default=None, description="The roster's date (default today)"),
     content_type: Annotated[str | None, Header(include_in_schema=False)] = None,
     idempotency_key: IdempotencyKeyHeader = None,
-    _: object = Writer,
 ) -> Response:
     pushed = await service.push_roster(
         session,
@@ -169,7 +167,7 @@ def _answer(pushed: service.Pushed) -> Response:
     responses=problems(403, 404),
 )
 async def read_batch(
-    batch_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+    batch_id: uuid.UUID, session: SessionDep, principal: BatchRead
 ) -> RosterBatchRead:
     batch = await views.get_batch(session, principal, batch_id)
     return RosterBatchRead.model_validate(batch)
@@ -195,7 +193,7 @@ async def read_batch_errors(
     batch_id: uuid.UUID,
     request: Request,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: BatchProblemsRead,
     access_log: AccessLogDep,
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,

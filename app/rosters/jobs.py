@@ -22,9 +22,9 @@ from fastapi import BackgroundTasks, Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.auth import Principal
+from app.core.clock import JAKARTA
 from app.core.errors import AppError
 from app.rosters import pipeline
-from app.rosters.context import JAKARTA
 from app.rosters.lanes import SecondLane, resolve_prepared
 from app.rosters.parsing import RosterFormat
 from app.rosters.repository import batches

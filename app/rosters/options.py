@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
+from app.core.clock import today
 from app.core.errors import Unprocessable, UnsupportedMediaType
-from app.rosters.context import today
 from app.rosters.parsing import RosterFormat, detect_format
 from app.rosters.schemas import RosterMode
 

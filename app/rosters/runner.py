@@ -1,16 +1,15 @@
 """Running one batch in the caller's transaction: the agreement locked, the file processed, the
 batch's result recorded. The synchronous push and the background job both run it."""
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import audit
+from app.core import audit, clock
 from app.core.auth import Principal
 from app.core.errors import Conflict, Unprocessable
 from app.rosters import pipeline
-from app.rosters.context import JAKARTA, load_context
+from app.rosters.context import load_context
 from app.rosters.lanes import SecondLane
 from app.rosters.parsing import RosterFileError
 from app.rosters.repository import batches, lookups, staging
@@ -69,7 +68,7 @@ async def run_batch(
         columns=result.columns,
         delimiter=result.delimiter,
         timings=result.timings,
-        finished_at=datetime.now(JAKARTA),
+        finished_at=clock.now(),
     )
     audit.record(
         session,

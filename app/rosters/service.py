@@ -9,19 +9,20 @@ import uuid
 from collections.abc import AsyncIterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements import access
 from app.agreements import service as agreements_service
-from app.core import audit
+from app.agreements.access import PartyRole
+from app.core import audit, clock
 from app.core.auth import Principal
 from app.core.errors import Conflict, Forbidden, Unprocessable
 from app.core.settings import Settings
 from app.models import Agreement, RosterBatch, RosterBatchRow
 from app.rosters import pipeline
-from app.rosters.context import JAKARTA, role_vocabulary
+from app.rosters.context import role_vocabulary
 from app.rosters.jobs import Launcher
 from app.rosters.options import RosterParams, body_format, format_from_content_type, read_options
 from app.rosters.parsing import RosterFileError, RosterFormat
@@ -81,9 +82,7 @@ async def writable_agreement(
 ) -> Agreement:
     """The agreement when the caller is its counterpart (or an operator) and it is active."""
     agreement = await agreements_service.get_visible_agreement(session, principal, agreement_id)
-    if not principal.is_operator and "counterpart" not in agreements_service.party_role(
-        principal, agreement
-    ):
+    if not access.acts_as(principal, agreement, PartyRole.COUNTERPART):
         raise Forbidden(
             "Only the agreement's counterpart (the KPU or Bawaslu office) pushes its rosters",
             code="not_counterpart",
@@ -164,7 +163,7 @@ async def _submit(
         await session.refresh(batch)
         return Pushed(batch, 202), job
 
-    batch.started_at = datetime.now(JAKARTA)
+    batch.started_at = clock.now()
     await session.flush()
     await run_batch(session, principal, job=job, file=upload.file, synchronous=True)
     batch = await _reload(session, batch.id)

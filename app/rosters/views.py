@@ -5,43 +5,30 @@ from collections.abc import AsyncIterator, Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.agreements import service as agreements_service
+from app.agreements import access
+from app.core.accesslog import AccessLogWriter, record_session_reads
 from app.core.auth import Principal
-from app.core.errors import Forbidden, NotFound
-from app.core.pagination import Page, decode_id_cursor, keyset_page
-from app.coverage.accesslog import AccessLogWriter, record_session_reads
+from app.core.errors import NotFound
+from app.core.pagination import Page, keyset_page
 from app.models import RosterBatch, RosterBatchRow
 from app.nik import nik_to_int
 from app.rosters import errors_csv
 from app.rosters.repository import batches, lookups
 from app.rosters.schemas import RosterRowProblem
 
-READ_SCOPES = ("rosters:write", "registrations:read")
-# Problem rows hold NIKs and names: the uploader, or a key allowed to read personal data.
-ERRORS_SCOPES = ("rosters:write", "pii:read")
 ENDPOINT_ERRORS = "GET /v1/roster-batches/{id}/errors"
-
-
-def _require_any(principal: Principal, scopes: tuple[str, ...]) -> None:
-    if not any(principal.has(scope) for scope in scopes):
-        raise Forbidden(
-            f"This key lacks one of the scopes {', '.join(scopes)}", code="missing_scope"
-        )
 
 
 async def get_batch(
     session: AsyncSession,
     principal: Principal,
     batch_id: uuid.UUID,
-    *,
-    scopes: tuple[str, ...] = READ_SCOPES,
 ) -> RosterBatch:
     """The batch when the caller is a party of its agreement (or an operator); else 404."""
-    _require_any(principal, scopes)
     batch = await batches.get_batch(session, batch_id)
     if batch is not None:
         agreement = await lookups.get_agreement(session, batch.agreement_id)
-        if agreement is not None and agreements_service.is_visible(principal, agreement):
+        if agreement is not None and access.can_see(principal, agreement):
             return batch
     raise NotFound("No such roster batch", code="roster_batch_not_found")
 
@@ -55,10 +42,7 @@ async def list_problems(
     cursor: str | None,
     access_log: AccessLogWriter | None,
 ) -> Page[RosterRowProblem]:
-    await get_batch(session, principal, batch_id, scopes=ERRORS_SCOPES)
-    if cursor is not None:
-        # keyset_page takes any integer int() reads: refuse what no page gave (past bigint).
-        decode_id_cursor(cursor)
+    await get_batch(session, principal, batch_id)
     rows, next_cursor = await keyset_page(
         session,
         batches.problem_rows_query(batch_id),
@@ -84,7 +68,7 @@ async def problems_csv(
     The whole file's NIKs are logged before it streams: the stream runs after the request's
     transaction has committed, on sessions of its own.
     """
-    batch = await get_batch(session, principal, batch_id, scopes=ERRORS_SCOPES)
+    batch = await get_batch(session, principal, batch_id)
     await _log_niks_shown(
         session, principal, access_log, await batches.problem_niks(session, batch_id)
     )

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agreements.service import election_window
+from app.agreements.checks import election_window
 from tests.agreements.helpers import KPPS, PPK, Parties, assert_problem, body, counts, create
 
 UNKNOWN = str(uuid.uuid4())

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.coverage.accesslog import AccessLogWriter, ReadGroup
+from app.core.accesslog import AccessLogWriter, ReadGroup
 from tests.access_log import access_log_rows
 from tests.coverage.helpers import KPPS_2024, two_agreements
 from tests.factories import ADMIN, issue_key

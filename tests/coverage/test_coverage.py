@@ -10,7 +10,8 @@ from asyncpg.connection import LoggedQuery
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.coverage import repository, service
+from app.core import clock
+from app.core.database import driver_connection
 from app.coverage.schemas import CoverageChecksRead, CoverageRead, CoverageRegistration
 from tests.access_log import access_log_rows
 from tests.coverage.helpers import (
@@ -252,7 +253,7 @@ async def test_default_day_is_today_in_jakarta(
     client: httpx.AsyncClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await seed_reasons(client, session)
-    monkeypatch.setattr(service, "datetime", _NewYearsEveInUtc)
+    monkeypatch.setattr(clock, "datetime", _NewYearsEveInUtc)
     # In UTC it is still the last covered day; in Jakarta coverage has ended.
     body = (await client.get(f"/v1/coverage/{COVERED}", headers=ADMIN)).json()
     assert (body["on"], body["covered"], body["reason"]) == ("2025-01-01", False, "ended")
@@ -343,7 +344,7 @@ async def test_batch_is_one_database_round_trip(
         statements.append(query.query)
 
     # In the tests the lookup runs on the test's own connection (no pool without a lifespan).
-    connection = await repository.driver_connection(session)
+    connection = await driver_connection(session)
     connection.add_query_logger(log)
     try:
         response = await client.post(

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import translate_integrity_error
+from app.main import CONSTRAINT_ERRORS
 from tests.registrations.helpers import KPPS, PKD, PTPS, state, world
 from tests.seed import OfficerSpec, held_conflict, make_nik, register
 
@@ -88,7 +89,7 @@ async def test_ended_on_before_the_day_before_the_start_is_refused(
             async with session.begin_nested():
                 await register(session, w.kpu, KPPS, officer)
         assert constraint_of(error) == f"ck_registrations_{check}", officer
-        translated = translate_integrity_error(error.value)
+        translated = translate_integrity_error(error.value, CONSTRAINT_ERRORS)
         assert translated.status == 422
         assert translated.code == REFUSAL_CODES[check]
     # A later UPDATE is refused the same way, and the row keeps its values.
@@ -186,7 +187,8 @@ async def test_a_registration_that_refers_to_a_missing_row_is_refused(
             session, INSERT_KPPS, {**good, **change, "nik": make_nik(serial=serial)}
         )
         assert constraint_of(error) == constraint, change
-        assert translate_integrity_error(error.value).code == "reference_not_found"
+        translated = translate_integrity_error(error.value, CONSTRAINT_ERRORS)
+        assert translated.code == "reference_not_found"
     # The same rules hold for an UPDATE, and one bad row refuses the whole statement.
     (first,) = await register(session, w.kpu, KPPS, OfficerSpec(nik=make_nik(serial=50)))
     (second,) = await register(session, w.kpu, KPPS, OfficerSpec(nik=make_nik(serial=51)))

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from app.models import COVERING_SQL
 from app.rosters.columns import SAME_DATA
 from app.rosters.repository.staging import StageTables
 
-COVERING = "('active', 'terminated', 'replaced')"
 DUPLICATE_NIK = "duplicate_nik_in_file"
 
 
@@ -149,7 +149,7 @@ async def _decide_overlaps(connection: asyncpg.Connection, tables: StageTables, 
                 SELECT c.id, c.agreement_id, c.role_code, c.coverage_start, c.coverage_end,
                        c.ended_on
                 FROM registrations c
-                WHERE c.nik = s.nik AND c.status IN {COVERING}
+                WHERE c.nik = s.nik AND c.status IN {COVERING_SQL}
                   AND c.coverage && daterange(s.coverage_start, s.coverage_end, '[]')
                   AND c.id IS DISTINCT FROM o.existing_id AND c.id IS DISTINCT FROM o.replaces_id
                 ORDER BY c.coverage_start, c.id

@@ -1,4 +1,4 @@
-"""What a batch looks up besides its file: its agreement, the cohorts, the roles and regions."""
+"""What a batch looks up besides its file and the reference data: its agreement and cohorts."""
 
 import uuid
 from typing import Any
@@ -7,7 +7,7 @@ import asyncpg
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Agreement, Cohort, Election, Region, Role, RoleAgeLimit
+from app.models import Agreement, Cohort, Election, Role, RoleAgeLimit
 
 
 async def get_agreement(session: AsyncSession, agreement_id: uuid.UUID) -> Agreement | None:
@@ -50,12 +50,3 @@ async def cohorts_of(session: AsyncSession, agreement_id: uuid.UUID) -> list[Any
         .order_by(Cohort.coverage_start)
     )
     return list((await session.execute(stmt)).all())
-
-
-async def role_levels(session: AsyncSession) -> dict[str, str]:
-    return {code: level for code, level in (await session.execute(select(Role.code, Role.level)))}
-
-
-async def all_regions(session: AsyncSession) -> list[tuple[str, str, str]]:
-    rows = await session.execute(select(Region.code, Region.name, Region.level))
-    return [(code, name, level) for code, name, level in rows]

@@ -1,9 +1,10 @@
-"""The access log writer: coverage reads recorded off the request path, in batches.
+"""The access log: every read of a NIK or of personal data, recorded off the request path.
 
-Every coverage read is personal-data processing (UU 27/2022), so each is logged with the key
-that made it. A row per read written in the request would add a round trip to the fastest
-path of the service; instead the request hands its reads to this writer, which buffers them
-in memory and writes them with one COPY every `interval` seconds (0.5) or as soon as
+Every such read (coverage checks, claims, registrations, roster problem rows) is personal-data
+processing (UU 27/2022), so each is logged with the key that made it. A row per read written
+in the request would add a round trip to the fastest path of the service (the coverage
+lookup); instead the request hands its reads to this writer, which buffers them in memory and
+writes them with one COPY every `interval` seconds (0.5) or as soon as
 `max_entries` (1,000) are waiting. The application's lifespan starts it and, on shutdown,
 stops it with a last flush.
 
@@ -25,7 +26,7 @@ and a live worker's segments stay locked). So:
   so the buffer cannot grow without bound) and the segments stay on disk.
 
 When no writer is running (the tests build the app without its lifespan) the reads are
-copied in on the lookup's own connection instead, which in the tests is their transaction:
+copied in on the request's own connection instead, which in the tests is their transaction:
 correct, only slower.
 """
 
@@ -42,21 +43,30 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.auth import Principal
-from app.coverage import repository
-from app.coverage.repository import AccessRow
+from app.core.database import driver_connection
 
 logger = logging.getLogger("perisai.access_log")
 
 # One read: the NIK looked up and how many registrations the answer showed.
 Read = tuple[int, int]
+# A row of access_log as COPY takes it, in ACCESS_COLUMNS order.
+AccessRow = tuple[datetime, uuid.UUID | None, uuid.UUID | None, int, str, int]
+ACCESS_COLUMNS = ["at", "api_key_id", "organization_id", "nik", "endpoint", "registrations"]
 
 SEGMENT_SUFFIX = ".spool"
 LOCK_NAME = ".lock"
+SPOOL_SUBDIR = Path("spool") / "access-log"
+
+
+async def copy_access_rows(connection: Any, rows: Sequence[AccessRow]) -> None:
+    """COPY on an asyncpg connection (the writer's, or a request's when no writer runs)."""
+    await connection.copy_records_to_table("access_log", records=rows, columns=ACCESS_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +315,7 @@ class AccessLogWriter:
     async def _write(self, groups: Sequence[ReadGroup]) -> int:
         rows = [row for group in groups for row in group.rows()]
         async with self._sessionmaker() as session:
-            await repository.copy_access_rows(await repository.driver_connection(session), rows)
+            await copy_access_rows(await driver_connection(session), rows)
             await session.commit()
         return len(rows)
 
@@ -335,7 +345,7 @@ async def record_reads(
     if writer is not None and writer.running:
         writer.record(group)
     elif reads:
-        await repository.copy_access_rows(connection, list(group.rows()))
+        await copy_access_rows(connection, list(group.rows()))
 
 
 async def record_session_reads(
@@ -351,10 +361,32 @@ async def record_session_reads(
     if not reads:
         return
     await record_reads(
-        await repository.driver_connection(session),
+        await driver_connection(session),
         writer,
         api_key_id=principal.key_id,
         organization_id=principal.organization_id,
         endpoint=endpoint,
         reads=reads,
     )
+
+
+async def start_writer(app: FastAPI) -> AccessLogWriter:
+    """The served app's writer, started (after replaying what dead processes left spooled)."""
+    settings = app.state.settings
+    writer = AccessLogWriter(app.state.sessionmaker, spool_dir=settings.data_dir / SPOOL_SUBDIR)
+    await writer.start()
+    app.state.access_log = writer
+    return writer
+
+
+def access_log_writer(app: Any) -> AccessLogWriter | None:
+    """The app's running writer; None without the lifespan (reads are then copied in-request)."""
+    writer: AccessLogWriter | None = getattr(app.state, "access_log", None)
+    return writer
+
+
+async def app_access_log(request: Request) -> AccessLogWriter | None:
+    return access_log_writer(request.app)
+
+
+AccessLogDep = Annotated[AccessLogWriter | None, Depends(app_access_log)]

@@ -5,14 +5,11 @@ from datetime import date
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.settings import Settings
-from app.main import create_app
 from app.models import Registration, RosterBatch
-from tests.conftest import ADMIN_KEY
+from tests.conftest import app_on, asgi_client
 from tests.factories import ADMIN, create_key, organization_with_key
 from tests.rosters.helpers import CSV, XLSX, csv_body, json_body, officer, parties, push
 
@@ -163,18 +160,7 @@ async def test_a_refused_atomic_roster_replays_its_422(
 async def small_limit_client(
     database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = create_app(
-        Settings(
-            environment="test",
-            database_url=database_url,
-            admin_api_key=ADMIN_KEY,
-            max_upload_bytes=2048,
-        )
-    )
-    app.state.sessionmaker = sessionmaker
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test"
-    ) as client:
+    async with asgi_client(app_on(sessionmaker, database_url, max_upload_bytes=2048)) as client:
         yield client
 
 

@@ -26,6 +26,9 @@ class AppRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
         self.no_store = not NO_STORE_TAGS.isdisjoint(str(tag) for tag in self.tags)
+        if self.body_field is not None and 413 not in self.responses:
+            # Every JSON body is held to MAX_JSON_BYTES: the docs say so here, once.
+            self.responses = {**self.responses, 413: _problem_doc(413, DESCRIPTIONS[413])}
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -110,27 +113,32 @@ class Problem(BaseModel):
     model_config = {"extra": "allow"}
 
 
+DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Missing, wrong or revoked API key",
+    403: "The key lacks the scope",
+    404: "Not found (or not visible to this organization)",
+    409: "Conflict with the current state",
+    412: "Stale If-Match",
+    413: "Body too large",
+    415: "Unsupported content type",
+    422: "Invalid input",
+    428: "If-Match required",
+    429: "Too many requests (per API key, or failed authentications per address)",
+    503: "Database unavailable",
+}
+
+
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` entries for the given statuses (401, 422 and 429 are always added)."""
-    descriptions = {
-        400: "Bad request",
-        401: "Missing, wrong or revoked API key",
-        403: "The key lacks the scope",
-        404: "Not found (or not visible to this organization)",
-        409: "Conflict with the current state",
-        412: "Stale If-Match",
-        413: "Body too large",
-        415: "Unsupported content type",
-        422: "Invalid input",
-        428: "If-Match required",
-        429: "Too many requests (per API key, or failed authentications per address)",
-        503: "Database unavailable",
-    }
     return {
-        status: {
-            "model": Problem,
-            "description": descriptions.get(status, "Problem"),
-            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        }
+        status: {"model": Problem, **_problem_doc(status, DESCRIPTIONS.get(status, "Problem"))}
         for status in sorted({401, 422, 429, *statuses})
+    }
+
+
+def _problem_doc(status: int, description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }

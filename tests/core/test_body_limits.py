@@ -35,7 +35,8 @@ async def test_large_body_without_a_key_is_401_unread(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     before = await organizations(session)
-    for url in ("/v1/organizations", "/v1/coverage/checks"):
+    roster = "/v1/agreements/00000000-0000-0000-0000-000000000001/rosters"
+    for url in ("/v1/organizations", "/v1/coverage/checks", roster):
         body = CountingBody(chunks=64)  # 4 MiB, over MAX_JSON_BYTES, sent without a length
         response = await client.post(
             url, content=body, headers={"Content-Type": "application/json"}

@@ -15,7 +15,9 @@ from app.core import accesslog
 from app.core.database import create_engine, create_sessionmaker, resolve_database_url
 from app.core.errors import ConstraintErrors, install_error_handlers
 from app.core.health import router as health_router
+from app.core.manners import install_manners
 from app.core.observability import Metrics, RequestContextMiddleware
+from app.core.ratelimit import RateLimits
 from app.core.routing import Problem
 from app.core.settings import Settings, get_settings
 from app.coverage import runtime as coverage_runtime
@@ -86,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     install_docs(app)
+    app.state.rate_limits = RateLimits(settings.rate_limit_per_key, settings.rate_limit_failed_auth)
+    install_manners(app, settings)  # gzip, CORS, OPTIONS: inside the request middleware
     app.add_middleware(
         RequestContextMiddleware,
         metrics=app.state.metrics,

@@ -17,6 +17,7 @@ logger = logging.getLogger("perisai.errors")
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://perisai.id/problems/"
+BEARER_CHALLENGE = 'Bearer realm="perisai"'
 
 
 class AppError(Exception):
@@ -46,6 +47,11 @@ class AppError(Exception):
 
 class Unauthorized(AppError):
     status, code, title = 401, "unauthorized", "Missing or invalid API key"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        # RFC 6750: a 401 names the scheme it wants.
+        self.headers = {"WWW-Authenticate": BEARER_CHALLENGE, **(self.headers or {})}
 
 
 class Forbidden(AppError):
@@ -86,6 +92,10 @@ class Unprocessable(AppError):
 
 class PreconditionRequired(AppError):
     status, code, title = 428, "precondition_required", "If-Match header required"
+
+
+class TooManyRequests(AppError):
+    status, code, title = 429, "rate_limited", "Too many requests"
 
 
 class ServiceUnavailable(AppError):
@@ -161,6 +171,7 @@ _HTTP_CODES = {
     405: ("method_not_allowed", "Method not allowed"),
     413: ("payload_too_large", "Request body too large"),
     415: ("unsupported_media_type", "Unsupported content type"),
+    429: ("rate_limited", "Too many requests"),
 }
 
 

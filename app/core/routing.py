@@ -4,29 +4,82 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
-from app.core.errors import PROBLEM_JSON, UnsupportedMediaType
+from app.core.auth import CALLER_DEPENDENCIES, caller_of
+from app.core.errors import PROBLEM_JSON, PayloadTooLarge, UnsupportedMediaType
 
 JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
+# The one place that says which answers carry personal data (NIKs, names, birth dates, claims)
+# or a secret shown once (API keys): they are sent with `Cache-Control: no-store`.
+NO_STORE_TAGS = frozenset({"coverage", "registrations", "rosters", "claims", "organizations"})
 
 
 class AppRoute(APIRoute):
-    """Refuses a JSON route's body sent as anything but JSON with 415."""
+    """Knows the caller before reading a body, holds a JSON body to MAX_JSON_BYTES, refuses
+    one sent as anything but (UTF-8) JSON, and says whether its answers may be stored."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        self.no_store = not NO_STORE_TAGS.isdisjoint(str(tag) for tag in self.tags)
+        if self.body_field is not None and 413 not in self.responses:
+            # Every JSON body is held to MAX_JSON_BYTES: the docs say so here, once.
+            self.responses = {**self.responses, 413: _problem_doc(413, DESCRIPTIONS[413])}
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         if self.body_field is None:
             return handler
+        caller_first = _needs_caller(self.dependant)
 
         async def checked(request: Request) -> Response:
+            if caller_first:
+                await caller_of(request)  # 401 (or 429) before a byte of the body is read
             if request.method in JSON_BODY_METHODS and not _is_json(request):
                 raise UnsupportedMediaType("Send the body as application/json")
+            request._body = await _json_body(request, request.app.state.settings.max_json_bytes)
             return await handler(request)
 
         return checked
+
+
+def _needs_caller(dependant: Dependant) -> bool:
+    return any(
+        sub.call in CALLER_DEPENDENCIES or _needs_caller(sub) for sub in dependant.dependencies
+    )
+
+
+async def _json_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 from its Content-Length or as soon as it streams past
+    `limit`, and with 422 when it is not UTF-8 (RFC 8259)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not body.isascii():
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            message = "The body is not UTF-8 encoded JSON"
+            raise RequestValidationError(
+                [{"type": "json_invalid", "loc": ("body",), "msg": message, "input": None}]
+            ) from None
+    return body
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"A JSON body may hold at most {limit} bytes (MAX_JSON_BYTES)")
 
 
 def _is_json(request: Request) -> bool:
@@ -60,26 +113,32 @@ class Problem(BaseModel):
     model_config = {"extra": "allow"}
 
 
+DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Missing, wrong or revoked API key",
+    403: "The key lacks the scope",
+    404: "Not found (or not visible to this organization)",
+    409: "Conflict with the current state",
+    412: "Stale If-Match",
+    413: "Body too large",
+    415: "Unsupported content type",
+    422: "Invalid input",
+    428: "If-Match required",
+    429: "Too many requests (per API key, or failed authentications per address)",
+    503: "Database unavailable",
+}
+
+
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` entries for the given statuses (401 and 422 are always added)."""
-    descriptions = {
-        400: "Bad request",
-        401: "Missing, wrong or revoked API key",
-        403: "The key lacks the scope",
-        404: "Not found (or not visible to this organization)",
-        409: "Conflict with the current state",
-        412: "Stale If-Match",
-        413: "Body too large",
-        415: "Unsupported content type",
-        422: "Invalid input",
-        428: "If-Match required",
-        503: "Database unavailable",
-    }
+    """`responses=` entries for the given statuses (401, 422 and 429 are always added)."""
     return {
-        status: {
-            "model": Problem,
-            "description": descriptions.get(status, "Problem"),
-            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        }
-        for status in sorted({401, 422, *statuses})
+        status: {"model": Problem, **_problem_doc(status, DESCRIPTIONS.get(status, "Problem"))}
+        for status in sorted({401, 422, 429, *statuses})
+    }
+
+
+def _problem_doc(status: int, description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }

@@ -4,7 +4,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from limits import parse as parse_rate_limit
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_ADMIN_KEY_LENGTH = 32
@@ -31,6 +32,24 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)
+    # HTTP manners: body limits, rate limits (per process: app/core/ratelimit.py), CORS, gzip.
+    max_json_bytes: int = Field(default=1024 * 1024, ge=1024)
+    rate_limit_per_key: str = Field(default="6000/minute", description="Requests per API key")
+    rate_limit_failed_auth: str = Field(
+        default="300/minute", description="Failed authentications per client address"
+    )
+    cors_origins: str = Field(default="", description="Comma-separated origins; empty: no CORS")
+    gzip_min_bytes: int = Field(default=1024, ge=0)
+
+    @field_validator("rate_limit_per_key", "rate_limit_failed_auth")
+    @classmethod
+    def parse_rate(cls, value: str) -> str:
+        parse_rate_limit(value)  # "100/second", "6000 per minute": ValueError otherwise
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @model_validator(mode="after")
     def refuse_weak_admin_key(self) -> "Settings":

@@ -37,6 +37,7 @@ from app.core.collector import collector_paused
 from app.core.errors import Conflict
 from app.nik import nik_to_int
 from app.rosters.lanes import SecondLane
+from app.rosters.messages import clean
 from app.rosters.parsing import RoleVocabulary, RosterFileError, RosterFormat, RosterReader
 from app.rosters.repository import apply, batches, decide, lookups, staging
 from app.rosters.repository.staging import StageTables
@@ -156,7 +157,8 @@ async def process(
     # Parsing and validation make a few objects per row, none in a cycle; collections they
     # would set off walk the whole heap (half the staging CPU at 200,000 rows).
     with collector_paused():
-        total, touched = await _stage(lanes, reader, RowValidator(context), job, progress, clock)
+        validator = RowValidator(context, lambda: reader.columns)
+        total, touched = await _stage(lanes, reader, validator, job, progress, clock)
     clock.lap("stage_seconds")
 
     main = lanes[0]
@@ -177,7 +179,7 @@ async def process(
         warnings=warnings,
         applied=applied,
         total_rows=total,
-        columns=reader.columns,
+        columns=[clean(column) for column in reader.columns],
         delimiter=reader.delimiter if job.format is RosterFormat.CSV else None,
         timings={**clock.timings(), "connections": len(lanes)},
     )

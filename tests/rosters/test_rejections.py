@@ -177,7 +177,7 @@ async def test_errors_as_csv_for_excel(client: httpx.AsyncClient, session: Async
         "5",
         "ditolak",
         "name_missing",
-        "Nama kosong",
+        "Kolom NAMA LENGKAP: Nama kosong",
     ]
     assert len(lines) == 2
     assert b"\r\n" in raw and b'"nama; hilang"' in raw
@@ -227,7 +227,8 @@ async def test_a_workbook_nik_stored_as_a_number_is_rejected(
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(["NIK", "NAMA", "TGL LAHIR", "JABATAN", "KODE WILAYAH", "TPS"])
-    sheet.append([int(nik(1)), "Ani", date(1990, 5, 17), "Anggota KPPS", "12.09.18.2002", "019"])
+    # Ends in 0, as every 16-digit number Excel keeps (15 significant digits) does.
+    sheet.append([int(nik(10)), "Ani", date(1990, 5, 17), "Anggota KPPS", "12.09.18.2002", "019"])
     sheet.append([nik(2), "Budi", date(1990, 5, 17), "Anggota KPPS", "12.09.18.2002", "019"])
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -45,7 +45,10 @@ the day before), `held` (overlaps another protecting registration of the NIK: st
 protecting, for the BPJS branch to resolve), `rejected` (with codes). `mode=replace` also ends,
 the day before `as_of` (default today, Asia/Jakarta), the active registrations of the cohorts in
 the file whose NIK is not in it. `atomic=true`: any rejected row and nothing is applied; the
-answer is 422 `roster_rejected` with the batch id, and the batch is kept with its errors.
+answer is 422 `roster_rejected` with the batch id, and the batch is kept with its errors (the
+rejected rows' NIKs and cells for `ROSTER_ERRORS_RETENTION_HOURS`, 72 by default, then purged).
+A cell holding a NUL byte rejects its row (`nul_character`); an unterminated CSV quote is 422
+`roster_malformed`.
 
 Up to `SYNC_ROSTER_MAX_ROWS` rows (5,000) the answer is 201 with the finished batch; larger
 rosters answer 202 with `Location` and are processed in the background: poll the batch.

@@ -6,15 +6,19 @@ import io
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from openpyxl import load_workbook
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.rosters import jobs
 from tests.factories import organization_with_key
 from tests.rosters.helpers import (
     CSV,
     XLSX,
     csv_body,
     errors_url,
+    json_body,
     officer,
     officer_nik,
     parties,
@@ -182,3 +186,50 @@ async def test_another_organization_s_errors_file_is_404(
     for accept in (XLSX, "text/csv", "application/json"):
         answer = await client.get(errors_url(batch_id), headers={**stranger, "Accept": accept})
         assert answer.status_code == 404 and answer.json()["code"] == "roster_batch_not_found"
+
+
+async def test_a_refused_atomic_roster_s_rows_are_purged_after_the_retention(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
+):
+    p = await parties(client, session)
+    body = json_body([officer(1), officer(2, full_name="", phone="081234567890")], atomic=True)
+    refused = await push(client, p, body)
+    assert refused.status_code == 422 and refused.json()["code"] == "roster_rejected"
+    refused_id = refused.json()["batch_id"]
+    kept = await push(client, p, csv_body([officer(3, tps="")]), CSV)  # not atomic: kept
+    hours = app.state.settings.roster_errors_retention_hours
+
+    async def finished_ago(batch_id: str, hours_ago: float) -> None:
+        await session.execute(
+            text(
+                "UPDATE roster_batches SET finished_at = now() - make_interval(secs => :s) "
+                "WHERE id = :id"
+            ),
+            {"s": hours_ago * 3600, "id": batch_id},
+        )
+
+    # Within the retention the errors file still shows the row as written.
+    await finished_ago(refused_id, hours - 0.1)
+    await finished_ago(kept.json()["id"], hours + 1)
+    await jobs.sweep(app.state.sessionmaker, errors_retention_hours=hours)
+    (row,) = await problem_rows(client, p, refused_id)
+    assert row["nik"] == str(officer_nik(2)) and "081234567890" in row["original"]
+
+    await finished_ago(refused_id, hours + 0.1)
+    await jobs.sweep(app.state.sessionmaker, errors_retention_hours=hours)
+    (row,) = await problem_rows(client, p, refused_id)
+    assert (row["nik"], row["original"], row["codes"]) == (None, [], ["name_missing"])
+    batch = (await client.get(f"/v1/roster-batches/{refused_id}", headers=p.counterpart)).json()
+    assert batch["errors_purged_at"] is not None
+    stored = await session.execute(
+        text("SELECT nik, original FROM roster_batch_rows WHERE batch_id = :id"),
+        {"id": refused_id},
+    )
+    assert [tuple(r) for r in stored.all()] == [(None, [])]
+    exported = await client.get(
+        errors_url(refused_id), headers={**p.counterpart, "Accept": "text/csv"}
+    )
+    assert str(officer_nik(2)) not in exported.text and "081234567890" not in exported.text
+    # A roster that was applied keeps its rows: they stand beside its registrations.
+    (other,) = await problem_rows(client, p, kept.json()["id"])
+    assert other["nik"] == str(officer_nik(3))

@@ -66,6 +66,10 @@ class MethodNotAllowed(AppError):
     status, code, title = 405, "method_not_allowed", "Method not allowed"
 
 
+class NotAcceptable(AppError):
+    status, code, title = 406, "not_acceptable", "No representation matches the Accept header"
+
+
 class Conflict(AppError):
     status, code, title = 409, "conflict", "Conflict"
 

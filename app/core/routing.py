@@ -118,6 +118,7 @@ DESCRIPTIONS = {
     401: "Missing, wrong or revoked API key",
     403: "The key lacks the scope",
     404: "Not found (or not visible to this organization)",
+    406: "No representation matches the Accept header",
     409: "Conflict with the current state",
     412: "Stale If-Match",
     413: "Body too large",

@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     sync_roster_max_rows: int = Field(default=5_000, ge=1)
     roster_parallel_min_rows: int = Field(default=100_000, ge=1)
+    roster_errors_retention_hours: int = Field(
+        default=72,
+        ge=1,
+        le=24 * 90,
+        description="How long a refused (atomic, 422) roster keeps its rejected rows' NIKs and "
+        "cells for the errors file before the sweep purges them.",
+    )
     log_level: str = "INFO"
     data_dir: Path = Path(".data")
     host: str = "127.0.0.1"

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.auth import Principal
 from app.core.clock import JAKARTA
 from app.core.errors import AppError
+from app.core.settings import Settings
 from app.rosters import pipeline
 from app.rosters.lanes import SecondLane, resolve_prepared
 from app.rosters.parsing import RosterFormat
@@ -38,6 +39,7 @@ SWEEP_SECONDS = 60
 # A batch younger than this may still be between its request's commit and its task's lock.
 UNCLAIMED_GRACE_SECONDS = 60
 PROGRESS_SECONDS = 0.5
+DEFAULT_ERRORS_RETENTION_HOURS: int = Settings.model_fields["roster_errors_retention_hours"].default
 TEXT_FORMATS = (RosterFormat.CSV, RosterFormat.NDJSON)
 
 
@@ -184,26 +186,37 @@ def _now() -> datetime:
     return datetime.now(JAKARTA)
 
 
-async def sweep(sessionmaker: async_sessionmaker[AsyncSession]) -> list[uuid.UUID]:
-    """Settles the prepared second halves whose batch no live process holds (lanes.py), and
-    marks failed the unfinished batches no live process holds (see the module's doc)."""
+async def sweep(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    errors_retention_hours: int = DEFAULT_ERRORS_RETENTION_HOURS,
+) -> list[uuid.UUID]:
+    """Settles the prepared second halves whose batch no live process holds (lanes.py), marks
+    failed the unfinished batches no live process holds (see the module's doc), and purges the
+    rejected rows of refused rosters kept longer than `errors_retention_hours`."""
     settled = await resolve_prepared(sessionmaker)
     if settled:
         logger.warning("roster transactions settled", extra={"fields": {"prepared": settled}})
     async with sessionmaker() as session:
         failed = await batches.fail_interrupted(session, older_than_seconds=UNCLAIMED_GRACE_SECONDS)
+        purged = await batches.purge_refused_rows(session, older_than_hours=errors_retention_hours)
         await session.commit()
     if failed:
         logger.warning(
             "roster batches interrupted", extra={"fields": {"batches": [str(i) for i in failed]}}
         )
+    if purged:
+        logger.info(
+            "refused rosters' rows purged", extra={"fields": {"batches": [str(i) for i in purged]}}
+        )
     return failed
 
 
 async def _sweep_forever(app: FastAPI) -> None:
+    retention = app.state.settings.roster_errors_retention_hours
     while True:
         with suppress(Exception):
-            await sweep(app.state.sessionmaker)
+            await sweep(app.state.sessionmaker, errors_retention_hours=retention)
         await asyncio.sleep(SWEEP_SECONDS)
 
 

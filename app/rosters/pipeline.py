@@ -37,6 +37,7 @@ from app.core.collector import collector_paused
 from app.core.errors import Conflict
 from app.nik import nik_to_int
 from app.rosters.lanes import SecondLane
+from app.rosters.messages import clean
 from app.rosters.parsing import RoleVocabulary, RosterFileError, RosterFormat, RosterReader
 from app.rosters.repository import apply, batches, decide, lookups, staging
 from app.rosters.repository.staging import StageTables
@@ -156,7 +157,8 @@ async def process(
     # Parsing and validation make a few objects per row, none in a cycle; collections they
     # would set off walk the whole heap (half the staging CPU at 200,000 rows).
     with collector_paused():
-        total, touched = await _stage(lanes, reader, RowValidator(context), job, progress, clock)
+        validator = RowValidator(context, lambda: reader.columns)
+        total, touched = await _stage(lanes, reader, validator, job, progress, clock)
     clock.lap("stage_seconds")
 
     main = lanes[0]
@@ -177,7 +179,7 @@ async def process(
         warnings=warnings,
         applied=applied,
         total_rows=total,
-        columns=reader.columns,
+        columns=[clean(column) for column in reader.columns],
         delimiter=reader.delimiter if job.format is RosterFormat.CSV else None,
         timings={**clock.timings(), "connections": len(lanes)},
     )
@@ -216,14 +218,29 @@ async def _finish(
             cohort_ids=cohort_ids,
             as_of=job.as_of,
         )
+    warned = await _nik_warnings(lanes)
     if not applied:
-        return counts, []
+        return counts, warned
     # What the main connection cannot see yet: the other lanes' new active registrations.
     unseen: dict[uuid.UUID, int] = {}
     for tally in chain.from_iterable(tallies[1:]):
         if tally.cohort_id is not None and tally.outcome in NEWLY_ACTIVE:
             unseen[tally.cohort_id] = unseen.get(tally.cohort_id, 0) + tally.rows
-    return counts, await apply.over_planned(main.connection, cohort_ids, unseen=unseen)
+    over = await apply.over_planned(main.connection, cohort_ids, unseen=unseen)
+    return counts, over + warned
+
+
+async def _nik_warnings(lanes: list[Lane]) -> list[dict[str, Any]]:
+    """One warning per NIK warning code of the rows taken: how many, and the first rows."""
+    by_code: dict[str, tuple[int, list[int]]] = {}
+    for lane in lanes:
+        for row in await apply.nik_warnings(lane.connection, lane.tables):
+            rows, first = by_code.get(row["code"], (0, []))
+            by_code[row["code"]] = (rows + row["rows"], first + list(row["first"]))
+    return [
+        {"code": code, "rows": rows, "row_numbers": sorted(first)[: apply.WARNED_ROWS_SHOWN]}
+        for code, (rows, first) in sorted(by_code.items())
+    ]
 
 
 def survey_file(

@@ -37,9 +37,9 @@ def open_csv(file: BinaryIO) -> CsvHead:
 
 
 def csv_rows(head: CsvHead, roles: RoleVocabulary) -> Iterator[RawRow]:
-    return _csv_rows(
-        csv.reader(head.lines, delimiter=head.delimiter), head.layout, head.rows_before + 1, roles
-    )
+    # strict: a quote left open runs to the end of the file, which is an error, not one cell.
+    rows = csv.reader(head.lines, delimiter=head.delimiter, strict=True)
+    return _csv_rows(rows, head.layout, head.rows_before + 1, roles)
 
 
 class _Borrowed(io.BufferedIOBase):

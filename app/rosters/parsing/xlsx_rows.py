@@ -9,6 +9,7 @@ from xml.etree.ElementTree import ParseError
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
+from app.nik import nik_of_number
 from app.rosters.parsing.cells import cell_text, is_number_text
 from app.rosters.parsing.headers import (
     HEADER_SCAN_ROWS,
@@ -100,7 +101,11 @@ def _xlsx_rows(
                 texts += [""] * (layout.width - len(texts))
             values = values_of(texts, layout, roles)
             nik_cell = cells[layout.nik_index] if layout.nik_index < len(cells) else None
-            is_number = isinstance(nik_cell, int | float) and not isinstance(nik_cell, bool)
+            is_number = (
+                isinstance(nik_cell, int | float)
+                and not isinstance(nik_cell, bool)
+                and nik_of_number(nik_cell) is None  # exact 16 digits are taken (app/nik.py)
+            )
             nik = values.get("nik")
             yield RawRow(
                 row_number, values, texts, is_number or (nik is not None and is_number_text(nik))

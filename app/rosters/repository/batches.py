@@ -102,6 +102,31 @@ INTERRUPTED_DETAIL = (
 )
 
 
+async def purge_refused_rows(
+    session: AsyncSession, *, older_than_hours: int, limit: int = 100
+) -> list[uuid.UUID]:
+    """The NIKs and cells of the rejected rows of rosters refused whole (atomic, 422) that
+    finished more than `older_than_hours` ago, emptied; their codes and reasons stay. Nothing
+    of such a roster was registered: its rows were kept for the errors file alone."""
+    rows = await session.execute(
+        text(
+            "WITH purged AS ("
+            " UPDATE roster_batches SET errors_purged_at = now(), updated_at = now()"
+            " WHERE id IN (SELECT id FROM roster_batches"
+            "  WHERE error = 'roster_rejected' AND errors_purged_at IS NULL"
+            "  AND finished_at < now() - make_interval(hours => :hours)"
+            "  ORDER BY finished_at LIMIT :limit FOR UPDATE SKIP LOCKED)"
+            " RETURNING id),"
+            " emptied AS ("
+            " UPDATE roster_batch_rows r SET nik = NULL, original = '{}'"
+            " FROM purged WHERE r.batch_id = purged.id)"
+            " SELECT id FROM purged"
+        ),
+        {"hours": older_than_hours, "limit": limit},
+    )
+    return [row[0] for row in rows]
+
+
 # Prepared halves of batches (app/rosters/lanes.py), on a connection outside any transaction
 
 

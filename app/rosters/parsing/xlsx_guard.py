@@ -29,6 +29,7 @@ RATIO_GRACE_BYTES = 1 << 20
 # 200,000 rows of 30 columns.
 MAX_SHEET_CELLS = 6_000_000
 _CHUNK = 1 << 20
+_RAW_CHUNK = 64 << 10
 _LOCAL_HEADER = struct.Struct("<4s22xHH")
 _CARRY_LIMIT = 4096
 
@@ -106,7 +107,7 @@ def _inflate(file: BinaryIO, member: zipfile.ZipInfo, grid: "_Grid | None") -> N
             if inflater is not None and inflater.unconsumed_tail:
                 data = inflater.decompress(inflater.unconsumed_tail, _CHUNK)
             else:
-                raw = file.read(min(left, _CHUNK))
+                raw = file.read(min(left, _RAW_CHUNK))
                 if not raw:
                     raise malformed(f"{member.filename} is cut short.")
                 left -= len(raw)

@@ -45,6 +45,22 @@ def open_xlsx(
     return texts, _xlsx_rows(rows, layout, roles)
 
 
+def nik_cells(file: BinaryIO, sheet_name: str | None) -> Iterator[tuple[str, bool]]:
+    """Every row's NIK cell, and whether its replaces_nik cell is filled, the rest unread."""
+    rows = enumerate(_sheet_rows(_sheet(file, sheet_name)), start=1)
+    _, layout = _find_xlsx_header(rows)
+    nik = layout.nik_index
+    replaces = next((i for i, name in layout.pairs if name == "replaces_nik"), None)
+    for _, cells in rows:
+        if _is_blank_cells(cells):
+            continue
+        width = len(cells)
+        yield (
+            cell_text(cells[nik]) if nik < width else "",
+            replaces is not None and replaces < width and bool(cell_text(cells[replaces])),
+        )
+
+
 def _sheet_rows(sheet: CalamineSheet) -> Iterator[Cells]:
     """Every row from the sheet's first; calamine leaves out the blank columns before the
     first filled one, which the header's column positions count."""

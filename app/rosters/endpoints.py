@@ -18,7 +18,7 @@ from app.core.routing import api_router, problems
 from app.rosters import errors_xlsx, jobs, service, views
 from app.rosters.auth import BatchProblemsRead, BatchRead, RostersWrite
 from app.rosters.jobs import LauncherDep
-from app.rosters.options import RosterParams
+from app.rosters.options import SNIFFED_CONTENT_TYPES, RosterParams
 from app.rosters.schemas import RosterBatchRead, RosterMode, RosterRowProblem, counts_of
 
 router = api_router(prefix="/v1", tags=["rosters"], lifespan=jobs.lifespan)
@@ -28,13 +28,20 @@ PUSH_DESCRIPTION = """
 Registers a roster of officers under the agreement, from its counterpart (the KPU or Bawaslu
 office) or an operator, while the agreement is `active`.
 
-**Bodies** (by `Content-Type`; sniffed when absent or `application/octet-stream`):
+**Bodies** (by `Content-Type`):
 - `application/json`: `{"mode": "upsert", "atomic": false, "officers": [{...}, ...]}` or a list;
 - `application/x-ndjson`: one officer object per line;
 - `text/csv`: `,` or `;`, UTF-8 with or without BOM; headers in English or Indonesian (`NIK`,
   `NAMA`, `TGL LAHIR`, `JENIS KELAMIN`, `JABATAN`, `KODE WILAYAH` or `KECAMATAN` + `DESA`, `TPS`,
   `NO HP`, `TMT`, `TANGGAL SELESAI`, `NIK DIGANTI`), found below a title block if need be;
-- XLSX: the first sheet, or `?sheet=`.
+- `application/vnd.openxmlformats-officedocument.spreadsheetml.sheet` (XLSX): the first sheet,
+  or `?sheet=`; at most 128 MiB expanded per part and 6,000,000 cells (rows x columns) a sheet;
+- `multipart/form-data` with one file part (`curl -F file=@roster.xlsx`, a browser form,
+  Postman's form-data): the file is read as below; options go in the query string;
+- `application/octet-stream`, `application/x-www-form-urlencoded` (what `curl --data-binary`
+  sends), `application/vnd.ms-excel` (a .csv from a Windows browser), `text/plain`, or none:
+  the format is read from the bytes (a zip with `xl/workbook.xml` is XLSX, `[` or `{` JSON or
+  NDJSON, other text CSV). Any other type is 415 with the accepted ones in `Accept-Post`.
 
 An officer: `nik`, `full_name`, `birth_date`, `sex` (L/P), `phone`, `role` (or a JABATAN like
 "Ketua KPPS"), `position`, `region_code` (or district and village names), `tps`,
@@ -92,6 +99,30 @@ ROSTER_BODY = {
             },
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
                 "schema": {"type": "string", "format": "binary"}
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The roster: XLSX, CSV, JSON or NDJSON",
+                        }
+                    },
+                },
+                "example": {"file": "NIK;NAMA LENGKAP;JABATAN\r\n1209186702038780;Ani;KPPS\r\n"},
+            },
+            **{
+                sniffed: {
+                    "schema": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "The roster file; its format is read from its bytes",
+                    }
+                }
+                for sniffed in SNIFFED_CONTENT_TYPES
             },
         },
     }

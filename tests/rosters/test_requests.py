@@ -189,6 +189,21 @@ async def test_a_body_over_the_limit_is_413(
     assert small.status_code == 201
 
 
+async def test_a_form_over_the_limit_is_413(
+    small_limit_client: httpx.AsyncClient, session: AsyncSession
+):
+    client = small_limit_client
+    p = await parties(client, session)
+    body = csv_body([officer(n) for n in range(1, 40)])
+    form = await client.post(p.rosters_url, files={"file": ("r.csv", body)}, headers=p.counterpart)
+    assert form.status_code == 413
+    assert form.json()["code"] == "payload_too_large"
+    assert await count(session, RosterBatch) == 0
+    small = csv_body([officer(1)])
+    fits = await client.post(p.rosters_url, files={"file": ("r.csv", small)}, headers=p.counterpart)
+    assert fits.status_code == 201, fits.text
+
+
 async def test_as_of_defaults_to_today_in_jakarta(client: httpx.AsyncClient, session: AsyncSession):
     p = await parties(client, session)
     batch = (await push(client, p, json_body([officer(1)]))).json()

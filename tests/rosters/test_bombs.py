@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.agreements.helpers import assert_problem
+from tests.problems import assert_problem
 from tests.rosters import bombs
 from tests.rosters.helpers import CSV, XLSX, csv_body, officer, parties, push
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Registration, RosterBatch
 from app.rosters.options import ACCEPT_POST
-from tests.agreements.helpers import assert_problem
+from tests.problems import assert_problem
 from tests.rosters.helpers import CSV, XLSX, Parties, csv_body, officer, parties, push
 
 

@@ -25,7 +25,7 @@ from app.core.auth import Principal
 from app.core.clock import JAKARTA
 from app.core.errors import AppError
 from app.rosters import pipeline
-from app.rosters.lanes import SecondLane, resolve_prepared
+from app.rosters.lanes import SecondLane, drop_orphan_tables, resolve_prepared
 from app.rosters.parsing import RosterFormat
 from app.rosters.repository import batches
 from app.rosters.runner import run_batch
@@ -97,7 +97,8 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
             async with jobs_of(app).slots:
                 await _update(sessionmaker, job.batch_id, status="processing", started_at=_now())
                 if _worth_a_second_lane(app, job, upload):
-                    second = await SecondLane.open(sessionmaker, job.batch_id)
+                    chunks = pipeline.second_lane_chunks(upload.newlines + 1)
+                    second = await SecondLane.open(sessionmaker, job.batch_id, chunks=chunks)
                 await run_batch(
                     session,
                     principal,
@@ -190,6 +191,12 @@ async def sweep(sessionmaker: async_sessionmaker[AsyncSession]) -> list[uuid.UUI
     settled = await resolve_prepared(sessionmaker)
     if settled:
         logger.warning("roster transactions settled", extra={"fields": {"prepared": settled}})
+    dropped = await drop_orphan_tables(sessionmaker)
+    if dropped:
+        logger.warning(
+            "staging tables of dead rosters dropped",
+            extra={"fields": {"batches": [str(i) for i in dropped]}},
+        )
     async with sessionmaker() as session:
         failed = await batches.fail_interrupted(session, older_than_seconds=UNCLAIMED_GRACE_SECONDS)
         await session.commit()

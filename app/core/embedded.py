@@ -175,14 +175,13 @@ class EmbeddedServer:
 
     # Stopping
 
-    def stop(self) -> None:
-        """A fast shutdown; the postmaster is killed when that fails."""
-        self.stopping.set()
+    def stop(self, mode: str = "fast") -> None:
+        """A shutdown (pg_ctl's `mode`); the postmaster is killed when that fails."""
         pid = self.postmaster_pid()
         if pid is None:
             return
         try:
-            self._pg_ctl("stop", "-w", "-m", "fast", "-t", "60")
+            self._pg_ctl("stop", "-w", "-m", mode, "-t", "60")
         except subprocess.CalledProcessError:
             with suppress(psutil.Error):
                 psutil.Process(pid).kill()

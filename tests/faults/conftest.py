@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -77,9 +78,9 @@ async def _villages(url: str) -> list[str]:
         await connection.close()
 
 
-def start_serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+def start_serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     """`python -m app serve` on `port`, with `env` over the test's environment (no DATABASE_URL
-    unless `env` gives one)."""
+    unless `env` gives one), its log lines to `log`."""
     base_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     return subprocess.Popen(
         [sys.executable, "-m", "app", "serve"],
@@ -94,6 +95,7 @@ def start_serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
             **env,
         },
         stdout=subprocess.DEVNULL,
+        stderr=log.open("ab"),
     )
 
 
@@ -104,9 +106,15 @@ class Serving:
         self.port = free_port()
         self.env = {**env, **({"DATABASE_URL": url} if url else {})}
         self.process: subprocess.Popen[bytes] | None = None
+        self.log = Path(tempfile.mkstemp(prefix="perisai-serve-", suffix=".log")[1])
+
+    def errors(self) -> list[str]:
+        """The service's log lines at ERROR, and tracebacks."""
+        lines = self.log.read_text(errors="replace").splitlines()
+        return [line for line in lines if '"level":"ERROR"' in line or "Traceback" in line]
 
     def __enter__(self) -> str:
-        self.process = start_serve(self.env, self.port)
+        self.process = start_serve(self.env, self.port, self.log)
         base = f"http://127.0.0.1:{self.port}"
         wait_ready(base, self.process)
         return base

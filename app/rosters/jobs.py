@@ -6,7 +6,10 @@ applies it in ONE transaction that also completes the batch: a crash leaves a ba
 `processing` and no registration of it. A large one may also use a second connection, whose
 prepared transaction commits right after that one (lanes.py). A sweep (at start-up, then every
 minute) settles such prepared halves that a dead process left, and marks failed, with
-`interrupted`, the unfinished batches whose lock no process holds any more.
+`interrupted`, the unfinished batches whose lock no process holds any more: a `processing` one
+at once, a `received` one after a grace period. The start-up sweep runs before the first
+request, so a retry with the same Idempotency-Key starts a new batch instead of replaying a
+dead one.
 """
 
 import asyncio
@@ -35,7 +38,9 @@ logger = logging.getLogger("perisai.rosters")
 
 MAX_RUNNING_JOBS = 2
 SWEEP_SECONDS = 60
-# A batch younger than this may still be between its request's commit and its task's lock.
+STARTUP_SWEEP_TIMEOUT_SECONDS = 10
+# A `received` batch younger than this may still be between its request's commit and its
+# task's lock.
 UNCLAIMED_GRACE_SECONDS = 60
 PROGRESS_SECONDS = 0.5
 TEXT_FORMATS = (RosterFormat.CSV, RosterFormat.NDJSON)
@@ -167,9 +172,10 @@ async def _update(
 async def _fail(
     sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, code: str, detail: str
 ) -> None:
-    with suppress(Exception):
-        await asyncio.shield(
-            _update(
+    async def record() -> None:
+        # Shielded from a cancellation: nobody would retrieve its error, so it keeps none.
+        with suppress(Exception):
+            await _update(
                 sessionmaker,
                 batch_id,
                 status="failed",
@@ -178,7 +184,8 @@ async def _fail(
                 error_detail=detail,
                 finished_at=_now(),
             )
-        )
+
+    await asyncio.shield(record())
 
 
 def _now() -> datetime:
@@ -209,14 +216,18 @@ async def sweep(sessionmaker: async_sessionmaker[AsyncSession]) -> list[uuid.UUI
 
 async def _sweep_forever(app: FastAPI) -> None:
     while True:
+        await asyncio.sleep(SWEEP_SECONDS)
         with suppress(Exception):
             await sweep(app.state.sessionmaker)
-        await asyncio.sleep(SWEEP_SECONDS)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Merged into the application's lifespan by the rosters router (after the engine exists)."""
+    """Merged into the application's lifespan by the rosters router (after the engine exists).
+    The first sweep runs before the first request (the database may be away: then the next)."""
+    with suppress(Exception):
+        async with asyncio.timeout(STARTUP_SWEEP_TIMEOUT_SECONDS):
+            await sweep(app.state.sessionmaker)
     sweeper = asyncio.create_task(_sweep_forever(app), name="roster sweep")
     try:
         yield

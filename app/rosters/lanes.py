@@ -122,6 +122,11 @@ class SecondLane:
         """Rolls back what is not to be committed, drops the tables and closes the connection.
         Never raises (it runs shielded, where nobody would see it): what it cannot do, the
         sweep will."""
+        if self.connection.is_closed():
+            logger.warning(
+                "a roster's second connection was lost", extra={"fields": {"gid": self.gid}}
+            )
+            return
         try:
             if self.prepared and not self.batch_committed:
                 await self.connection.execute(f"ROLLBACK PREPARED '{self.gid}'")

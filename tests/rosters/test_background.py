@@ -175,18 +175,17 @@ async def test_the_application_start_settles_dead_batches_before_the_first_reque
     holds is dead, however young. A young `received` one may still be on its way to a task."""
     p = await committed_parties(committing_app, committing_client)
     async with engine.begin() as connection:
-        ids = dict(
-            (
-                await connection.execute(
-                    text(
-                        "INSERT INTO roster_batches (agreement_id, format, mode, status, "
-                        "created_at) SELECT :a, 'csv', 'upsert', s, now() - interval '1 second' "
-                        "FROM unnest(ARRAY['processing', 'received']) s RETURNING status, id"
-                    ),
-                    {"a": p.agreement.id},
-                )
-            ).all()
-        )
+        rows = (
+            await connection.execute(
+                text(
+                    "INSERT INTO roster_batches (agreement_id, format, mode, status, "
+                    "created_at) SELECT :a, 'csv', 'upsert', s, now() - interval '1 second' "
+                    "FROM unnest(ARRAY['processing', 'received']) s RETURNING status, id"
+                ),
+                {"a": p.agreement.id},
+            )
+        ).all()
+    ids: dict[str, Any] = {status: id_ for status, id_ in rows}
     # The rosters router's lifespan is merged into the application's.
     async with committing_app.router.lifespan_context(committing_app):
         status = "SELECT status || ' ' || COALESCE(error, '') FROM roster_batches WHERE id = :i"

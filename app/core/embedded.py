@@ -55,13 +55,15 @@ ORPHAN_WAIT_SECONDS = 5
 SYSTEM_USER = "embedded_postgres"  # who runs it when we are root (PostgreSQL refuses root)
 
 
+class EmbeddedStartError(RuntimeError):
+    """The server did not start; the message is the end of its log."""
+
+
 class EmbeddedServer:
     """One data directory's server, as this process sees it."""
 
-    def __init__(self, data_dir: Path, *, port: int | None = None) -> None:
-        """`port`: listen on 127.0.0.1 too (by default only on a socket in the data directory)."""
+    def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir.resolve()
-        self.port = port
         self.pgdata = self.data_dir / "pg"
         self.owners = Owners(self.data_dir / "pg.owners.json")
         self.stopping = threading.Event()
@@ -83,19 +85,19 @@ class EmbeddedServer:
                 if self.stopping.is_set() or self._ready_when_running():
                     return
                 kill_orphans(self.pgdata)
-                _remove_stale_locks(self.pgdata, self.socket_dir(), self.port or 5432)
+                _remove_stale_locks(self.pgdata, self.socket_dir())
                 try:
                     self._pg_ctl(
                         "start", "-w", "-t", str(START_TIMEOUT_SECONDS), *self._start_args()
                     )
                     return
-                except subprocess.CalledProcessError:
+                except subprocess.CalledProcessError as exc:
                     logger.warning(
                         "the embedded PostgreSQL did not start",
                         extra={"fields": {"attempt": attempt, "log": self.log_tail()}},
                     )
                     if attempt == attempts:
-                        raise
+                        raise EmbeddedStartError(self.log_tail()) from exc
 
     def _ready_when_running(self) -> bool:
         """Waits while a postmaster of ours is starting (in crash recovery, say): whether it
@@ -108,8 +110,8 @@ class EmbeddedServer:
         return False
 
     def _start_args(self) -> list[str]:
-        listen = {"listen_addresses": "127.0.0.1", "port": str(self.port)} if self.port else {}
-        settings = {**SERVER_SETTINGS, **LOG_SETTINGS, "listen_addresses": "", **listen}
+        # No TCP: a socket in the data directory only.
+        settings = {**SERVER_SETTINGS, **LOG_SETTINGS, "listen_addresses": ""}
         options = " ".join(f"-c {name}={value}" for name, value in settings.items())
         early_log = self.pgdata / "log" / "postmaster.log"  # before the collector takes over
         return ["-o", f"{options} -k {self.socket_dir()}", "-l", str(early_log)]
@@ -158,8 +160,6 @@ class EmbeddedServer:
         return self.postmaster_pid() is not None and len(lines) > 7 and lines[7].strip() == "ready"
 
     def url(self, database: str = DEFAULT_DATABASE) -> str:
-        if self.port:
-            return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
         socket_dir = _postmaster_lines(self.pgdata)[4].strip()
         return f"postgresql://postgres:@/{database}?host={socket_dir}"
 
@@ -289,7 +289,7 @@ def kill_orphans(pgdata: Path) -> list[int]:
     return [process.pid for process in orphans]
 
 
-def _remove_stale_locks(pgdata: Path, socket_dir: Path, port: int) -> None:
+def _remove_stale_locks(pgdata: Path, socket_dir: Path) -> None:
     """PostgreSQL takes the pid in its lock files for a live server while that pid exists: a
     killed postmaster exists (a zombie) until init reaps it, and its pid may go to another
     process. The lock files of a postmaster that is not running are removed."""
@@ -297,7 +297,7 @@ def _remove_stale_locks(pgdata: Path, socket_dir: Path, port: int) -> None:
     if not lines or _is_postgres_of(int(lines[0]), pgdata):
         return
     (pgdata / "postmaster.pid").unlink(missing_ok=True)
-    (socket_dir / f".s.PGSQL.{port}.lock").unlink(missing_ok=True)
+    (socket_dir / ".s.PGSQL.5432.lock").unlink(missing_ok=True)
 
 
 def _alive(process: psutil.Process) -> bool:

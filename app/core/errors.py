@@ -180,6 +180,8 @@ LOST_CONNECTION = (
     OSError,  # refused, reset, or the socket file gone
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.InterfaceError,  # a connection closed under us
+    # A connection left mid-operation when the server went ("unexpected state").
+    asyncpg.exceptions.InternalClientError,
     OperationalError,
     InterfaceError,
     PoolTimeout,  # every connection of the pool is waiting for the database
@@ -325,6 +327,7 @@ CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     PoolTimeout,
     asyncpg.exceptions.PostgresError,  # raised bare when a connection is refused (57P03)
     asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
 )
 
 

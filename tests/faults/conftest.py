@@ -1,11 +1,13 @@
-"""Fault tests: a PostgreSQL of their own, from the embedded binaries (own data directory, own
-port), and `python -m app serve` in subprocesses, killed and restarted by PID.
+"""Fault tests: a PostgreSQL of their own, from the embedded binaries (its own data directory,
+its socket there, no TCP), and `python -m app serve` in subprocesses, killed and restarted by
+PID.
 
 They skip under DATABASE_URL: they need no other server, and the suite's second run (on a
 server) would only repeat them."""
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,7 +34,7 @@ ROSTER_ROWS = 100_000  # enough for the second connection (ROSTER_PARALLEL_MIN_R
 @dataclass
 class FaultWorld:
     server: EmbeddedServer
-    url: str  # DEFAULT_DATABASE over TCP
+    url: str  # DEFAULT_DATABASE, the one `serve` uses in the embedded mode
     agreement_id: str
     counterpart: dict[str, str]
     roster: Path
@@ -43,11 +45,15 @@ def _skip_on_a_server() -> None:
         pytest.skip("fault tests run on their own embedded PostgreSQL (the embedded run)")
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultWorld]:
+@pytest.fixture(scope="package")
+def world() -> Iterator[FaultWorld]:
+    """The server (not owned by the tests: a `serve` in the embedded mode may stop it), its
+    database migrated, an active agreement with a KPPS cohort, and a 100,000-row roster."""
     _skip_on_a_server()
-    data_dir = tmp_path_factory.mktemp("faults")
-    server = EmbeddedServer(data_dir, port=free_port())
+    # Not under pytest's shared temporary root, which other sessions prune.
+    (REPO / ".data").mkdir(exist_ok=True)
+    data_dir = Path(tempfile.mkdtemp(prefix="faults-", dir=REPO / ".data"))
+    server = EmbeddedServer(data_dir)
     server.start()
     try:
         server.psql(f'CREATE DATABASE "{DEFAULT_DATABASE}"')
@@ -65,6 +71,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultWorld]:
         yield FaultWorld(server, url, agreement_id, counterpart, roster)
     finally:
         server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def running(world: FaultWorld) -> None:
+    """Each test starts with the server up, whatever the one before did to it."""
+    world.server.start()
 
 
 async def _villages(url: str) -> list[str]:

@@ -78,3 +78,69 @@ def test_every_start_recovers_after_the_postmaster_is_killed_mid_batch(world: Fa
             assert world.server.running()
     print(f"recovered {KILLS} times, start seconds: {starts}")
     assert "File exists" not in world.server.log_tail(lines=10_000)
+
+
+def connections_of_the_service(world: FaultWorld) -> int:
+    sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'perisai%'"
+    return int(world.server.psql(sql).strip())
+
+
+def test_a_batch_of_a_killed_service_is_settled_at_start_up_and_a_retry_starts_anew(
+    world: FaultWorld,
+):
+    key = f"faults-dead-{uuid.uuid4()}"
+    dead = Serving(world.url)
+    with dead as base:
+        accepted = push_roster(base, world, key)
+        assert accepted.status_code == 202, accepted.text
+        batch_id = accepted.json()["id"]
+        until_mid_batch(base, world, batch_id)
+        dead.kill()
+    # Its backends roll back once they see it gone (one may finish a statement first).
+    assert wait_for(lambda: connections_of_the_service(world) == 0, timeout=15, step=0.2)
+
+    with Serving(world.url) as base:  # ready: its start-up sweep has run
+        batch = batch_of(base, world, batch_id)
+        assert (batch["status"], batch["error"]["code"]) == ("failed", "interrupted"), batch
+        its_tables = f"roster_lane_{uuid.UUID(batch_id).hex}%"
+        lane_tables = world.server.psql(
+            f"SELECT count(*) FROM pg_tables WHERE tablename LIKE '{its_tables}'"
+        )
+        assert lane_tables.strip() == "0"
+        retry = push_roster(base, world, key)
+        assert retry.status_code == 202, retry.text
+        assert retry.json()["id"] != batch_id
+        assert "Idempotent-Replayed" not in retry.headers
+
+
+def test_the_service_brings_its_embedded_postgresql_back_when_it_dies(world: FaultWorld):
+    with Serving(None, DATA_DIR=str(world.server.data_dir)) as base:
+        killed = world.server.postmaster_pid()
+        assert killed is not None
+        os.kill(killed, signal.SIGKILL)
+        started = time.monotonic()
+
+        def back() -> bool:
+            postmaster = world.server.postmaster_pid()
+            if postmaster in (None, killed):
+                return False
+            return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+
+        assert wait_for(back, timeout=30, step=0.1)
+        print(f"the service's PostgreSQL was back in {time.monotonic() - started:.2f} s")
+
+
+def test_ctrl_c_stops_the_embedded_postgresql_after_a_killed_run(world: FaultWorld):
+    """The owners of the server are the live processes that use it: a run killed -9 is not."""
+    data_dir = {"DATA_DIR": str(world.server.data_dir)}
+    killed = Serving(None, **data_dir)
+    with killed:
+        killed.kill()
+    assert world.server.running()  # nobody stops it on a kill -9
+    last = Serving(None, **data_dir)
+    last.__enter__()
+    assert last.process is not None
+    last.process.send_signal(signal.SIGINT)
+    last.process.wait(timeout=60)
+    assert wait_for(lambda: world.server.postmaster_pid() is None, timeout=30)
+    assert not backends_of(world.server)

@@ -38,6 +38,8 @@ class FaultWorld:
     agreement_id: str
     counterpart: dict[str, str]
     roster: Path
+    base: str  # a service on `url` (DATABASE_URL) for the whole package
+    service: "Serving"
 
 
 def _skip_on_a_server() -> None:
@@ -61,14 +63,13 @@ def world() -> Iterator[FaultWorld]:
         migrate(url)
         roster = data_dir / "roster.csv"
         generate(roster, ROSTER_ROWS, asyncio.run(_villages(url)))
-        with (
-            Serving(url) as base,
-            httpx.Client(
+        service = Serving(url)
+        with service as base:
+            with httpx.Client(
                 base_url=base, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30
-            ) as admin,
-        ):
-            agreement_id, counterpart = setup_through_api(admin, ROSTER_ROWS)
-        yield FaultWorld(server, url, agreement_id, counterpart, roster)
+            ) as admin:
+                agreement_id, counterpart = setup_through_api(admin, ROSTER_ROWS)
+            yield FaultWorld(server, url, agreement_id, counterpart, roster, base, service)
     finally:
         server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.rosters.repository.batches import batch_lock
 from tests.faults.conftest import FaultWorld, Serving, backends_of, wait_for
 
 pytestmark = pytest.mark.faults
@@ -48,12 +49,12 @@ def second_lane_open(world: FaultWorld) -> bool:
 
 
 def until_mid_batch(base: str, world: FaultWorld, batch_id: str) -> None:
-    """Waits until both connections are staging the batch's chunks (two of them copied)."""
+    """Waits until both connections are in the batch's transactions (a chunk copied)."""
 
     def mid_batch() -> bool:
         batch = batch_of(base, world, batch_id)
         assert batch["status"] in ("received", "processing"), batch
-        return batch["processed_rows"] >= 40_000 and second_lane_open(world)
+        return batch["processed_rows"] >= 20_000 and second_lane_open(world)
 
     assert wait_for(mid_batch, timeout=30, step=0.1)
 
@@ -62,27 +63,28 @@ def test_every_start_recovers_after_the_postmaster_is_killed_mid_batch(world: Fa
     """The second connection's staging tables once made every other crash recovery fail
     ("could not create file ...: File exists" at the end of redo)."""
     starts = []
-    with Serving(world.url) as base:
-        for _ in range(KILLS):
-            accepted = push_roster(base, world)
-            assert accepted.status_code == 202, accepted.text
-            until_mid_batch(base, world, accepted.json()["id"])
-            postmaster = world.server.postmaster_pid()
-            assert postmaster is not None
-            os.kill(postmaster, signal.SIGKILL)
-            # Its backends outlive it, roll back and exit by themselves (as before a `make run`).
-            wait_for(lambda: not backends_of(world.server), timeout=5)
-            started = time.monotonic()
-            world.server.start(attempts=1)
-            starts.append(round(time.monotonic() - started, 2))
-            assert world.server.running()
+    for _ in range(KILLS):
+        accepted = push_roster(world.base, world)
+        assert accepted.status_code == 202, accepted.text
+        until_mid_batch(world.base, world, accepted.json()["id"])
+        postmaster = world.server.postmaster_pid()
+        assert postmaster is not None
+        os.kill(postmaster, signal.SIGKILL)
+        # Its backends outlive it, roll back and exit by themselves (as before a `make run`).
+        wait_for(lambda: not backends_of(world.server), timeout=5)
+        started = time.monotonic()
+        world.server.start(attempts=1)
+        starts.append(round(time.monotonic() - started, 2))
+        assert world.server.running()
     print(f"recovered {KILLS} times, start seconds: {starts}")
     assert "File exists" not in world.server.log_tail(lines=10_000)
 
 
-def connections_of_the_service(world: FaultWorld) -> int:
-    sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'perisai%'"
-    return int(world.server.psql(sql).strip())
+def batch_lock_free(world: FaultWorld, batch_id: str) -> bool:
+    """Whether no connection holds the batch's lock (its process's backend has gone)."""
+    key = f"hashtextextended('{batch_lock(uuid.UUID(batch_id))}', 0)"
+    sql = f"SELECT pg_try_advisory_lock({key}) AND pg_advisory_unlock({key})"
+    return world.server.psql(sql).strip() == "t"
 
 
 def test_a_batch_of_a_killed_service_is_settled_at_start_up_and_a_retry_starts_anew(
@@ -97,7 +99,7 @@ def test_a_batch_of_a_killed_service_is_settled_at_start_up_and_a_retry_starts_a
         until_mid_batch(base, world, batch_id)
         dead.kill()
     # Its backends roll back once they see it gone (one may finish a statement first).
-    assert wait_for(lambda: connections_of_the_service(world) == 0, timeout=15, step=0.2)
+    assert wait_for(lambda: batch_lock_free(world, batch_id), timeout=15, step=0.2)
 
     with Serving(world.url) as base:  # ready: its start-up sweep has run
         batch = batch_of(base, world, batch_id)
@@ -113,8 +115,14 @@ def test_a_batch_of_a_killed_service_is_settled_at_start_up_and_a_retry_starts_a
         assert "Idempotent-Replayed" not in retry.headers
 
 
-def test_the_service_brings_its_embedded_postgresql_back_when_it_dies(world: FaultWorld):
-    with Serving(None, DATA_DIR=str(world.server.data_dir)) as base:
+def test_the_service_brings_its_postgresql_back_and_ctrl_c_stops_it_after_a_kill(
+    world: FaultWorld,
+):
+    """In the default (embedded) mode the service owns its PostgreSQL: it starts it again when
+    the postmaster dies, and the last live run to stop stops it, even after a run killed -9."""
+    data_dir = {"DATA_DIR": str(world.server.data_dir)}
+    killed_run = Serving(None, **data_dir)
+    with killed_run as base:
         killed = world.server.postmaster_pid()
         assert killed is not None
         os.kill(killed, signal.SIGKILL)
@@ -128,15 +136,9 @@ def test_the_service_brings_its_embedded_postgresql_back_when_it_dies(world: Fau
 
         assert wait_for(back, timeout=30, step=0.1)
         print(f"the service's PostgreSQL was back in {time.monotonic() - started:.2f} s")
-
-
-def test_ctrl_c_stops_the_embedded_postgresql_after_a_killed_run(world: FaultWorld):
-    """The owners of the server are the live processes that use it: a run killed -9 is not."""
-    data_dir = {"DATA_DIR": str(world.server.data_dir)}
-    killed = Serving(None, **data_dir)
-    with killed:
-        killed.kill()
+        killed_run.kill()
     assert world.server.running()  # nobody stops it on a kill -9
+
     last = Serving(None, **data_dir)
     last.__enter__()
     assert last.process is not None

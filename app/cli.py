@@ -94,14 +94,17 @@ def serve(settings: Settings, *, demo: bool) -> None:
     migrate(url)
     lines = asyncio.run(_seed_demo(url, settings)) if demo else []
     announce(settings, lines, demo=demo)
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_config=None,
-    )
+    from app.core.supervisor import supervised  # the embedded server comes back when it dies
+
+    with supervised(settings):
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_config=None,
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

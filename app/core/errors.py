@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger("perisai.errors")
@@ -105,6 +106,14 @@ class TooManyRequests(AppError):
 class ServiceUnavailable(AppError):
     status, code, title = 503, "database_unavailable", "The database is not reachable"
 
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"Retry-After": str(RETRY_AFTER_SECONDS)})
+        super().__init__(detail, **kwargs)
+
+
+# A restarting database answers again within seconds.
+RETRY_AFTER_SECONDS = 2
+
 
 def invalid_field(code: str, detail: str, loc: Sequence[str | int]) -> NoReturn:
     """Raise 422 `code` naming the one field at fault, as FastAPI's validation errors do."""
@@ -179,15 +188,39 @@ _HTTP_CODES = {
 }
 
 
-def _is_connection_failure(exc: BaseException) -> bool:
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(
-        exc,
-        OSError | asyncpg.exceptions.PostgresConnectionError | asyncpg.exceptions.InterfaceError,
-    )
+# The database going or not there yet: shut down by an operator or a crash (57P01, 57P02),
+# starting up, in recovery or shutting down (57P03), out of connection slots (53300).
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+LOST_CONNECTION = (
+    OSError,  # refused, reset, or the socket file gone
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,  # a connection closed under us
+    # A connection left mid-operation when the server went ("unexpected state").
+    asyncpg.exceptions.InternalClientError,
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,  # every connection of the pool is waiting for the database
+)
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps) means the database is away, not that a request is bad:
+    the one rule for a 503 `database_unavailable`."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # SQLAlchemy's error, its DBAPI adapter's, asyncpg's
+        if seen is None:
+            return False
+        if isinstance(seen, LOST_CONNECTION):
+            return True
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        sqlstate = getattr(seen, "sqlstate", None)
+        if isinstance(sqlstate, str) and (
+            sqlstate in UNAVAILABLE_SQLSTATES or sqlstate.startswith("08")
+        ):
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
 
 
 def constraint_of(exc: BaseException) -> str | None:
@@ -284,7 +317,7 @@ def install_error_handlers(app: FastAPI, constraint_errors: ConstraintErrors) ->
         return render(translate_integrity_error(exc, constraint_errors))
 
     async def database_error(_: Request, exc: Exception) -> Response:
-        if _is_connection_failure(exc):
+        if is_database_unavailable(exc):
             logger.warning("database unavailable: %s", type(exc).__name__)
             return render(ServiceUnavailable("The database is not reachable; try again shortly"))
         # asyncpg's data exceptions reach SQLAlchemy as a plain DBAPIError, not a DataError.
@@ -306,8 +339,10 @@ def install_error_handlers(app: FastAPI, constraint_errors: ConstraintErrors) ->
 CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     DBAPIError,
     OSError,
-    asyncpg.exceptions.PostgresConnectionError,
+    PoolTimeout,
+    asyncpg.exceptions.PostgresError,  # raised bare when a connection is refused (57P03)
     asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
 )
 
 

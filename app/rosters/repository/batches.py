@@ -80,14 +80,16 @@ def batch_lock(batch_id: uuid.UUID) -> str:
 
 
 async def fail_interrupted(session: AsyncSession, *, older_than_seconds: int) -> list[uuid.UUID]:
-    """Marks failed the unfinished batches that no live process holds (see batch_lock)."""
+    """Marks failed the unfinished batches that no live process holds (see batch_lock): at
+    once when `processing` (its process took the lock before saying so), and when `received`
+    only once older than `older_than_seconds` (its task may not have taken it yet)."""
     rows = await session.execute(
         text(
             "UPDATE roster_batches SET status = 'failed', error = 'interrupted', "
             "error_detail = :detail, finished_at = now(), updated_at = now(), "
             "processed_rows = LEAST(processed_rows, total_rows) "
-            "WHERE status IN ('received', 'processing') "
-            "AND created_at < now() - make_interval(secs => :age) "
+            "WHERE (status = 'processing' OR (status = 'received' "
+            "AND created_at < now() - make_interval(secs => :age))) "
             "AND pg_try_advisory_xact_lock(hashtextextended(:prefix || id::text, 0)) "
             "RETURNING id"
         ),

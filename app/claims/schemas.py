@@ -4,9 +4,20 @@ import uuid
 from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 Program = Literal["JKK", "JKM"]
+# A wall-clock time in WIB: `format: time` would demand an offset (RFC 3339), which it refuses.
+LocalTime = Annotated[
+    time,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$",
+            "examples": ["21:30:00"],
+        }
+    ),
+]
 IncidentType = Literal["work_accident", "commuting_accident", "occupational_disease", "death"]
 Outcome = Literal[
     "treatment",
@@ -130,7 +141,7 @@ class ClaimCreate(BaseModel):
         "commuting accident or an occupational disease is a JKK claim with outcome `death`"
     )
     incident_date: date
-    incident_at: time | None = Field(
+    incident_at: LocalTime | None = Field(
         default=None,
         description="Local time of the incident in Asia/Jakarta (WIB), no offset, when known",
     )
@@ -250,7 +261,7 @@ class ClaimRead(BaseModel):
     program: Program
     incident_type: IncidentType
     incident_date: date
-    incident_at: time | None
+    incident_at: LocalTime | None
     reported_at: datetime
     place_region_code: str
     place: str

@@ -252,7 +252,9 @@ class MoneySummary(BaseModel):
     credit: Rupiah
 
 
-class ClaimSummary(BaseModel):
+class ClaimTotals(BaseModel):
+    """Claims of one program in one status: how many, and what they pay."""
+
     program: str
     status: str = Field(description="submitted, verified, approved, paid or rejected")
     count: int
@@ -267,7 +269,7 @@ class SummaryRead(BaseModel):
     districts: list[DistrictSummary]
     totals: EnrolmentTotals
     contributions: MoneySummary
-    claims: list[ClaimSummary]
+    claims: list[ClaimTotals]
 
 
 class EnrolmentRow(BaseModel):

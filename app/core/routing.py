@@ -8,7 +8,8 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
-from app.core.errors import PROBLEM_JSON, UnsupportedMediaType
+from app.core.errors import PROBLEM_JSON, PROBLEM_TYPE_BASE, UnsupportedMediaType
+from app.core.problem_codes import PROBLEM_CODES
 
 JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -54,32 +55,80 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
-    code: str
-    errors: list[ProblemItem] | None = None
+    code: str = Field(
+        description="Stable and machine-readable: switch on it, not on `title` or `detail`",
+        json_schema_extra={"enum": list(PROBLEM_CODES)},
+    )
+    errors: list[ProblemItem] | None = Field(
+        default=None, description="For invalid input: each field at fault"
+    )
 
     model_config = {"extra": "allow"}
 
 
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` entries for the given statuses (401 and 422 are always added)."""
-    descriptions = {
-        400: "Bad request",
-        401: "Missing, wrong or revoked API key",
-        403: "The key lacks the scope",
-        404: "Not found (or not visible to this organization)",
-        409: "Conflict with the current state",
-        412: "Stale If-Match",
-        413: "Body too large",
-        415: "Unsupported content type",
-        422: "Invalid input",
-        428: "If-Match required",
-        503: "Database unavailable",
+# The sentence each problem status has in the docs, and the example problem document it shows.
+PROBLEM_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Missing, wrong or revoked API key",
+    403: "The key lacks the scope, or its organization may not do this",
+    404: "Not found (or not visible to this organization)",
+    409: "Conflict with the current state, or the same Idempotency-Key still running",
+    412: "Stale If-Match",
+    413: "Body too large",
+    415: "Unsupported content type",
+    422: "Invalid input",
+    428: "If-Match required",
+    429: "Too many requests: wait `Retry-After` seconds",
+    503: "Database unavailable: try again after `Retry-After` seconds",
+}
+# status -> (code, title, detail)
+PROBLEM_EXAMPLES: dict[int, tuple[str, str, str]] = {
+    400: ("bad_request", "Bad request", "The request cannot be read"),
+    401: ("unauthorized", "Missing or invalid API key", "Send an API key as `Bearer <key>`"),
+    403: ("missing_scope", "This key may not do that", "This key lacks agreements:write"),
+    404: ("not_found", "Not found", "No such resource"),
+    409: ("conflict", "Conflict", "The request conflicts with the current state"),
+    412: ("precondition_failed", "The resource has changed", 'The current version is "4"'),
+    413: ("payload_too_large", "Request body too large", "The body is over 1048576 bytes"),
+    415: ("unsupported_media_type", "Unsupported content type", "Send application/json"),
+    422: ("validation_error", "The request is not valid", "One or more fields are invalid"),
+    428: ("precondition_required", "If-Match header required", 'Send If-Match: "4"'),
+    429: ("rate_limited", "Too many requests", "Slow down: try again in 2 seconds"),
+    503: ("database_unavailable", "The database is not reachable", "Try again shortly"),
+}
+VALIDATION_EXAMPLE = {
+    "loc": ["body", "planned_headcount"],
+    "code": "int_type",
+    "msg": "Input should be a valid integer",
+}
+
+
+def problem_example(status: int) -> dict[str, Any]:
+    code, title, detail = PROBLEM_EXAMPLES[status]
+    example: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
     }
+    if status == 422:
+        example["errors"] = [VALIDATION_EXAMPLE]
+    return example
+
+
+def problem_entry(status: int) -> dict[str, Any]:
+    """The `responses=` entry of one problem status: problem+json, with an example."""
+    content: dict[str, Any] = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    if status in PROBLEM_EXAMPLES:
+        content["example"] = problem_example(status)
     return {
-        status: {
-            "model": Problem,
-            "description": descriptions.get(status, "Problem"),
-            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        }
-        for status in sorted({401, 422, *statuses})
+        "description": PROBLEM_DESCRIPTIONS.get(status, "Problem"),
+        "content": {PROBLEM_JSON: content},
     }
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entries for the statuses a route's own rules answer; app.core.openapi adds
+    the ones the shared machinery answers (401, 403, 404, 422, ...) from its dependencies."""
+    return {status: problem_entry(status) for status in sorted(statuses)}

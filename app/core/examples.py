@@ -57,13 +57,22 @@ def _fits(value: Any, schema: SchemaMap) -> bool:
     return kind == "object" and "properties" not in schema and isinstance(value, dict)
 
 
+def family(name: str) -> str:
+    """The first word of a schema's name: `Agreement` for AgreementRead and AgreementCreate."""
+    match = re.match(r"[A-Z][a-z]*", name.removeprefix("Page_"))
+    return match.group(0) if match else name
+
+
 class ExampleBuilder:
     def __init__(self, components: dict[str, SchemaMap]) -> None:
         self.components = components
-        self.building: set[str] = set()
-        self.known: dict[str, Any] = {}
-        for schema in components.values():
-            _field_values(schema.get("examples", []), self.known)
+        self.building: list[str] = []
+        # Field values of the hand-written examples, per family of schemas and in all.
+        self.known: dict[str, dict[str, Any]] = {}
+        self.anywhere: dict[str, Any] = {}
+        for name, schema in components.items():
+            _field_values(schema.get("examples", []), self.known.setdefault(family(name), {}))
+            _field_values(schema.get("examples", []), self.anywhere)
 
     def component(self, name: str) -> Any:
         schema = self.components[name]
@@ -71,11 +80,11 @@ class ExampleBuilder:
             return schema["examples"][0]
         if name in self.building:  # a schema that holds itself: stop at null
             return None
-        self.building.add(name)
+        self.building.append(name)
         try:
             return self.value(schema)
         finally:
-            self.building.discard(name)
+            self.building.pop()
 
     def value(self, schema: SchemaMap) -> Any:
         name = _ref_name(schema)
@@ -96,22 +105,20 @@ class ExampleBuilder:
         return self._by_type(schema)
 
     def _field(self, field: str, schema: SchemaMap) -> Any:
-        known = self.known.get(field)
-        if field in self.known and not schema.get("examples") and _fits(known, schema):
-            return known
+        """A field's value as its own family's examples give it, else as any example does."""
+        if schema.get("examples"):
+            return self.value(schema)
+        own = self.known.get(family(self.building[-1]), {}) if self.building else {}
+        for source in (own, self.anywhere):
+            if field in source and _fits(source[field], schema):
+                return source[field]
         return self.value(schema)
 
     def _by_type(self, schema: SchemaMap) -> Any:
         kind = schema.get("type")
         if kind == "object":
-            return {
-                field: self.known[field]
-                if field in self.known
-                and not part.get("examples")
-                and _fits(self.known[field], part)
-                else self.value(part)
-                for field, part in schema.get("properties", {}).items()
-            }
+            properties = schema.get("properties", {})
+            return {field: self._field(field, part) for field, part in properties.items()}
         if kind == "array":
             return [self.value(schema["items"])] if "items" in schema else []
         if kind == "null":

@@ -179,5 +179,23 @@ class KpjBulkResult(BaseModel):
 
 
 class KpjBulkRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "results": [
+                        {"status": "updated", "registrations": 1, "error": None},
+                        {
+                            "status": "invalid",
+                            "registrations": 0,
+                            "error": {"code": "invalid_kpj", "msg": "A KPJ number is 11 digits"},
+                        },
+                    ],
+                    "counts": {"updated": 1, "not_found": 0, "invalid": 1, "taken": 0},
+                }
+            ]
+        }
+    )
+
     results: list[KpjBulkResult] = Field(description="In the order of the request")
     counts: dict[str, int]

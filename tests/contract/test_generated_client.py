@@ -6,14 +6,15 @@ import importlib
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import ADMIN_KEY
+from tests.conftest import ADMIN_KEY, truncate_non_reference_tables
 from tests.live_server import real_server
 
 BIN = Path(sys.executable).parent
@@ -84,37 +85,46 @@ def test_the_client_names_operations_after_what_they_do(generated: str) -> None:
         assert hasattr(module(f"api.{name}"), "sync"), name
 
 
-def test_three_endpoints_through_the_generated_client(generated: str, database_url: str) -> None:
+@pytest.fixture
+async def server(database_url: str, engine: AsyncEngine) -> AsyncIterator[str]:
+    """A real server on the session's database; what it commits is truncated afterwards."""
+    try:
+        with real_server(database_url, ADMIN_KEY) as base:
+            yield base
+    finally:
+        await truncate_non_reference_tables(engine)
+
+
+async def test_three_endpoints_through_the_generated_client(generated: str, server: str) -> None:
     models = module("models")
     client_module = module("client")
-    with real_server(database_url, ADMIN_KEY) as base:
-        admin = client_module.AuthenticatedClient(base_url=base, token=ADMIN_KEY)
-        organization = module("api.organizations.create_organization").sync(
-            client=admin,
-            body=models.OrganizationCreate(
-                kind=models.OrganizationKind.INTEGRATOR,
-                name="RSUD Kisaran (client test)",
-                region_code="12.09",
-            ),
-        )
-        issued = module("api.organizations.issue_api_key").sync(
-            organization.id,
-            client=admin,
-            body=models.ApiKeyCreate(
-                name="hospital", scopes=[models.ApiKeyCreateScopesItem("coverage:read")]
-            ),
-        )
-        hospital = client_module.AuthenticatedClient(base_url=base, token=issued.key)
-        roles = module("api.reference.list_roles").sync(client=hospital)
-        checks = module("api.coverage.check_coverage").sync(
-            client=hospital,
-            body=models.CoverageCheckRequest(
-                on=datetime.date(2024, 11, 27), niks=["1209185705900001", "12"]
-            ),
-        )
-        refused = module("api.reference.list_roles").sync(
-            client=client_module.AuthenticatedClient(base_url=base, token="pk_wrong.key")
-        )
+    admin = client_module.AuthenticatedClient(base_url=server, token=ADMIN_KEY)
+    organization = module("api.organizations.create_organization").sync(
+        client=admin,
+        body=models.OrganizationCreate(
+            kind=models.OrganizationKind.INTEGRATOR,
+            name="RSUD Kisaran (client test)",
+            region_code="12.09",
+        ),
+    )
+    issued = module("api.organizations.issue_api_key").sync(
+        organization.id,
+        client=admin,
+        body=models.ApiKeyCreate(
+            name="hospital", scopes=[models.ApiKeyCreateScopesItem("coverage:read")]
+        ),
+    )
+    hospital = client_module.AuthenticatedClient(base_url=server, token=issued.key)
+    roles = module("api.reference.list_roles").sync(client=hospital)
+    checks = module("api.coverage.check_coverage").sync(
+        client=hospital,
+        body=models.CoverageCheckRequest(
+            on=datetime.date(2024, 11, 27), niks=["1209185705900001", "12"]
+        ),
+    )
+    refused = module("api.reference.list_roles").sync(
+        client=client_module.AuthenticatedClient(base_url=server, token="pk_wrong.key")
+    )
 
     assert isinstance(organization, models.OrganizationRead)
     assert organization.name == "RSUD Kisaran (client test)"

@@ -10,6 +10,7 @@
   conflict); every problem response shows an example.
 """
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,8 +21,10 @@ from pydantic import BaseModel
 
 from app.core.auth import bearer
 from app.core.database import get_session
+from app.core.errors import PROBLEM_JSON
 from app.core.examples import add_response_examples
-from app.core.routing import Problem, problem_entry
+from app.core.problem_codes import PROBLEM_CODES
+from app.core.routing import Problem, problem_entry, problem_example
 
 AUTHENTICATED = frozenset({401, 429, 503})
 WITH_SCOPE = frozenset({403})
@@ -89,7 +92,18 @@ def documented_routes(app: FastAPI) -> list[Any]:
     ]
 
 
-def _document_operation(operation: dict[str, Any], statuses: set[int]) -> None:
+def _not_found(path: str) -> dict[str, Any] | None:
+    """The 404 example of a path whose last parameter names a resource with its own code:
+    `agreement_not_found` under `{agreement_id}`."""
+    parameters = re.findall(r"{(\w+)}", path)
+    noun = parameters[-1].removesuffix("_id") if parameters else ""
+    code = f"{noun}_not_found"
+    if code not in PROBLEM_CODES:
+        return None
+    return problem_example(404, code, f"No such {noun.replace('_', ' ')}")
+
+
+def _document_operation(path: str, operation: dict[str, Any], statuses: set[int]) -> None:
     responses = operation.setdefault("responses", {})
     declared = {int(status) for status in responses if status.isdigit() and int(status) >= 400}
     for status in sorted(statuses | declared):
@@ -97,6 +111,8 @@ def _document_operation(operation: dict[str, Any], statuses: set[int]) -> None:
         entry = responses.setdefault(str(status), {})
         entry.setdefault("description", common["description"])
         entry["content"] = common["content"]  # problem+json only, with its example
+    if "404" in responses and (example := _not_found(path)):
+        responses["404"]["content"][PROBLEM_JSON]["example"] = example
 
 
 def _add_problem_schemas(schema: dict[str, Any]) -> None:
@@ -153,7 +169,8 @@ def document_routes(app: FastAPI) -> None:
         for route in documented_routes(app):
             statuses = statuses_of(route)
             for method in route.methods:
-                _document_operation(schema["paths"][route.path_format][method.lower()], statuses)
+                path = route.path_format
+                _document_operation(path, schema["paths"][path][method.lower()], statuses)
         _add_problem_schemas(schema)
         _restore_examples(schema)
         add_response_examples(schema)

@@ -103,8 +103,11 @@ VALIDATION_EXAMPLE = {
 }
 
 
-def problem_example(status: int) -> dict[str, Any]:
-    code, title, detail = PROBLEM_EXAMPLES[status]
+def problem_example(
+    status: int, code: str | None = None, detail: str | None = None
+) -> dict[str, Any]:
+    default_code, title, default_detail = PROBLEM_EXAMPLES[status]
+    code, detail = code or default_code, detail or default_detail
     example: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code,
         "title": title,

@@ -2,10 +2,12 @@
 schema, one title per schema, an operationId and examples for every operation, every problem
 response problem+json with the codes the service uses."""
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import jsonschema
 import pytest
 from openapi_spec_validator import validate
@@ -178,3 +180,23 @@ def test_common_problem_statuses_come_from_what_a_route_depends_on(
 
 def test_liveness_declares_no_problem(spec: dict[str, Any]) -> None:
     assert set(dict(operations(spec))["GET /healthz"]["responses"]) == {"200"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/agreements/{agreement_id}",
+        "/v1/registrations/{registration_id}",
+        "/v1/claims/{claim_id}",
+    ],
+)
+async def test_a_404_example_shows_the_code_the_service_answers(
+    spec: dict[str, Any], client: httpx.AsyncClient, admin: dict[str, str], path: str
+) -> None:
+    documented = spec["paths"][path]["get"]["responses"]["404"]["content"]
+    missing_id = "999999999" if "registration" in path else "5b0f4a52-3f1c-4d1e-9a57-1f3c2b8e7d10"
+
+    answered = await client.get(re.sub(r"{\w+}", missing_id, path), headers=admin)
+
+    assert answered.status_code == 404
+    assert answered.json()["code"] == documented["application/problem+json"]["example"]["code"]

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.agreements.helpers import KPPS, assert_problem, counts, create
 from tests.agreements.helpers import body as agreement_body
 from tests.agreements.helpers import parties as agreement_parties
+from tests.claims.helpers import jkk
+from tests.claims.helpers import world as claims_world
 from tests.contributions.helpers import agreement_of, count_payments
 from tests.contributions.helpers import parties as money_parties
 
@@ -114,3 +116,30 @@ async def test_a_body_that_is_not_utf8_is_422_invalid_body(
     )
 
     assert_problem(response, 422, "invalid_body")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("incapacity_months", "3"),
+        ("incapacity_months", True),
+        ("on_duty", "true"),
+        ("incident_date", "0001-11-27"),
+        ("amounts_claimed", {"medical": "2500000"}),
+    ],
+)
+async def test_an_implausible_claim_value_is_refused(
+    client: httpx.AsyncClient, session: AsyncSession, field: str, value: Any
+) -> None:
+    claims = await claims_world(client, session)
+    registration_id, _ = await claims.officer()
+    body = jkk(registration_id, outcome="temporary_incapacity", incapacity_months=3)
+
+    response = await client.post(
+        "/v1/claims", json={**body, field: value}, headers=claims.counterpart.headers
+    )
+
+    problem = assert_problem(response, 422, "validation_error")
+    assert field in {part for item in problem["errors"] for part in item["loc"]}
+    listed = await client.get("/v1/claims", headers=claims.branch.headers)
+    assert listed.json()["items"] == []

@@ -302,6 +302,9 @@ def install_error_handlers(app: FastAPI, constraint_errors: ConstraintErrors) ->
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            # FastAPI's answer to a body it could not decode (not UTF-8): a bad body, 422.
+            return render(Unprocessable("The body is not UTF-8 JSON", code="invalid_body"))
         code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) else title
         return problem_response(

@@ -14,12 +14,23 @@ router = api_router(tags=["health"])
 READINESS_TIMEOUT_SECONDS = 3.0
 
 
-@router.get("/healthz", summary="Liveness: the process answers")
+@router.get(
+    "/healthz",
+    summary="Liveness: the process answers",
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: the database answers", responses=problems(503))
+@router.get(
+    "/readyz",
+    summary="Readiness: the database answers",
+    responses={
+        200: {"content": {"application/json": {"example": {"status": "ready"}}}},
+        **problems(503),
+    },
+)
 async def readyz(request: Request) -> dict[str, str]:
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):

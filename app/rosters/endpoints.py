@@ -15,7 +15,7 @@ from app.core.negotiation import negotiate
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.responses import json_response
 from app.core.routing import api_router, problems
-from app.rosters import errors_xlsx, jobs, service, views
+from app.rosters import contract, errors_xlsx, jobs, service, views
 from app.rosters.auth import BatchProblemsRead, BatchRead, RostersWrite
 from app.rosters.jobs import LauncherDep
 from app.rosters.options import SNIFFED_CONTENT_TYPES, RosterParams
@@ -68,7 +68,7 @@ ROSTER_BODY = {
         "description": "The roster file (see the formats above)",
         "content": {
             "application/json": {
-                "schema": {"type": "object"},
+                "schema": contract.JSON_SCHEMA,
                 "example": {
                     "mode": "upsert",
                     "atomic": False,
@@ -87,18 +87,18 @@ ROSTER_BODY = {
                 },
             },
             "application/x-ndjson": {
-                "schema": {"type": "string"},
+                "schema": contract.NDJSON_SCHEMA,
                 "example": '{"nik": "1209186702038780", "full_name": "Ani Setiawan", '
                 '"birth_date": "2003-02-27", "sex": "P", "role": "KPPS", "position": "ketua", '
                 '"region_code": "12.09.18.2002", "tps": "019"}\n',
             },
             "text/csv": {
-                "schema": {"type": "string"},
+                "schema": contract.CSV_SCHEMA,
                 "example": "NIK;NAMA LENGKAP;TGL LAHIR;JENIS KELAMIN;JABATAN;KODE WILAYAH;TPS\r\n"
                 "1209186702038780;Ani Setiawan;27-02-2003;P;Ketua KPPS;12.09.18.2002;019\r\n",
             },
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-                "schema": {"type": "string", "format": "binary"}
+                "schema": contract.XLSX_SCHEMA
             },
             "multipart/form-data": {
                 "schema": {

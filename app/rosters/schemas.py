@@ -133,7 +133,21 @@ class RosterRowProblem(BaseModel):
     """A row that was rejected (nothing stored), held (stored, not protecting, to review), or
     taken with NIK warnings (`created`, `updated`, `unchanged` or `replaced`)."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "row_number": 14,
+                    "outcome": "rejected",
+                    "nik": "120918670203878",
+                    "codes": ["nik_format"],
+                    "messages": ["NIK harus 16 digit angka"],
+                    "original": ["120918670203878", "Ani Setiawan", "27-02-2003", "Ketua KPPS"],
+                }
+            ]
+        },
+    )
 
     row_number: int = Field(description="The row as the office sees it in Excel")
     outcome: str = Field(

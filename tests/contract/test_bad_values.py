@@ -7,13 +7,14 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.agreements.helpers import KPPS, assert_problem, counts, create
+from tests.agreements.helpers import KPPS, counts, create
 from tests.agreements.helpers import body as agreement_body
 from tests.agreements.helpers import parties as agreement_parties
 from tests.claims.helpers import jkk
 from tests.claims.helpers import world as claims_world
 from tests.contributions.helpers import agreement_of, count_payments
 from tests.contributions.helpers import parties as money_parties
+from tests.problems import assert_problem
 
 
 @pytest.mark.parametrize(

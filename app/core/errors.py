@@ -282,6 +282,14 @@ def refused_value(sqlstate: str | None) -> Unprocessable:
     return Unprocessable("A value is out of range or malformed", code="invalid_value")
 
 
+def not_utf8_json() -> RequestValidationError:
+    """A JSON body that is not UTF-8 (RFC 8259): 422 like every other bad body."""
+    message = "The body is not UTF-8 encoded JSON"
+    return RequestValidationError(
+        [{"type": "json_invalid", "loc": ("body",), "msg": message, "input": None}]
+    )
+
+
 def install_error_handlers(app: FastAPI, constraint_errors: ConstraintErrors) -> None:
     """Render every error as problem+json; `constraint_errors` translate the IntegrityErrors
     that no service translated itself."""
@@ -301,10 +309,10 @@ def install_error_handlers(app: FastAPI, constraint_errors: ConstraintErrors) ->
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400 and exc.__cause__ is not None:
-            # FastAPI's answer to a body it could not decode (not UTF-8): a bad body, 422.
-            return render(Unprocessable("The body is not UTF-8 JSON", code="invalid_body"))
+            # FastAPI's answer to a body it could not decode: a route that is not an AppRoute.
+            return await validation_error(request, not_utf8_json())
         code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) else title
         return problem_response(

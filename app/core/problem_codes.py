@@ -1,6 +1,6 @@
 """Every `code` a problem+json answer can carry: the enum of `Problem.code` in the OpenAPI
 document, so that a client can switch on it. A code raised anywhere in app/ must be listed here:
-tests/core/test_problem_codes.py reads the source and fails on one that is missing."""
+tests/contract/test_problem_codes.py reads the source and fails on one that is missing."""
 
 # The general ones, by status (core/errors.py), then each domain's, in the order of the docs.
 GENERAL = (
@@ -11,6 +11,7 @@ GENERAL = (
     "missing_scope",
     "not_found",
     "method_not_allowed",
+    "not_acceptable",
     "conflict",
     "invalid_state",
     "duplicate",
@@ -22,7 +23,6 @@ GENERAL = (
     "unsupported_media_type",
     "unprocessable",
     "validation_error",
-    "invalid_body",
     "invalid_cursor",
     "invalid_text",
     "invalid_value",

@@ -5,13 +5,18 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from app.core.auth import CALLER_DEPENDENCIES, caller_of
-from app.core.errors import PROBLEM_JSON, PROBLEM_TYPE_BASE, PayloadTooLarge, UnsupportedMediaType
+from app.core.errors import (
+    PROBLEM_JSON,
+    PROBLEM_TYPE_BASE,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    not_utf8_json,
+)
 from app.core.problem_codes import PROBLEM_CODES
 
 JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -69,10 +74,7 @@ async def _json_body(request: Request, limit: int) -> bytes:
         try:
             body.decode("utf-8")
         except UnicodeDecodeError:
-            message = "The body is not UTF-8 encoded JSON"
-            raise RequestValidationError(
-                [{"type": "json_invalid", "loc": ("body",), "msg": message, "input": None}]
-            ) from None
+            raise not_utf8_json() from None
     return body
 
 

@@ -107,18 +107,6 @@ async def test_an_election_day_outside_the_window_is_refused(
     assert (await client.get("/v1/elections/pilkada-2031", headers=admin)).status_code == 404
 
 
-async def test_a_body_that_is_not_utf8_is_422_invalid_body(
-    client: httpx.AsyncClient, admin: dict[str, str]
-) -> None:
-    response = await client.post(
-        "/v1/organizations",
-        content=b'{"kind": "kpu", "name": "KPU \xff\xfe"}',
-        headers={**admin, "Content-Type": "application/json"},
-    )
-
-    assert_problem(response, 422, "invalid_body")
-
-
 @pytest.mark.parametrize(
     ("field", "value"),
     [

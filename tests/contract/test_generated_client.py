@@ -27,6 +27,9 @@ content_type_overrides:
   application/x-ndjson: application/octet-stream
   text/csv: application/octet-stream
   application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: application/octet-stream
+  application/vnd.ms-excel: application/octet-stream
+  application/x-www-form-urlencoded: application/octet-stream
+  text/plain: application/octet-stream
 """
 
 

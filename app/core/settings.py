@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)
+    console_session_hours: int = Field(
+        default=8, ge=1, le=720, description="How long a console sign-in lasts, in hours."
+    )
 
     @model_validator(mode="after")
     def refuse_weak_admin_key(self) -> "Settings":

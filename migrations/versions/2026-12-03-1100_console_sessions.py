@@ -19,9 +19,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "console_sessions",
-        sa.Column(
-            "id", sa.Uuid, server_default=sa.text("gen_random_uuid()"), nullable=False
-        ),
+        sa.Column("id", sa.Uuid, server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("token_hash", sa.LargeBinary(), nullable=False),
         sa.Column("api_key_id", sa.Uuid, nullable=False),
         sa.Column(

@@ -1,6 +1,8 @@
 """The console's claim moves and roster uploads over httpx (ASGI): the same ETag rules, scopes
 and party rules as the API, refused inputs leaving the data as it was."""
 
+from typing import Any
+
 import httpx
 import pytest
 from sqlalchemy import select
@@ -19,13 +21,13 @@ COUNTERPART_SCOPES = ["agreements:read", "rosters:write", "registrations:read", 
 @pytest.fixture
 async def filed(
     client: httpx.AsyncClient, session: AsyncSession
-) -> tuple[claims.World, dict[str, object]]:
+) -> tuple[claims.World, dict[str, Any]]:
     setup = await claims.world(client, session)
     registration_id, _ = await setup.officer()
     return setup, await claims.file(client, setup.counterpart, claims.jkk(registration_id))
 
 
-async def status_of(session: AsyncSession, claim: dict[str, object]) -> tuple[str, int]:
+async def status_of(session: AsyncSession, claim: dict[str, Any]) -> tuple[str, int]:
     row = (
         await session.execute(select(Claim.status, Claim.version).where(Claim.id == claim["id"]))
     ).one()
@@ -35,7 +37,7 @@ async def status_of(session: AsyncSession, claim: dict[str, object]) -> tuple[st
 async def test_a_reviewer_moves_a_claim_with_the_etag_rules_of_the_api(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    filed: tuple[claims.World, dict[str, object]],
+    filed: tuple[claims.World, dict[str, Any]],
 ) -> None:
     setup, claim = filed
     csrf = await sign_in(client, token_of(setup.branch.headers))
@@ -70,7 +72,7 @@ async def test_parties_that_do_not_review_cannot_move_and_outsiders_see_no_claim
     client: httpx.AsyncClient,
     browser_client: httpx.AsyncClient,
     session: AsyncSession,
-    filed: tuple[claims.World, dict[str, object]],
+    filed: tuple[claims.World, dict[str, Any]],
 ) -> None:
     setup, claim = filed
     form = {"status": "submitted", "to": "verified", "version": str(claim["version"])}

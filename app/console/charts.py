@@ -1,6 +1,7 @@
 """Charts drawn as SVG on the server: bars against a plan, stacked bars, a timeline, and
 paired bars per month. Colours come from the stylesheet's classes (no inline style: the CSP)."""
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -14,6 +15,7 @@ LABEL_WIDTH = 190
 ROW = 26
 BAR = 16
 MAX_LABEL = 26
+AXIS_LABEL = 48  # the width a month's name needs on the axis
 
 
 def _short(text: str) -> str:
@@ -115,7 +117,7 @@ def timeline(periods: Sequence[Period], title: str) -> Markup:
     step = span / months
     top = 22
     body: list[str] = []
-    every = max(1, months // 12)
+    every = max(1, math.ceil(AXIS_LABEL / step))
     for offset in range(0, months, every):
         index = first + offset
         x = LABEL_WIDTH + offset * step

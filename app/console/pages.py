@@ -141,10 +141,7 @@ async def agreement_page(
         names=await names_of(session, {read.bpjs_branch_id, read.counterpart_id, read.payer_id}),
         period=_period(read),
         timeline=charts.timeline(
-            [
-                charts.Period(f"{c.role} ({c.election})", c.coverage_start, c.coverage_end)
-                for c in read.cohorts
-            ],
+            [charts.Period(c.role, c.coverage_start, c.coverage_end) for c in read.cohorts],
             "Masa perlindungan per kelompok petugas",
         ),
         can_upload=principal.has("rosters:write")

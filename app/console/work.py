@@ -224,7 +224,10 @@ async def _claims(
             "waiting": (
                 today() - (claim.history[-1].at if claim.history else claim.created_at).date()
             ).days,
-            "moves": sorted(to for source, to in workflow.MOVES if source == claim.status),
+            "moves": sorted(
+                (to for source, to in workflow.MOVES if source == claim.status),
+                key=lambda to: (to == "rejected", to),
+            ),
             "reviewer": claim.agreement_id in reviewer,
         }
         for claim in full

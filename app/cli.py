@@ -70,6 +70,7 @@ def serve(settings: Settings, *, demo: bool) -> None:
     lines = asyncio.run(_seed_demo(url, settings)) if demo else []
     base = f"http://{settings.host}:{settings.port}"
     print(f"\nPerisai is serving on {base}\n  API docs: {base}/docs")
+    print(f"  Console: {base}/console (sign in with an organization's API key)")
     for line in lines:
         print(f"  {line}")
     print("  Stop with Ctrl-C.\n", flush=True)

@@ -5,6 +5,7 @@ BPJS branch resolves the held registration and moves a claim; another organizati
 it; no session leads to the sign-in form; a form without its CSRF token is refused. Every page
 stays under 100 KB and asks nothing of another host. Screenshots: .artifacts/screenshots/."""
 
+import base64
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -135,7 +136,29 @@ async def ambon(client: httpx.AsyncClient, base: str, keys: dict[str, str]) -> D
         {**PTPS, "election": PSU},
     )
     keys |= {"ambon,": token_of(bawaslu.headers), "maluku,": token_of(maluku.headers)}
+    await pay_pemilu_months(client, demo_key(keys, "bpjs_branch"))
     return Demo(base, keys, psu_agreement, kpu_agreement)
+
+
+async def pay_pemilu_months(client: httpx.AsyncClient, key: str) -> None:
+    """The branch records the KPU Asahan payment for its Pemilu months (and part of Nov 2024)."""
+    headers = {"Authorization": f"Bearer {key}"}
+    listed = (await client.get("/v1/agreements", headers=headers)).json()["items"]
+    kpu_asahan = next(a["id"] for a in listed if a["number"] == DEMO_AGREEMENTS[0].number)
+    balance = (await client.get(f"/v1/agreements/{kpu_asahan}/balance", headers=headers)).json()
+    months = [m["month"] for m in balance["months"]]
+    amount = sum(m["due"] for m in balance["months"][:4]) + balance["months"][4]["due"] // 2
+    paid = await client.post(
+        f"/v1/agreements/{kpu_asahan}/payments",
+        json={
+            "amount": amount,
+            "paid_on": "2024-12-20",
+            "reference": "SP2D/ASH/1",
+            "months": months,
+        },
+        headers=headers,
+    )
+    assert paid.status_code == 201, paid.text
 
 
 def token_of(headers: dict[str, str]) -> str:
@@ -194,6 +217,15 @@ def look(browser: Browser, name: str, refused: tuple[int, ...] = ()) -> None:
     assert [e for e in browser.console_errors() if not any(x in e for x in expected)] == []
 
 
+def readme_shot(browser: Browser) -> None:
+    """The top of the page at 60%, small enough for the README (docs/console-agreement.png)."""
+    clip = {"x": 0, "y": 0, "width": 1280, "height": 1480, "scale": 0.6}
+    shot = browser.driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+    )
+    (SCREENSHOTS / "console-readme.png").write_bytes(base64.b64decode(shot["data"]))
+
+
 def test_a_branch_signs_in_with_its_demo_key_and_reads_the_district_chart(
     browser: Browser, demo: Demo
 ) -> None:
@@ -211,8 +243,10 @@ def test_a_branch_signs_in_with_its_demo_key_and_reads_the_district_chart(
     labels = [label.text for label in browser.find_all("#districts svg.chart text.label")]
     assert len(rows) == len(bars) and rows[0].text.split()[1] in labels[0]
     assert len(browser.find_all("#cohorts svg.chart rect.done")) == len(DEMO_AGREEMENTS[0].cohorts)
-    assert browser.find_all("#money svg.chart rect.due")
+    paid = browser.find_all("#money svg.chart rect.paid")
+    assert len([bar for bar in paid if float(bar.get_attribute("height") or 0) > 0]) == 5
     look(browser, "agreement")
+    readme_shot(browser)
 
 
 def test_bawaslu_uploads_the_xlsx_and_watches_the_batch_finish(

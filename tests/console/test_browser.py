@@ -41,6 +41,17 @@ PTPS = {
     "coverage_end": "2024-12-31",
 }
 WEIGHTS: dict[str, int] = {}
+DROP_CHOSEN_FILE = """
+var input = document.getElementById('file'), file = input.files[0];
+input.value = '';
+input.dispatchEvent(new Event('change'));
+if (document.getElementById('file-name').textContent !== '') { throw new Error('not emptied'); }
+var data = new DataTransfer();
+data.items.add(file);
+var zone = document.getElementById('dropzone'), options = {dataTransfer: data, bubbles: true};
+zone.dispatchEvent(new DragEvent('dragover', options));
+zone.dispatchEvent(new DragEvent('drop', options));
+"""
 
 
 @dataclass
@@ -258,6 +269,10 @@ def test_bawaslu_uploads_the_xlsx_and_watches_the_batch_finish(
     browser.wait_for("#dropzone")
     browser.find_all("#file")[0].send_keys(str(SAMPLE))
     browser.wait_for_text("#file-name", SAMPLE.name)
+    # Dropped instead: the chooser emptied, then the same file dropped on the zone.
+    browser.run(DROP_CHOSEN_FILE)
+    browser.wait_for_text("#file-name", SAMPLE.name)
+    assert browser.wait_for("#upload-button").is_enabled()
     look(browser, "upload")
     browser.click("#upload-button")
     counts = browser.wait_for("#counts", timeout=30)

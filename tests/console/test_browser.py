@@ -337,6 +337,7 @@ def test_another_organization_sees_none_of_it_and_forged_forms_are_refused(
     assert "AMBON" not in browser.wait_for("#agreements").text.upper()
     browser.open(f"{demo.base}/console/perjanjian/{demo.psu_agreement}")
     assert "Tidak ditemukan" in browser.wait_for("h1").text
+    look(browser, "not-found", refused=(404,))
     browser.open(f"{demo.base}/console/ditahan")
     assert HELD_NIK not in browser.wait_for("main").text
     browser.open(f"{demo.base}/console/klaim?status=verified")

@@ -28,6 +28,7 @@ COOKIE_PATH = "/console"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SIGN_IN_PATH = "/console/masuk"
+MAX_KEY_LENGTH = 200
 
 
 class SignInRequired(Unauthorized):
@@ -77,7 +78,11 @@ ConsoleUserDep = Annotated[ConsoleUser, Depends(current_user)]
 async def sign_in(request: Request, session: SessionDep, api_key: str) -> tuple[str, Principal]:
     """A new session token for `api_key`, verified as the API verifies keys (401 when not)."""
     settings = request.app.state.settings
-    principal = await principal_of_token(session, api_key.strip(), settings.admin_api_key)
+    key = api_key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        # A header cannot carry such text, but a form can; the database would refuse it.
+        raise Unauthorized("The API key is malformed")
+    principal = await principal_of_token(session, key, settings.admin_api_key)
     if principal.key_id is None:
         # ADMIN_API_KEY is no row of api_keys: a session could not follow its revocation.
         raise Forbidden(

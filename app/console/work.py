@@ -32,6 +32,7 @@ from app.coverage import service as coverage
 from app.coverage.runtime import lookup_connection
 from app.models import Agreement
 from app.registrations import service as registrations
+from app.registrations.endpoints import RegistrationId
 from app.registrations.schemas import RegistrationResolve
 
 router = page_router()
@@ -107,7 +108,7 @@ async def _held(
 @router.post("/ditahan/{registration_id}")
 async def resolve(
     request: Request,
-    registration_id: int,
+    registration_id: RegistrationId,
     session: SessionDep,
     user: ConsoleUserDep,
     access_log: AccessLogDep,

@@ -203,3 +203,35 @@ async def test_coverage_check_refuses_a_malformed_nik_or_date_and_masks_without_
         text("SELECT count(*) FROM access_log WHERE nik = :nik"), {"nik": nik}
     )
     assert reads == 1
+
+
+async def test_hostile_inputs_get_a_4xx_page(
+    client: httpx.AsyncClient, session: AsyncSession, setup: World
+) -> None:
+    held = await held_registration(session, setup)
+    form = await client.get("/console/masuk")
+    nul_key = await client.post(
+        "/console/masuk", data={"csrf_token": csrf_in(form), "api_key": "prs_ab\x00defghij.x"}
+    )
+    assert nul_key.status_code == 401
+    csrf = await sign_in(
+        client, token_of(await create_key(client, setup.other_branch, BRANCH_SCOPES))
+    )
+    for path in (
+        "/console/klaim?status=bogus",
+        "/console/perjanjian?cursor=%00garbage",
+        f"/console/perjanjian/{setup.bawaslu.id}?x=%ff",
+    ):
+        response = await client.get(path)
+        assert response.status_code in (200, 400, 422), (path, response.status_code)
+        assert response.headers["content-type"].startswith("text/html"), path
+    for path in ("/console/ditahan/99999999999999999999", "/console/ditahan/0"):
+        response = await client.post(path, data={"csrf_token": csrf, "action": "reject"})
+        assert response.status_code == 422 and "validation_error" in response.text, path
+    note = await client.post(
+        f"/console/ditahan/{held}", data={"csrf_token": csrf, "action": "reject", "note": "a\x00b"}
+    )
+    assert note.status_code == 422 and "validation_error" in note.text
+    assert await session.scalar(select(Registration.status).where(Registration.id == held)) == (
+        "held"
+    )

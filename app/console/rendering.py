@@ -113,6 +113,8 @@ MESSAGES = {
     "unsupported_media_type": "Jenis data yang dikirim tidak didukung.",
     "payload_too_large": "Data yang dikirim terlalu besar.",
     "validation_error": "Isian formulir tidak valid.",
+    "invalid_text": "Isian memuat karakter yang tidak dapat disimpan.",
+    "invalid_value": "Ada isian yang di luar batas atau tidak valid.",
     "invalid_nik": "NIK harus 16 angka.",
     "invalid_date": "Tanggal tidak valid; gunakan format TTTT-BB-HH.",
     "field_required": "Ada isian wajib yang kosong.",

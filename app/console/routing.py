@@ -1,60 +1,43 @@
-"""The console's route classes: every answer gets the security headers; a page's error is an
-Indonesian page (a missing session: the sign-in form), a script's is problem+json."""
+"""The console's route classes and error pages. Every answer gets the security headers. An error
+propagates out of the route as it does in the API (so the request's transaction rolls back),
+and the app's handlers render it: for a page, as an Indonesian page (a missing session: a
+redirect to the sign-in form; a value the database refuses: its 422); for a script, as the
+API's problem+json with the Indonesian sentence."""
 
-from collections.abc import Callable, Coroutine
+import inspect
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import DataError, DBAPIError
 
 from app.console.rendering import error_page, message_of, secure
 from app.console.sessions import SignInRequired, sign_in_url
-from app.core.errors import AppError, Unprocessable, render
+from app.core.errors import AppError, Unprocessable, is_data_exception, refused_value, sqlstate_of
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+ExceptionHandler = Callable[[Request, Any], Response | Awaitable[Response]]
 
 
-def _invalid(exc: RequestValidationError) -> AppError:
-    return Unprocessable("Isian atau alamat tidak valid", code="validation_error")
-
-
-class PageRoute(APIRoute):
+class ConsoleRoute(APIRoute):
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
 
-        async def guarded(request: Request) -> Response:
-            try:
-                response = await handler(request)
-            except SignInRequired:
-                response = RedirectResponse(sign_in_url(request), status_code=303)
-            except AppError as error:
-                response = error_page(request, error)
-            except RequestValidationError as exc:
-                response = error_page(request, _invalid(exc))
-            return secure(response)
+        async def secured(request: Request) -> Response:
+            return secure(await handler(request))
 
-        return guarded
+        return secured
 
 
-class ScriptRoute(APIRoute):
-    """For the few calls the page's script makes (upload, batch progress)."""
+class PageRoute(ConsoleRoute):
+    """A page: its errors are pages."""
 
-    def get_route_handler(self) -> Handler:
-        handler = super().get_route_handler()
 
-        async def guarded(request: Request) -> Response:
-            try:
-                response = await handler(request)
-            except AppError as error:
-                error.detail = message_of(error)
-                response = render(error)
-            except RequestValidationError as exc:
-                response = render(_invalid(exc))
-            return secure(response)
-
-        return guarded
+class ScriptRoute(ConsoleRoute):
+    """One of the few calls the page's script makes (upload, batch progress)."""
 
 
 def page_router() -> APIRouter:
@@ -63,3 +46,36 @@ def page_router() -> APIRouter:
 
 def script_router() -> APIRouter:
     return APIRouter(prefix="/console", route_class=ScriptRoute, include_in_schema=False)
+
+
+def _as_app_error(exc: Exception) -> AppError | None:
+    if isinstance(exc, AppError):
+        return exc
+    if isinstance(exc, RequestValidationError):
+        return Unprocessable("Isian atau alamat tidak valid", code="validation_error")
+    sqlstate = sqlstate_of(exc)
+    return refused_value(sqlstate) if is_data_exception(sqlstate) else None
+
+
+def _console_first(original: ExceptionHandler) -> Callable[[Request, Any], Awaitable[Response]]:
+    async def handle(request: Request, exc: Exception) -> Response:
+        route = request.scope.get("route")
+        error = _as_app_error(exc) if isinstance(route, ConsoleRoute) else None
+        if isinstance(route, PageRoute) and error is not None:
+            if isinstance(error, SignInRequired):
+                return secure(RedirectResponse(sign_in_url(request), status_code=303))
+            return secure(error_page(request, error))
+        if isinstance(route, ScriptRoute) and isinstance(exc, AppError):
+            exc.detail = message_of(exc)
+        answered = original(request, exc)
+        response = await answered if inspect.isawaitable(answered) else answered
+        return secure(response) if isinstance(route, ConsoleRoute) else response
+
+    return handle
+
+
+def install_error_pages(app: FastAPI) -> None:
+    """Puts the console's rendering in front of the app's handlers of these errors."""
+    for kind in (AppError, RequestValidationError, DataError, DBAPIError):
+        original = app.exception_handlers[kind]
+        app.add_exception_handler(kind, _console_first(original))

@@ -121,6 +121,7 @@ async def resolve(
         done = await registrations.resolve_registration(
             session, user.principal, registration_id=registration_id, data=data
         )
+        await session.flush()  # what the database refuses, refused here (the page says so)
     except AppError as error:
         await session.rollback()
         return await _held(request, session, user, access_log, error=error)
@@ -276,6 +277,7 @@ async def move_claim(
             data=data,
             access_log=access_log,
         )
+        await session.flush()
     except AppError as error:
         await session.rollback()
         return await _claims(request, session, user, access_log, back, error=error)

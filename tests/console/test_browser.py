@@ -29,6 +29,7 @@ from tests.live_server import real_server
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "roster-ptps-ambon-sample.xlsx"
 if not SAMPLE.exists():  # a checkout outside the work tree: the copy next to the tests
     SAMPLE = Path(__file__).resolve().parents[1] / "data" / SAMPLE.name
+pytestmark = pytest.mark.concurrency  # the demo is committed for the real server, then truncated
 MAX_PAGE_BYTES = 100_000
 # A re-vote (PSU) in Ambon whose rules cap PTPS at 50 on voting day: two sample officers are older.
 PSU = "pilkada-2024-psu-ambon"

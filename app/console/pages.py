@@ -25,6 +25,8 @@ from app.reference.service import find_region
 
 router = page_router()
 LIST_LIMIT = 100
+# A province-wide agreement has a hundred kecamatan and more: the chart shows the largest.
+CHARTED_DISTRICTS = 30
 
 
 async def names_of(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -173,10 +175,11 @@ async def _report_context(
         "district_chart": charts.stacked_bars(
             [
                 charts.StackBar(d.district_name or d.district_code, d.active, d.held)
-                for d in districts
+                for d in districts[:CHARTED_DISTRICTS]
             ],
             "Petugas terdaftar per kecamatan (aktif dan ditahan)",
         ),
+        "charted_districts": min(len(districts), CHARTED_DISTRICTS),
         "money_chart": charts.month_pairs(
             [charts.MonthPair(m.month, m.due, m.paid) for m in balance.months],
             "Iuran terutang dan dibayar per bulan",

@@ -73,13 +73,15 @@ def announce(
     base = f"http://{settings.host}:{settings.port}"
     if stream.isatty():
         shown = "".join(f"  {line}\n" for line in lines)
-        stream.write(f"\nPerisai is serving on {base}\n  API docs: {base}/docs\n{shown}")
+        stream.write(f"\nPerisai is serving on {base}\n  API docs: {base}/docs\n")
+        stream.write(f"  Console: {base}/console (sign in with an organization's API key)\n")
+        stream.write(shown)
         stream.write("  Stop with Ctrl-C.\n\n")
         stream.flush()
         return
     from app.demo import DEMO_KEYS_FILE
 
-    fields: dict[str, str] = {"url": base, "docs": f"{base}/docs"}
+    fields: dict[str, str] = {"url": base, "docs": f"{base}/docs", "console": f"{base}/console"}
     if demo:
         fields["demo_keys_file"] = str(settings.data_dir / DEMO_KEYS_FILE)
     logging.getLogger("perisai.cli").info("serving", extra={"fields": fields})

@@ -9,6 +9,7 @@ from app.agreements import exceptions as agreements_exceptions
 from app.agreements.endpoints import router as agreements_router
 from app.claims import exceptions as claims_exceptions
 from app.claims.endpoints import router as claims_router
+from app.console import install_console
 from app.contract import SERVERS, TAGS, api_version, description
 from app.contributions.endpoints import router as contributions_router
 from app.core import accesslog
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     app.state.rate_limits = RateLimits(settings.rate_limit_per_key, settings.rate_limit_failed_auth)
     install_manners(app, settings)  # gzip, CORS, OPTIONS: inside the request middleware
+    install_console(app)  # the operator console, /console
     app.add_middleware(
         RequestContextMiddleware,
         metrics=app.state.metrics,

@@ -4,6 +4,7 @@ from app.models.agreement import Agreement, AgreementRate, Cohort
 from app.models.audit import AuditEntry
 from app.models.base import Base
 from app.models.claim import Claim, ClaimBenefit, ClaimDocument, ClaimEvent
+from app.models.console import ConsoleSession
 from app.models.contribution import ContributionAllocation, ContributionPayment
 from app.models.coverage import AccessLogEntry
 from app.models.idempotency import IdempotencyRecord
@@ -40,6 +41,7 @@ __all__ = [
     "ClaimDocument",
     "ClaimEvent",
     "Cohort",
+    "ConsoleSession",
     "ContributionAllocation",
     "ContributionPayment",
     "Election",

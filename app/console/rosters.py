@@ -132,10 +132,11 @@ async def errors_file(
     access_log: AccessLogDep,
 ) -> Response:
     ensure_any(user.principal, "rosters:write", "pii:read")
-    batch, body = await views.problems_csv(
+    batch, body = await views.problems_file(
         session,
         user.principal,
         batch_id,
+        export=views.ErrorsFormat.CSV,
         sessionmaker=request.app.state.sessionmaker,
         access_log=access_log,
     )

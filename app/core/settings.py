@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
     console_session_hours: int = Field(
         default=8, ge=1, le=720, description="How long a console sign-in lasts, in hours."
     )

@@ -130,6 +130,14 @@ CONTRIBUTIONS = (
     "month_outside_agreement",
     "payment_reference_exists",
 )
+# The operator console's pages (app/console/), rendered in Indonesian with these codes.
+CONSOLE = (
+    "console_sign_in_required",
+    "console_admin_key_refused",
+    "console_choice_invalid",
+    "csrf_token_invalid",
+    "invalid_date",
+)
 
 PROBLEM_CODES: tuple[str, ...] = tuple(
     dict.fromkeys(
@@ -142,5 +150,6 @@ PROBLEM_CODES: tuple[str, ...] = tuple(
         + COVERAGE
         + CLAIMS
         + CONTRIBUTIONS
+        + CONSOLE
     )
 )

@@ -128,7 +128,7 @@ async def test_upload_refuses_forged_empty_and_unknown_bodies_and_non_counterpar
     for sent, content_type, status, code in (
         (None, "text/csv", 403, "csrf_token_invalid"),
         ("forged", "text/csv", 403, "csrf_token_invalid"),
-        (csrf, "text/plain", 415, "unsupported_media_type"),
+        (csrf, "image/png", 415, "unsupported_media_type"),
         ("", "text/csv", 403, "csrf_token_invalid"),
     ):
         refused = await upload(client, setup, sent, roster(), content_type)

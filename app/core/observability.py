@@ -1,4 +1,5 @@
-"""JSON logs with a request id, Prometheus metrics, and the request-body size limit."""
+"""JSON logs with a request id, Prometheus metrics, the request-body size limit, and the
+per-response manners of app.core.manners (rate headers, no-store, 304, gzip)."""
 
 import contextvars
 import logging
@@ -100,7 +101,8 @@ def route_template(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    """Request id, access log line, metrics, and the upload size limit, as plain ASGI.
+    """Request id, access log line, metrics, the upload size limit, the response headers of
+    app.core.manners, If-None-Match, gzip, and the answer to an unexpected error, as plain ASGI.
 
     It wraps every request, the coverage lookup's too, so it allocates little per request:
     the 413 answer is rendered once, and each (method, route, status) keeps its metric

@@ -92,11 +92,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     document_routes(app)  # after every router: operationIds, common problem responses
     install_docs(app)
     app.state.rate_limits = RateLimits(settings.rate_limit_per_key, settings.rate_limit_failed_auth)
-    install_manners(app, settings)  # gzip, CORS, OPTIONS: inside the request middleware
+    install_manners(app, settings)  # CORS and OPTIONS: inside the request middleware
     install_console(app)  # the operator console, /console
     app.add_middleware(
         RequestContextMiddleware,
         metrics=app.state.metrics,
         max_body_bytes=settings.max_upload_bytes,
+        gzip_min_bytes=settings.gzip_min_bytes,
     )
     return app

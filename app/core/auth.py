@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from app.core.database import SessionDep
-from app.core.errors import Forbidden, Unauthorized
+from app.core.errors import BEARER_CHALLENGE, Forbidden, Unauthorized
 from app.core.ratelimit import RATE_HEADERS_KEY, RateLimits
 from app.models import ApiKey, Organization, OrganizationKind
 
@@ -37,6 +37,8 @@ KEY_PREFIX = "prs_"
 PREFIX_LENGTH = 10
 CACHE_SECONDS = 10.0
 MISSING_KEY = "Send an API key as `Authorization: Bearer <key>`"
+# RFC 6750 3.1: a key was sent and is no good.
+INVALID_TOKEN = {"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="invalid_token"'}
 # Where the request's caller waits, once known, for the other dependencies and the log line.
 CALLER_KEY = "perisai.caller"
 
@@ -140,7 +142,7 @@ async def _verify_token(session: SessionDep, token: str, admin_key: SecretStr | 
         return ADMIN_PRINCIPAL
     parts = split_token(token)
     if parts is None:
-        raise Unauthorized("The API key is malformed")
+        raise Unauthorized("The API key is malformed", headers=INVALID_TOKEN)
     prefix, secret = parts
     row = (
         await session.execute(
@@ -150,10 +152,12 @@ async def _verify_token(session: SessionDep, token: str, admin_key: SecretStr | 
         )
     ).first()
     if row is None or not hmac.compare_digest(row[0].secret_hash, hash_secret(secret)):
-        raise Unauthorized("The API key is not valid")
+        raise Unauthorized("The API key is not valid", headers=INVALID_TOKEN)
     key, kind = row
     if key.revoked_at is not None:
-        raise Unauthorized("The API key has been revoked", code="key_revoked")
+        raise Unauthorized(
+            "The API key has been revoked", code="key_revoked", headers=INVALID_TOKEN
+        )
     return Principal(key.id, key.organization_id, kind, frozenset(key.scopes))
 
 

@@ -1,8 +1,9 @@
 """HTTP manners partners expect: what each answer says about caching, methods, compression
 and other origins. The request middleware (app.core.observability) applies the per-response
-parts; app/main.py installs compression and CORS with `install_manners`."""
+parts and compression; app/main.py installs CORS and the OPTIONS answers with
+`install_manners`."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Scope
 
 from app.core.errors import problem_response
 from app.core.ratelimit import RATE_HEADERS_KEY
@@ -50,7 +51,7 @@ def response_headers(scope: Scope, headers: list[tuple[bytes, bytes]]) -> None:
         headers.extend(rate)
     if getattr(scope.get("route"), "no_store", False):
         for index, (name, _) in enumerate(headers):
-            if name.lower() == b"cache-control":
+            if name == b"cache-control":  # Starlette's responses name their headers in lowercase
                 headers[index] = NO_STORE
                 return
         headers.append(NO_STORE)
@@ -122,37 +123,21 @@ async def method_not_allowed(request: Request, exc: Exception) -> Response:
 # ---------------------------------------------------------------- compression and CORS
 
 
-class Compression:
-    """gzip (Starlette's) for clients that accept it and answers of `minimum_size` bytes or
-    more; others pass straight through, so the coverage lookup pays nothing for it.
-    Streaming answers are compressed chunk by chunk; XLSX (a zip already) is left alone."""
-
-    def __init__(self, app: ASGIApp, *, minimum_size: int) -> None:
-        self.app = app
-        excluded = (*DEFAULT_EXCLUDED_CONTENT_TYPES, XLSX)
-        self.gzip = GZipMiddleware(
-            app, minimum_size=minimum_size, compresslevel=5, exclude_content_types=excluded
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _accepts_gzip(scope["headers"]):
-            await self.gzip(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
-
-
-def _accepts_gzip(headers: Sequence[tuple[bytes, bytes]]) -> bool:
-    for name, value in headers:
-        if name == b"accept-encoding":
-            return b"gzip" in value.lower()
-    return False
+def compression(app: ASGIApp, *, minimum_size: int) -> ASGIApp:
+    """Starlette's gzip for answers of `minimum_size` bytes or more; the request middleware
+    sends only requests that accept gzip through it, so the others (the coverage lookups of a
+    client that does not ask) pay nothing for it. Streaming answers are compressed chunk by
+    chunk; XLSX (a zip already) is left alone."""
+    excluded = (*DEFAULT_EXCLUDED_CONTENT_TYPES, XLSX)
+    return GZipMiddleware(
+        app, minimum_size=minimum_size, compresslevel=5, exclude_content_types=excluded
+    )
 
 
 def install_manners(app: FastAPI, settings: Settings) -> None:
-    """Compression, and CORS when CORS_ORIGINS names origins (off by default). Call before
-    adding the request middleware, which must stay the outermost."""
+    """OPTIONS and 405 answers, and CORS when CORS_ORIGINS names origins (off by default).
+    Call before adding the request middleware, which must stay the outermost."""
     app.add_exception_handler(405, method_not_allowed)
-    app.add_middleware(Compression, minimum_size=settings.gzip_min_bytes)
     origins = settings.cors_origin_list
     if origins:
         app.add_middleware(

@@ -1,4 +1,5 @@
-"""JSON logs with a request id, Prometheus metrics, and the request-body size limit."""
+"""JSON logs with a request id, Prometheus metrics, the request-body size limit, and the
+per-response manners of app.core.manners (rate headers, no-store, 304, gzip)."""
 
 import contextvars
 import logging
@@ -15,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.auth import CALLER_KEY
 from app.core.errors import PayloadTooLarge, internal_error, render
-from app.core.manners import matches_etag, not_modified, response_headers
+from app.core.manners import compression, matches_etag, not_modified, response_headers
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 access_logger = logging.getLogger("perisai.access")
@@ -100,15 +101,19 @@ def route_template(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    """Request id, access log line, metrics, and the upload size limit, as plain ASGI.
+    """Request id, access log line, metrics, the upload size limit, the response headers of
+    app.core.manners, If-None-Match, gzip, and the answer to an unexpected error, as plain ASGI.
 
     It wraps every request, the coverage lookup's too, so it allocates little per request:
     the 413 answer is rendered once, and each (method, route, status) keeps its metric
     children instead of looking them up by labels each time.
     """
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int, gzip_min_bytes: int = 1024
+    ) -> None:
         self.app = app
+        self.gzip = compression(app, minimum_size=gzip_min_bytes)
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self._too_large = render(PayloadTooLarge(f"The body is larger than {max_body_bytes} bytes"))
@@ -118,7 +123,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming, declared_length, if_none_match = _read_headers(scope["headers"])
+        incoming, declared_length, if_none_match, gzip = _read_headers(scope["headers"])
         request_id = incoming or new_request_id()
         request_id_header = (b"x-request-id", request_id.encode())
         token = request_id_var.set(request_id)
@@ -162,7 +167,8 @@ class RequestContextMiddleware:
                 await send_with_id({"type": "http.response.start", "status": 413, "headers": []})
                 await send_with_id({"type": "http.response.body", "body": b""})
                 return
-            await self.app(scope, limit.receive, send_with_id)
+            inner = self.gzip if gzip else self.app
+            await inner(scope, limit.receive, send_with_id)
         except Exception as exc:
             # Answered here, not by Starlette's outer error middleware, so that the error log
             # line has the request id and the client gets it back; nothing is re-raised, so
@@ -214,12 +220,13 @@ def new_request_id() -> str:
 
 def _read_headers(
     headers: Iterable[tuple[bytes, bytes]],
-) -> tuple[str | None, int, bytes | None]:
-    """The client's usable request id (if any), the declared Content-Length (else 0) and
-    If-None-Match (if any)."""
+) -> tuple[str | None, int, bytes | None, bool]:
+    """The client's usable request id (if any), the declared Content-Length (else 0),
+    If-None-Match (if any), and whether it accepts gzip."""
     request_id = None
     length = None
     if_none_match = None
+    gzip = False
     for name, value in headers:
         if name == b"x-request-id":
             if request_id is None:
@@ -229,9 +236,11 @@ def _read_headers(
                 length = int(value)
             except ValueError:
                 length = 0
+        elif name == b"accept-encoding":
+            gzip = b"gzip" in value.lower()
         elif name == b"if-none-match":
             if_none_match = value
-    return request_id, length or 0, if_none_match
+    return request_id, length or 0, if_none_match, gzip
 
 
 # Up to 64 printable ASCII characters of an id's alphabet, holding no run of 16 digits (a NIK

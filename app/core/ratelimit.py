@@ -13,6 +13,7 @@ seconds, remaining, seconds to the reset); a refusal is 429 `rate_limited` with 
 
 import math
 import time
+from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
@@ -23,26 +24,60 @@ from app.core.errors import TooManyRequests
 # Where the request's rate headers wait for the response (app.core.observability adds them).
 RATE_HEADERS_KEY = "perisai.rate_headers"
 Headers = list[tuple[bytes, bytes]]
+SWEEP_SECONDS = 60.0
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """limits' memory storage without its expiry thread.
+
+    Its own `incr` starts a `threading.Timer` whenever the last one has run (10 ms later): under
+    load a new thread every few requests, which took the coverage lookup from about 340 to 500
+    us of CPU. A counter past its window is dropped when next read anyway; the others (keys and
+    addresses not seen again) are swept here, inline, at most once a minute.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._next_sweep = time.monotonic() + SWEEP_SECONDS
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # replaces the private thread starter
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + SWEEP_SECONDS
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
 
 
 class RateLimits:
     """The per-key limit and the failed-authentication limit of one process."""
 
     def __init__(self, per_key: str, failed_auth: str) -> None:
-        self._limiter = FixedWindowRateLimiter(MemoryStorage())
+        self.storage = SweptMemoryStorage()
+        self._limiter = FixedWindowRateLimiter(self.storage)
         self.per_key = parse(per_key)
         self.failed_auth = parse(failed_auth)
         self._key_policy = _policy("key", self.per_key)
+        self._key_window = self.per_key.get_expiry()
+        self._windows: dict[str, list[Any]] = {}  # owner -> [its storage key, window end]
 
     def admit(self, owner: str) -> Headers:
-        """Count a request of `owner` (a key id, or "admin"); its rate headers, or 429."""
-        item = self.per_key
-        admitted = self._limiter.hit(item, "key", owner)
-        reset_at, remaining = self._limiter.get_window_stats(item, "key", owner)
-        seconds = _seconds_until(reset_at)
+        """Count a request of `owner` (a key id, or "admin"); its rate headers, or 429.
+
+        FixedWindowRateLimiter.hit and get_window_stats, on the storage itself: it runs on
+        every request, the coverage lookup's too, so each owner's storage key is built once,
+        and the window's end is noted when the count starts (as the storage notes its expiry).
+        """
+        window = self._windows.get(owner)
+        if window is None:
+            window = self._windows[owner] = [self.per_key.key_for("key", owner), 0.0]
+        count = self.storage.incr(window[0], self._key_window)
+        now = time.time()
+        if count == 1 or window[1] <= now:
+            window[1] = now + self._key_window
+        seconds = max(1, math.ceil(window[1] - now))
+        remaining = max(0, self.per_key.amount - count)
         rate = f'"key";r={remaining};t={seconds}'.encode()
         headers = [(b"ratelimit-policy", self._key_policy), (b"ratelimit", rate)]
-        if not admitted:
+        if count > self.per_key.amount:
             raise _refusal("This API key made too many requests", headers, seconds)
         return headers
 

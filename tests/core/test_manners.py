@@ -17,14 +17,19 @@ from tests.rosters.helpers import parties as roster_parties
 
 
 async def test_401_names_the_bearer_scheme(client: httpx.AsyncClient) -> None:
-    for headers in (
-        {},
-        {"Authorization": "Bearer prs_0123456789.wrong"},
-        {"Authorization": "Basic eDp5"},
+    for headers, challenge in (
+        ({}, 'Bearer realm="perisai"'),
+        ({"Authorization": "Basic eDp5"}, 'Bearer realm="perisai"'),
+        (
+            {"Authorization": "Bearer prs_0123456789.wrong"},
+            'Bearer realm="perisai", error="invalid_token"',
+        ),
+        ({"Authorization": "Bearer nonsense"}, 'Bearer realm="perisai", error="invalid_token"'),
     ):
-        response = await client.get("/v1/registrations", headers=headers)
-        assert response.status_code == 401
-        assert response.headers["www-authenticate"].startswith("Bearer")
+        for url in ("/v1/registrations", "/v1/coverage/1209185705900001"):
+            response = await client.get(url, headers=headers)
+            assert response.status_code == 401
+            assert response.headers["www-authenticate"] == challenge, (url, headers)
 
 
 async def test_personal_data_is_not_stored_reference_data_may_be(

@@ -1,6 +1,8 @@
 """Rate limits per API key and failed authentications per client address."""
 
 import re
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -9,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.ratelimit import RateLimits
 from app.core.settings import Settings
 from app.main import create_app
 from tests.conftest import app_settings
@@ -97,3 +100,23 @@ def test_a_limit_that_does_not_parse_stops_the_start() -> None:
     with pytest.raises(ValueError, match="rate_limit_per_key"):
         Settings(environment="test", rate_limit_per_key="lots")
     assert Settings(environment="test", rate_limit_failed_auth="20 per second")
+
+
+def test_counting_starts_no_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """limits' memory storage starts a timer thread on a count once its last one has run;
+    on the coverage lookup's path that cost more than the lookup (see SweptMemoryStorage)."""
+    limits = RateLimits("1000/minute", "1000/minute")
+    time.sleep(0.05)  # the storage's constructor starts one; it has run by now
+    started: list[threading.Thread] = []
+    start = threading.Thread.start
+
+    def counting(thread: threading.Thread) -> None:
+        started.append(thread)
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counting)
+    for _ in range(10):
+        limits.admit("key")
+        limits.note_failure("10.0.0.9")
+        time.sleep(0.015)
+    assert started == []

@@ -11,7 +11,9 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.models import RosterBatchRow
 from app.rosters import jobs
+from tests.agreements.test_database import refused
 from tests.factories import organization_with_key
 from tests.rosters.helpers import (
     CSV,
@@ -233,3 +235,19 @@ async def test_a_refused_atomic_roster_s_rows_are_purged_after_the_retention(
     # A roster that was applied keeps its rows: they stand beside its registrations.
     (other,) = await problem_rows(client, p, kept.json()["id"])
     assert other["nik"] == str(officer_nik(3))
+
+
+async def test_the_database_refuses_a_row_that_is_no_problem(
+    client: httpx.AsyncClient, session: AsyncSession
+):
+    p = await parties(client, session)
+    batch_id = (await push(client, p, csv_body([officer(1, tps="")]), CSV)).json()["id"]
+    row = {"batch_id": batch_id, "nik": None, "messages": [], "original": []}
+    bad = [
+        {"row_number": 3, "outcome": "created", "codes": [], "warnings": []},  # says nothing
+        {"row_number": 4, "outcome": "created", "codes": ["x"], "warnings": ["w"]},
+        {"row_number": 5, "outcome": "rejected", "codes": [], "warnings": ["w"]},
+        {"row_number": 6, "outcome": "lost", "codes": ["x"], "warnings": []},
+    ]
+    for values in bad:
+        assert "ck_roster_batch_rows_" in await refused(session, RosterBatchRow, row | values)

@@ -40,9 +40,7 @@ def upgrade() -> None:
         "CASE WHEN outcome IN ('rejected', 'held') THEN cardinality(codes) > 0 "
         "ELSE cardinality(codes) = 0 AND cardinality(warnings) > 0 END",
     )
-    op.add_column(
-        "roster_batches", sa.Column("errors_purged_at", sa.DateTime(timezone=True))
-    )
+    op.add_column("roster_batches", sa.Column("errors_purged_at", sa.DateTime(timezone=True)))
     # What the purge reads: refused batches whose rows still hold personal data.
     op.create_index(
         "ix_roster_batches_refused_unpurged",

@@ -26,6 +26,7 @@ from tests.rosters.helpers import (
     parties,
     problem_rows,
     push,
+    registrations,
 )
 
 EXTRAS = ["baris", "hasil", "kode", "alasan", "peringatan"]
@@ -129,6 +130,35 @@ async def test_a_fixed_errors_file_saved_by_excel_is_taken(
     again = await push(client, p, ("\ufeff" + saved.getvalue()).encode(), CSV)
     assert again.status_code == 201, again.text
     assert again.json()["counts"]["created"] == 2
+
+
+async def test_the_errors_file_sent_again_as_it_is_is_read(
+    client: httpx.AsyncClient, session: AsyncSession
+):
+    """Fixed in a text editor and sent back: its ="..." identifiers are read as their text,
+    its extra columns ignored."""
+    p = await parties(client, session)
+    rows = [officer(1, full_name="", phone="0812"), officer(2, tps="")]
+    response = await push(client, p, csv_body(rows), CSV)
+    exported = await client.get(
+        errors_url(response.json()["id"]), headers={**p.counterpart, "Accept": "text/csv"}
+    )
+    header, *lines = csv.reader(io.StringIO(exported.content.decode("utf-8-sig")), delimiter=";")
+    sent = io.StringIO()
+    writer = csv.writer(sent, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    for line in lines:
+        cells = dict(zip(header, line, strict=True))
+        assert cells["nik"].startswith('="')
+        cells["full_name"] = cells["full_name"] or "Ani"
+        cells["tps"] = cells["tps"] or '="019"'
+        writer.writerow(cells.values())
+    again = await push(client, p, ("\ufeff" + sent.getvalue()).encode(), CSV)
+    assert again.status_code == 201, again.text
+    assert again.json()["counts"]["created"] == 2, again.json()
+    stored = {r["nik"]: r for r in await registrations(session, p.agreement.id)}
+    assert (stored[officer_nik(1)]["phone"], stored[officer_nik(1)]["tps"]) == ("0812", "019")
+    assert stored[officer_nik(2)]["tps"] == "019"
 
 
 async def test_nik_warnings_in_the_batch_and_its_errors(

@@ -16,6 +16,7 @@ from app.rosters import jobs
 from tests.agreements.test_database import refused
 from tests.factories import organization_with_key
 from tests.rosters.helpers import (
+    BORN,
     CSV,
     XLSX,
     csv_body,
@@ -28,6 +29,7 @@ from tests.rosters.helpers import (
     push,
     registrations,
 )
+from tests.seed import make_nik
 
 EXTRAS = ["baris", "hasil", "kode", "alasan", "peringatan"]
 
@@ -170,12 +172,15 @@ async def test_nik_warnings_in_the_batch_and_its_errors(
         officer(2),
         officer(3, sex="P"),
         officer(4, birth_date="1990-05-19"),
+        officer(5, nik=str(make_nik("12.09.99", BORN, "L", 5))),  # a district no longer there
+        officer(6, full_name=""),  # rejected: not counted among the warnings
     ]
     response = await push(client, p, csv_body(rows), CSV)
     batch = response.json()
-    assert batch["counts"]["created"] == 4
+    assert batch["counts"]["created"] == 5
     assert batch["warnings"] == [
         {"code": "nik_birth_date_mismatch", "rows": 2, "row_numbers": [2, 5]},
+        {"code": "nik_region_unknown", "rows": 1, "row_numbers": [6]},
         {"code": "nik_sex_mismatch", "rows": 1, "row_numbers": [4]},
     ]
     problems = await problem_rows(client, p, batch["id"])
@@ -183,7 +188,10 @@ async def test_nik_warnings_in_the_batch_and_its_errors(
         (2, "created", []),
         (4, "created", []),
         (5, "created", []),
+        (6, "created", []),
+        (7, "rejected", ["name_missing"]),
     ]
+    assert problems[3]["warnings"][0]["msg"].startswith("Kolom nik: Kode kecamatan pada NIK")
     (warning,) = problems[1]["warnings"]
     assert warning["code"] == "nik_sex_mismatch"
     assert warning["msg"].startswith("Kolom sex: Jenis kelamin berbeda")

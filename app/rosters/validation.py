@@ -64,6 +64,7 @@ class ChunkResult:
 
     records: list[tuple[Any, ...]]
     rejected: int = 0
+    warned: int = 0  # valid rows with NIK warnings
     touched_cohorts: set[uuid.UUID] = field(default_factory=set)
 
 
@@ -253,6 +254,8 @@ class RowValidator:
                 )
                 continue
             assert parsed is not None and cohort is not None
+            if warnings:
+                result.warned += 1
             append(
                 (
                     row.row_number,

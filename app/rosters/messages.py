@@ -95,6 +95,7 @@ _DEFAULT_LABELS = {
 }
 SUGGESTIONS = 3
 _SUGGESTED_VALUES_LIMIT = 500
+_SUGGESTED_LENGTH_LIMIT = 100  # longer is no typo of a jabatan or a region
 
 
 def column_labels(columns: Sequence[str]) -> dict[str, str]:
@@ -204,7 +205,9 @@ class Describer:
         key = (kind, value)
         found = self._suggested.get(key)
         if found is None:
-            if len(self._suggested) >= _SUGGESTED_VALUES_LIMIT or not value:
+            if not 0 < len(value) <= _SUGGESTED_LENGTH_LIMIT:
+                return ""
+            if len(self._suggested) >= _SUGGESTED_VALUES_LIMIT:
                 return ""
             close = candidates(value)
             found = self._suggested[key] = (

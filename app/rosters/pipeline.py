@@ -181,7 +181,7 @@ async def process(
     # would set off walk the whole heap (half the staging CPU at 200,000 rows).
     with collector_paused():
         validator = RowValidator(context, lambda: reader.columns)
-        total, touched = await _stage(lanes, reader, validator, job, progress, clock)
+        total, touched, warned = await _stage(lanes, reader, validator, job, progress, clock)
     clock.lap("stage_seconds")
 
     main = lanes[0]
@@ -191,7 +191,9 @@ async def process(
         applied = True
         if await staging.settle_replacements_last(main.connection, main.tables):
             await _settle(main, job, main.tables.chunk, clock, replacements=True)
-    counts, warnings = await _finish(lanes, job, sorted(touched), applied=applied)
+    counts, warnings = await _finish(
+        lanes, job, sorted(touched), applied=applied, warned=warned > 0
+    )
     if len(lanes) > 1:
         assert second is not None
         await second.prepare()
@@ -214,7 +216,7 @@ def two_lanes_allowed(job: Job) -> bool:
 
 
 async def _finish(
-    lanes: list[Lane], job: Job, cohort_ids: list[uuid.UUID], *, applied: bool
+    lanes: list[Lane], job: Job, cohort_ids: list[uuid.UUID], *, applied: bool, warned: bool
 ) -> tuple[dict[str, int], list[dict[str, Any]]]:
     """Once every row is settled: replace mode's terminations, the counts, the problem rows
     and the headcount warnings."""
@@ -240,16 +242,17 @@ async def _finish(
             cohort_ids=cohort_ids,
             as_of=job.as_of,
         )
-    warned = await _nik_warnings(lanes)
+    # Only when validation saw any: counting them reads the whole stage once more.
+    nik_warnings = await _nik_warnings(lanes) if warned else []
     if not applied:
-        return counts, warned
+        return counts, nik_warnings
     # What the main connection cannot see yet: the other lanes' new active registrations.
     unseen: dict[uuid.UUID, int] = {}
     for tally in chain.from_iterable(tallies[1:]):
         if tally.cohort_id is not None and tally.outcome in NEWLY_ACTIVE:
             unseen[tally.cohort_id] = unseen.get(tally.cohort_id, 0) + tally.rows
     over = await apply.over_planned(main.connection, cohort_ids, unseen=unseen)
-    return counts, over + warned
+    return counts, over + nik_warnings
 
 
 async def _nik_warnings(lanes: list[Lane]) -> list[dict[str, Any]]:
@@ -333,7 +336,7 @@ async def _stage(
     job: Job,
     progress: Progress | None,
     clock: Clock,
-) -> tuple[int, set[uuid.UUID]]:
+) -> tuple[int, set[uuid.UUID], int]:
     """Reads and validates the file in a worker thread, a chunk ahead; unless atomic, each
     chunk is decided and applied, by the lanes in turn, while the next one is read."""
     chunks = reader.batches(CHUNK_ROWS)
@@ -344,6 +347,7 @@ async def _stage(
 
     total = 0
     touched: set[uuid.UUID] = set()
+    warned = 0
     pending: asyncio.Future[ChunkResult | None] = asyncio.ensure_future(
         to_thread.run_sync(next_chunk)
     )
@@ -369,6 +373,7 @@ async def _stage(
                 )
             total += len(chunk.records)
             touched |= chunk.touched_cohorts
+            warned += chunk.warned
             if progress is not None:
                 await progress(total)
         for lane in lanes:
@@ -384,7 +389,7 @@ async def _stage(
             unfinished.append(pending)
         await asyncio.gather(*unfinished, return_exceptions=True)
         reader.close()
-    return total, touched
+    return total, touched, warned
 
 
 async def _settle_whole_file(

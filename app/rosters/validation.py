@@ -24,7 +24,7 @@ from app.nik import (
 from app.rosters.columns import STAGE_COLUMNS
 from app.rosters.messages import NUL_CHARACTER, Describer, clean
 from app.rosters.parsing import RawRow, RoleVocabulary
-from app.rosters.parsing.cells import normalize_sex, parse_date
+from app.rosters.parsing.cells import normalize_sex, parse_date, unwrap_text_formula
 from app.rosters.regions import RegionIndex, dotted_region, normalize_name
 
 POSITIONS = frozenset({"ketua", "anggota", "sekretaris", "staf"})
@@ -64,6 +64,7 @@ class ChunkResult:
 
     records: list[tuple[Any, ...]]
     rejected: int = 0
+    warned: int = 0  # valid rows with NIK warnings
     touched_cohorts: set[uuid.UUID] = field(default_factory=set)
 
 
@@ -87,6 +88,7 @@ class RowValidator:
         context = self.context
         today = context.today
         texts = [row.values.get("nik", "") for row in rows]
+        texts = [t if t[:1] != "=" else unwrap_text_formula(t) for t in texts]
         checks = check_niks(texts, today=today, known_districts=context.regions.districts)
         result = ChunkResult([])
         append = result.records.append
@@ -220,7 +222,7 @@ class RowValidator:
             if role is not None and not tps and role_levels.get(role) == "tps":
                 codes.append("tps_missing")
 
-            replaces_text = get("replaces_nik")
+            replaces_text = _unwrapped(get("replaces_nik"))
             replaces_nik = None
             if replaces_text:
                 replaces_nik = nik_to_int(replaces_text)
@@ -252,6 +254,8 @@ class RowValidator:
                 )
                 continue
             assert parsed is not None and cohort is not None
+            if warnings:
+                result.warned += 1
             append(
                 (
                     row.row_number,
@@ -266,7 +270,7 @@ class RowValidator:
                     full_name,
                     birth_date,
                     sex,
-                    get("phone"),
+                    _unwrapped(get("phone")),
                     region_code,
                     tps,
                     start,
@@ -327,8 +331,12 @@ _EMPTY_FIELDS = (None,) * (len(STAGE_COLUMNS) - STAGE_COLUMNS.index("cohort_id")
 _MISSING: Any = object()
 
 
+def _unwrapped(text: str | None) -> str | None:
+    return unwrap_text_formula(text) if text and text[0] == "=" else text
+
+
 def _normalize_tps(text: str) -> str:
-    s = text.strip()
+    s = unwrap_text_formula(text.strip())
     if s[:3].upper() == "TPS":
         s = s[3:].strip(" .:-")
     return s

@@ -11,9 +11,12 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.models import RosterBatchRow
 from app.rosters import jobs
+from tests.agreements.test_database import refused
 from tests.factories import organization_with_key
 from tests.rosters.helpers import (
+    BORN,
     CSV,
     XLSX,
     csv_body,
@@ -24,7 +27,9 @@ from tests.rosters.helpers import (
     parties,
     problem_rows,
     push,
+    registrations,
 )
+from tests.seed import make_nik
 
 EXTRAS = ["baris", "hasil", "kode", "alasan", "peringatan"]
 
@@ -129,6 +134,35 @@ async def test_a_fixed_errors_file_saved_by_excel_is_taken(
     assert again.json()["counts"]["created"] == 2
 
 
+async def test_the_errors_file_sent_again_as_it_is_is_read(
+    client: httpx.AsyncClient, session: AsyncSession
+):
+    """Fixed in a text editor and sent back: its ="..." identifiers are read as their text,
+    its extra columns ignored."""
+    p = await parties(client, session)
+    rows = [officer(1, full_name="", phone="0812"), officer(2, tps="")]
+    response = await push(client, p, csv_body(rows), CSV)
+    exported = await client.get(
+        errors_url(response.json()["id"]), headers={**p.counterpart, "Accept": "text/csv"}
+    )
+    header, *lines = csv.reader(io.StringIO(exported.content.decode("utf-8-sig")), delimiter=";")
+    sent = io.StringIO()
+    writer = csv.writer(sent, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    for line in lines:
+        cells = dict(zip(header, line, strict=True))
+        assert cells["nik"].startswith('="')
+        cells["full_name"] = cells["full_name"] or "Ani"
+        cells["tps"] = cells["tps"] or '="019"'
+        writer.writerow(cells.values())
+    again = await push(client, p, ("\ufeff" + sent.getvalue()).encode(), CSV)
+    assert again.status_code == 201, again.text
+    assert again.json()["counts"]["created"] == 2, again.json()
+    stored = {r["nik"]: r for r in await registrations(session, p.agreement.id)}
+    assert (stored[officer_nik(1)]["phone"], stored[officer_nik(1)]["tps"]) == ("0812", "019")
+    assert stored[officer_nik(2)]["tps"] == "019"
+
+
 async def test_nik_warnings_in_the_batch_and_its_errors(
     client: httpx.AsyncClient, session: AsyncSession
 ):
@@ -138,12 +172,15 @@ async def test_nik_warnings_in_the_batch_and_its_errors(
         officer(2),
         officer(3, sex="P"),
         officer(4, birth_date="1990-05-19"),
+        officer(5, nik=str(make_nik("12.09.99", BORN, "L", 5))),  # a district no longer there
+        officer(6, full_name=""),  # rejected: not counted among the warnings
     ]
     response = await push(client, p, csv_body(rows), CSV)
     batch = response.json()
-    assert batch["counts"]["created"] == 4
+    assert batch["counts"]["created"] == 5
     assert batch["warnings"] == [
         {"code": "nik_birth_date_mismatch", "rows": 2, "row_numbers": [2, 5]},
+        {"code": "nik_region_unknown", "rows": 1, "row_numbers": [6]},
         {"code": "nik_sex_mismatch", "rows": 1, "row_numbers": [4]},
     ]
     problems = await problem_rows(client, p, batch["id"])
@@ -151,7 +188,10 @@ async def test_nik_warnings_in_the_batch_and_its_errors(
         (2, "created", []),
         (4, "created", []),
         (5, "created", []),
+        (6, "created", []),
+        (7, "rejected", ["name_missing"]),
     ]
+    assert problems[3]["warnings"][0]["msg"].startswith("Kolom nik: Kode kecamatan pada NIK")
     (warning,) = problems[1]["warnings"]
     assert warning["code"] == "nik_sex_mismatch"
     assert warning["msg"].startswith("Kolom sex: Jenis kelamin berbeda")
@@ -233,3 +273,19 @@ async def test_a_refused_atomic_roster_s_rows_are_purged_after_the_retention(
     # A roster that was applied keeps its rows: they stand beside its registrations.
     (other,) = await problem_rows(client, p, kept.json()["id"])
     assert other["nik"] == str(officer_nik(3))
+
+
+async def test_the_database_refuses_a_row_that_is_no_problem(
+    client: httpx.AsyncClient, session: AsyncSession
+):
+    p = await parties(client, session)
+    batch_id = (await push(client, p, csv_body([officer(1, tps="")]), CSV)).json()["id"]
+    row = {"batch_id": batch_id, "nik": None, "messages": [], "original": []}
+    bad = [
+        {"row_number": 3, "outcome": "created", "codes": [], "warnings": []},  # says nothing
+        {"row_number": 4, "outcome": "created", "codes": ["x"], "warnings": ["w"]},
+        {"row_number": 5, "outcome": "rejected", "codes": [], "warnings": ["w"]},
+        {"row_number": 6, "outcome": "lost", "codes": ["x"], "warnings": []},
+    ]
+    for values in bad:
+        assert "ck_roster_batch_rows_" in await refused(session, RosterBatchRow, row | values)

@@ -98,6 +98,14 @@ def is_number_text(nik: str) -> bool:
     return True
 
 
+def unwrap_text_formula(text: str) -> str:
+    """'="019"' -> '019': an identifier as the errors CSV writes it for Excel (errors_csv.py),
+    read back as its text when that file is sent again as it is."""
+    if text.startswith('="') and text.endswith('"') and len(text) > 3 and '"' not in text[2:-1]:
+        return text[2:-1]
+    return text
+
+
 def cell_text(value: object) -> str:
     if value is None:
         return ""

@@ -68,6 +68,14 @@ def corner_cell() -> bytes:
     )
 
 
+def prefixed_far_row() -> bytes:
+    """The row at 100,000,000 with a namespace prefix on every element, as .NET writers do."""
+    sheet = (SHEET_OPEN + HEADER_ROW + officer_row(100_000_000) + SHEET_CLOSE).replace(b"<", b"<x:")
+    sheet = sheet.replace(b"<x:/", b"</x:").replace(b"<x:?xml", b"<?xml")
+    sheet = sheet.replace(b'xmlns="', b'xmlns:x="')
+    return workbook_with_sheet(sheet)
+
+
 def header_far_down(blank_rows: int) -> bytes:
     """The header after `blank_rows` empty rows."""
     header = HEADER_ROW.replace(b'"1"', f'"{blank_rows + 1}"'.encode())

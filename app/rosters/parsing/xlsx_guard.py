@@ -4,7 +4,8 @@ calamine (the XLSX reader) decompresses members whole and builds a sheet as one 
 over its used area, and a failed allocation aborts the process. So before it sees a file,
 every member is inflated here, a chunk at a time and never past what its central directory
 declares (a member that inflates to more, or compresses better than MAX_RATIO, is refused),
-and each worksheet's row and cell references are scanned for the area the grid would span.
+and the row and cell references of each part (a sheet may be any of them) are scanned for the
+area the grid would span.
 """
 
 import re
@@ -61,11 +62,10 @@ def check_workbook(file: BinaryIO) -> None:
         members = archive.infolist()
         _check_directory(members)
         for member in members:
-            is_sheet = member.filename.startswith("xl/worksheets/")
-            grid = _Grid() if is_sheet else None
+            # Every part: the workbook's relationships may place a sheet anywhere.
+            grid = _Grid()
             _inflate(file, member, grid)
-            if grid is not None:
-                grid.check(member.filename)
+            grid.check(member.filename)
     file.seek(0)
 
 
@@ -101,7 +101,7 @@ def too_large(detail: str) -> RosterFileError:
     return malformed(f"{detail} Split the roster or send it as CSV.")
 
 
-def _inflate(file: BinaryIO, member: zipfile.ZipInfo, grid: "_Grid | None") -> None:
+def _inflate(file: BinaryIO, member: zipfile.ZipInfo, grid: "_Grid") -> None:
     """Inflates a member a chunk at a time, to no more than it declares, feeding `grid`."""
     file.seek(member.header_offset)
     signature, name_length, extra_length = _LOCAL_HEADER.unpack(file.read(30).ljust(30, b"\0"))
@@ -130,8 +130,7 @@ def _inflate(file: BinaryIO, member: zipfile.ZipInfo, grid: "_Grid | None") -> N
             if produced > member.file_size:
                 raise malformed(f"{member.filename} expands past the size it declares.")
             _check_size(member, produced, consumed)
-            if grid is not None:
-                grid.feed(data)
+            grid.feed(data)
     except zlib.error as exc:
         raise malformed(f"{member.filename} is damaged.") from exc
     if produced != member.file_size or (inflater is not None and not inflater.eof):

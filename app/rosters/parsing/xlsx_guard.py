@@ -38,7 +38,8 @@ _CARRY_LIMIT = 4096
 # order, other quotes) is read by the slower patterns below, for that chunk.
 _ROW_FAST = re.compile(rb'<row r="(\d+)"')
 _ROW_OTHER = re.compile(rb'<row(?=[\s/>])(?! r="\d+")')
-_CELL_FAST = re.compile(rb'<c r="([A-Z]+)(\d+)"')
+_CELL_LETTERS = re.compile(rb'<c r="([A-Z]+)')
+_CELL_DIGITS = re.compile(rb'<c r="[A-Z]+(\d+)"')
 _CELL_OTHER = re.compile(rb'<c(?=[\s/>])(?! r="[A-Z]+\d+")')
 _ROW_TAG = re.compile(rb"<row(?=[\s/>])([^>]*)>")
 _CELL_TAG = re.compile(rb"<c(?=[\s/>])([^>]*)>")
@@ -166,12 +167,16 @@ class _Grid:
         if _CELL_OTHER.search(block):
             cells = self._references(block, _CELL_TAG, _CELL_REFERENCE)
             self.unnumbered_cells += len(_CELL_TAG.findall(block)) - len(cells)
+            columns = {letters for letters, _ in cells}
+            cell_rows = [digits for _, digits in cells]
         else:
-            cells = _CELL_FAST.findall(block)
-        if cells:
-            letters, digits = zip(*cells, strict=True)
-            self.max_column = max(self.max_column, *map(_column_number, set(letters)))
-            self.max_row = max(self.max_row, *map(int, set(digits)))
+            # Two passes, cheaper than one of pairs: one-letter columns are shared objects.
+            columns = set(_CELL_LETTERS.findall(block))
+            cell_rows = _CELL_DIGITS.findall(block)
+        if columns:
+            self.max_column = max(self.max_column, *map(_column_number, columns))
+        if cell_rows:
+            self.max_row = max(self.max_row, *map(int, set(cell_rows)))
 
     @staticmethod
     def _references(

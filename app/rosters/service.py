@@ -97,7 +97,7 @@ async def _inspect(
     thread: an XLSX is checked for bombs and read here, before any connection is taken."""
     if upload.size == 0:
         raise Unprocessable("The body is empty", code="roster_empty")
-    fmt = body_format(upload.content_type or params.content_type, upload.head)
+    fmt = body_format(params.content_type, upload.head, part_type=upload.content_type)
     limit = settings.sync_roster_max_rows
     try:
         inspection = await to_thread.run_sync(

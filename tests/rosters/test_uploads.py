@@ -49,6 +49,7 @@ async def post_form(
         ("roster.xlsx", "application/octet-stream", "xlsx"),
         ("roster.csv", "application/vnd.ms-excel", "csv"),
         ("roster.csv", "text/csv", "csv"),
+        ("roster.csv", "application/x-unknown-type", "csv"),
     ],
 )
 async def test_a_form_with_one_file(

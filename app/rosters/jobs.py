@@ -30,7 +30,7 @@ from app.core.errors import AppError
 from app.core.settings import Settings
 from app.rosters import pipeline
 from app.rosters.lanes import SecondLane, drop_orphan_tables, resolve_prepared
-from app.rosters.parsing import RosterFormat
+from app.rosters.parsing import RosterFormat, xlsx_rows
 from app.rosters.repository import batches
 from app.rosters.runner import run_batch
 from app.rosters.upload import Upload
@@ -139,11 +139,15 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
 
 
 def _worth_a_second_lane(app: FastAPI, job: pipeline.Job, upload: Upload) -> bool:
-    """A plain upsert of many rows (a text file's line count; workbooks and JSON bodies are
-    counted only as they are read, so they keep one connection)."""
-    if not pipeline.two_lanes_allowed(job) or job.format not in TEXT_FORMATS:
+    """A plain upsert of many rows (a text file's line count, a workbook's sheet height; JSON
+    bodies are counted only as they are read, so they keep one connection)."""
+    if not pipeline.two_lanes_allowed(job):
         return False
-    return bool(upload.newlines >= app.state.settings.roster_parallel_min_rows)
+    if job.format is RosterFormat.XLSX:
+        rows = xlsx_rows.rows_estimate(upload.file, job.sheet)
+    else:
+        rows = upload.newlines if job.format in TEXT_FORMATS else 0
+    return bool(rows >= app.state.settings.roster_parallel_min_rows)
 
 
 def _progress(

@@ -69,9 +69,13 @@ def format_from_content_type(content_type: str | None) -> RosterFormat | None:
     return fmt
 
 
-def body_format(content_type: str | None, head: bytes) -> RosterFormat:
-    """The format the Content-Type names, else the one the body's first bytes show; 415."""
-    fmt = format_from_content_type(content_type) or detect_format(None, head)
+def body_format(
+    content_type: str | None, head: bytes, *, part_type: str | None = None
+) -> RosterFormat:
+    """The format the Content-Type (or a form's file part) names, else the one the body's
+    first bytes show; 415. A part's type is only a hint: browsers give files odd ones."""
+    named = detect_format(part_type, b"") if part_type else None
+    fmt = named or format_from_content_type(content_type) or detect_format(None, head)
     if fmt is not None:
         return fmt
     if looks_like_multipart(head):

@@ -26,7 +26,7 @@ from app.rosters import pipeline
 from app.rosters.context import role_vocabulary
 from app.rosters.jobs import Launcher
 from app.rosters.options import RosterParams, body_format, format_from_content_type, read_options
-from app.rosters.parsing import RoleVocabulary, RosterFileError, RosterFormat
+from app.rosters.parsing import RoleVocabulary, RosterFileError, RosterFormat, xlsx_rows
 from app.rosters.repository import batches
 from app.rosters.runner import require_active, run_batch
 from app.rosters.upload import Upload, receive_upload
@@ -97,7 +97,7 @@ async def _inspect(
     thread: an XLSX is checked for bombs and read here, before any connection is taken."""
     if upload.size == 0:
         raise Unprocessable("The body is empty", code="roster_empty")
-    fmt = body_format(upload.content_type or params.content_type, upload.head)
+    fmt = body_format(params.content_type, upload.head, part_type=upload.content_type)
     limit = settings.sync_roster_max_rows
     try:
         inspection = await to_thread.run_sync(
@@ -156,7 +156,9 @@ async def _submit(
         request_hash=fingerprint,
         response_status=202 if background else 201,
         status="received" if background else "processing",
-        total_rows=_estimate(fmt, inspection.rows, upload) if background else inspection.rows,
+        total_rows=(
+            _estimate(fmt, inspection.rows, upload, params.sheet) if background else inspection.rows
+        ),
         processed_rows=0,
         file_date=as_of,
         counts={},
@@ -193,10 +195,13 @@ async def _submit(
     return Pushed(batch, batch.response_status or 201), None
 
 
-def _estimate(fmt: RosterFormat, counted: int, upload: Upload) -> int:
-    """Rows to expect, for progress until the file is read: a text file's line count."""
+def _estimate(fmt: RosterFormat, counted: int, upload: Upload, sheet: str | None) -> int:
+    """Rows to expect, for progress until the file is read: a text file's line count, a
+    workbook's sheet height."""
     if fmt in (RosterFormat.CSV, RosterFormat.NDJSON):
         return max(counted, upload.newlines - 1)
+    if fmt is RosterFormat.XLSX:
+        return max(counted, xlsx_rows.rows_estimate(upload.file, sheet) - 1)
     return counted
 
 

@@ -42,18 +42,29 @@ def _parts() -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def workbook_with_sheet(sheet_xml: bytes) -> bytes:
-    """A valid workbook whose first sheet is `sheet_xml`."""
+def workbook_with_sheet(sheet_xml: bytes, path: str = SHEET) -> bytes:
+    """A valid workbook whose first sheet is `sheet_xml`, stored at `path`."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in _parts().items():
-            archive.writestr(name, sheet_xml if name == SHEET else content)
+            if name == SHEET:
+                archive.writestr(path, sheet_xml)
+            else:
+                target = f"/{SHEET}".encode()
+                archive.writestr(name, content.replace(target, f"/{path}".encode()))
     return out.getvalue()
 
 
 def far_row() -> bytes:
     """About 5 KB: a header, and one officer at row 100,000,000."""
     return workbook_with_sheet(SHEET_OPEN + HEADER_ROW + officer_row(100_000_000) + SHEET_CLOSE)
+
+
+def far_row_elsewhere() -> bytes:
+    """The row at 100,000,000 in a sheet that the workbook's relationships place outside
+    xl/worksheets/."""
+    sheet = SHEET_OPEN + HEADER_ROW + officer_row(100_000_000) + SHEET_CLOSE
+    return workbook_with_sheet(sheet, "xl/media/image1.xml")
 
 
 def far_column() -> bytes:
@@ -66,6 +77,14 @@ def corner_cell() -> bytes:
     return workbook_with_sheet(
         SHEET_OPEN + HEADER_ROW + officer_row(1_048_576, "XFD") + SHEET_CLOSE
     )
+
+
+def prefixed_far_row() -> bytes:
+    """The row at 100,000,000 with a namespace prefix on every element, as .NET writers do."""
+    sheet = (SHEET_OPEN + HEADER_ROW + officer_row(100_000_000) + SHEET_CLOSE).replace(b"<", b"<x:")
+    sheet = sheet.replace(b"<x:/", b"</x:").replace(b"<x:?xml", b"<?xml")
+    sheet = sheet.replace(b'xmlns="', b'xmlns:x="')
+    return workbook_with_sheet(sheet)
 
 
 def header_far_down(blank_rows: int) -> bytes:

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import orjson
 from fastapi import FastAPI
+from openpyxl import Workbook
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -122,6 +123,19 @@ def csv_body(officers: list[dict[str, Any]], delimiter: str = ";") -> bytes:
     for row in officers:
         writer.writerow([row.get(column, "") for column in columns])
     return ("\ufeff" + buffer.getvalue()).encode()
+
+
+def xlsx_body(officers: list[dict[str, Any]]) -> bytes:
+    """The officers as a workbook's one sheet, a header row above them."""
+    columns = list(dict.fromkeys(key for row in officers for key in row))
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(columns)
+    for row in officers:
+        sheet.append([row.get(column) for column in columns])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
 
 
 async def push(

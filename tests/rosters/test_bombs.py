@@ -34,6 +34,8 @@ BOMBS: dict[str, Callable[[], bytes]] = {
     "sheet expanding to 2 GiB": bombs.expanding_sheet,
     "sheet expanding past its declared size": lambda: bombs.expanding_sheet(declared=8 << 20),
     "row 100,000,000": bombs.far_row,
+    "row 100,000,000 with prefixed elements": bombs.prefixed_far_row,
+    "row 100,000,000 in a sheet outside xl/worksheets": bombs.far_row_elsewhere,
     "column past XFD": bombs.far_column,
     "cells at A1 and XFD1048576": bombs.corner_cell,
     "20,000 blank rows before the header": lambda: bombs.header_far_down(20_000),

@@ -15,6 +15,7 @@ from app.core.database import asyncpg_url
 from app.rosters import jobs, lanes, pipeline
 from tests.rosters.helpers import (
     CSV,
+    XLSX,
     Parties,
     committed_parties,
     csv_body,
@@ -25,6 +26,7 @@ from tests.rosters.helpers import (
     problem_rows,
     push,
     scalar,
+    xlsx_body,
 )
 from tests.seed import CohortSpec
 
@@ -95,6 +97,27 @@ async def test_a_large_roster_is_settled_by_two_connections_as_one_batch(
     )
     assert phone == "081299999999"
     assert await scalar(engine, "SELECT count(*) FROM pg_prepared_xacts") == 0
+
+
+async def test_a_large_workbook_is_settled_by_two_connections_too(
+    committing_app: FastAPI,
+    committing_client: httpx.AsyncClient,
+    engine: AsyncEngine,
+    two_phase: None,
+    small_lanes: None,
+):
+    p = await committed_parties(committing_app, committing_client, cohorts=(PLANNED,))
+    rows = [officer(n) for n in range(1, 16)]
+    response = await push(committing_client, p, xlsx_body(rows), XLSX)
+    assert response.status_code == 202, response.text
+    assert response.json()["total_rows"] == 15  # the sheet's height, before it is processed
+    batch = await finished(committing_client, response.headers["Location"], p.counterpart)
+    assert (batch["status"], batch["timings"]["connections"]) == ("completed", 2), batch
+    assert batch["counts"]["created"] == 15
+    active = await scalar(
+        engine, "SELECT count(*) FROM registrations WHERE agreement_id = :a", a=p.agreement.id
+    )
+    assert active == 15
 
 
 async def test_a_batch_that_fails_on_two_connections_leaves_no_rows(

@@ -1,30 +1,16 @@
 """Uploads as people send them: forms, curl --data-binary, octet-stream, Windows browsers' types."""
 
-import io
 from typing import Any
 
 import httpx
 import pytest
-from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Registration, RosterBatch
 from app.rosters.options import ACCEPT_POST
 from tests.problems import assert_problem
-from tests.rosters.helpers import CSV, XLSX, Parties, csv_body, officer, parties, push
-
-
-def xlsx_body(officers: list[dict[str, Any]]) -> bytes:
-    columns = list(dict.fromkeys(key for row in officers for key in row))
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(columns)
-    for row in officers:
-        sheet.append([row.get(column) for column in columns])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+from tests.rosters.helpers import CSV, XLSX, Parties, csv_body, officer, parties, push, xlsx_body
 
 
 async def created(session: AsyncSession, p: Parties) -> int:
@@ -49,6 +35,7 @@ async def post_form(
         ("roster.xlsx", "application/octet-stream", "xlsx"),
         ("roster.csv", "application/vnd.ms-excel", "csv"),
         ("roster.csv", "text/csv", "csv"),
+        ("roster.csv", "application/x-unknown-type", "csv"),
     ],
 )
 async def test_a_form_with_one_file(

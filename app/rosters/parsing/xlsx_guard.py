@@ -4,7 +4,8 @@ calamine (the XLSX reader) decompresses members whole and builds a sheet as one 
 over its used area, and a failed allocation aborts the process. So before it sees a file,
 every member is inflated here, a chunk at a time and never past what its central directory
 declares (a member that inflates to more, or compresses better than MAX_RATIO, is refused),
-and each worksheet's row and cell references are scanned for the area the grid would span.
+and the row and cell references of each part (a sheet may be any of them) are scanned for the
+area the grid would span.
 """
 
 import re
@@ -33,12 +34,22 @@ _RAW_CHUNK = 64 << 10
 _LOCAL_HEADER = struct.Struct("<4s22xHH")
 _CARRY_LIMIT = 4096
 
-_ROW_REF = re.compile(rb'<row\b[^>]*?\sr="(\d+)"')
-_CELL_REF_FIRST = re.compile(rb'<c r="([A-Z]+)(\d+)"')
-_ROW_WITHOUT_REF = re.compile(rb'<row(?=[\s/>])(?![^>]*\sr=")')
-_CELL_WITHOUT_ATTRIBUTES = re.compile(rb"<c/?>")
-_CELL_ATTRIBUTES = re.compile(rb"<c\s([^>]*)>")
-_REF_ATTRIBUTE = re.compile(rb'\sr="([A-Z]+)(\d+)"')
+# The forms Excel writes, read fast; any other form of a row or cell tag (attributes in another
+# order, other quotes) is read by the slower patterns below, for that chunk.
+_ROW_FAST = re.compile(rb'<row r="(\d+)"')
+_ROW_OTHER = re.compile(rb'<row(?=[\s/>])(?! r="\d+")')
+_CELL_LETTERS = re.compile(rb'<c r="([A-Z]+)')
+_CELL_DIGITS = re.compile(rb'<c r="[A-Z]+(\d+)"')
+_CELL_OTHER = re.compile(rb'<c(?=[\s/>])(?! r="[A-Z]+\d+")')
+_ROW_TAG = re.compile(rb"<row(?=[\s/>])([^>]*)>")
+_CELL_TAG = re.compile(rb"<c(?=[\s/>])([^>]*)>")
+_R_ATTRIBUTE = re.compile(rb"""(?:^|\s)r\s*=\s*(["'])(.*?)\1""")
+_ROW_NUMBER = re.compile(rb"()([0-9]{1,7})")
+_CELL_REFERENCE = re.compile(rb"([A-Z]{1,3})([0-9]{1,7})")
+# Elements with a namespace prefix (<x:row>, <x:c>, as some writers make them): calamine reads
+# them by their local names, so they are scanned without it.
+_PREFIXED = re.compile(rb":(?:c|row)[\s/>]")
+_PREFIX = re.compile(rb"<(/?)[A-Za-z_][\w.-]*:")
 
 
 def check_workbook(file: BinaryIO) -> None:
@@ -52,11 +63,10 @@ def check_workbook(file: BinaryIO) -> None:
         members = archive.infolist()
         _check_directory(members)
         for member in members:
-            is_sheet = member.filename.startswith("xl/worksheets/")
-            grid = _Grid() if is_sheet else None
+            # Every part: the workbook's relationships may place a sheet anywhere.
+            grid = _Grid()
             _inflate(file, member, grid)
-            if grid is not None:
-                grid.check(member.filename)
+            grid.check(member.filename)
     file.seek(0)
 
 
@@ -92,7 +102,7 @@ def too_large(detail: str) -> RosterFileError:
     return malformed(f"{detail} Split the roster or send it as CSV.")
 
 
-def _inflate(file: BinaryIO, member: zipfile.ZipInfo, grid: "_Grid | None") -> None:
+def _inflate(file: BinaryIO, member: zipfile.ZipInfo, grid: "_Grid") -> None:
     """Inflates a member a chunk at a time, to no more than it declares, feeding `grid`."""
     file.seek(member.header_offset)
     signature, name_length, extra_length = _LOCAL_HEADER.unpack(file.read(30).ljust(30, b"\0"))
@@ -102,23 +112,26 @@ def _inflate(file: BinaryIO, member: zipfile.ZipInfo, grid: "_Grid | None") -> N
     stored = member.compress_type == zipfile.ZIP_STORED
     inflater = None if stored else zlib.decompressobj(-15)
     left, produced, consumed = member.compress_size, 0, 0
+    pending = False  # the last call filled its output: zlib may hold more
     try:
-        while left > 0 or (inflater is not None and inflater.unconsumed_tail):
-            if inflater is not None and inflater.unconsumed_tail:
+        while True:
+            if inflater is not None and (pending or inflater.unconsumed_tail):
                 data = inflater.decompress(inflater.unconsumed_tail, _CHUNK)
-            else:
+            elif left > 0:
                 raw = file.read(min(left, _RAW_CHUNK))
                 if not raw:
                     raise malformed(f"{member.filename} is cut short.")
                 left -= len(raw)
                 consumed += len(raw)
                 data = raw if inflater is None else inflater.decompress(raw, _CHUNK)
+            else:
+                break
+            pending = inflater is not None and len(data) == _CHUNK
             produced += len(data)
             if produced > member.file_size:
                 raise malformed(f"{member.filename} expands past the size it declares.")
             _check_size(member, produced, consumed)
-            if grid is not None:
-                grid.feed(data)
+            grid.feed(data)
     except zlib.error as exc:
         raise malformed(f"{member.filename} is damaged.") from exc
     if produced != member.file_size or (inflater is not None and not inflater.eof):
@@ -142,29 +155,45 @@ class _Grid:
         text = self.carry + data
         cut = text.rfind(b">") + 1
         block, self.carry = text[:cut], text[cut:][-_CARRY_LIMIT:]
-        rows = _ROW_REF.findall(block)
+        if _PREFIXED.search(block):
+            block = _PREFIX.sub(rb"<\1", block)
+        if _ROW_OTHER.search(block):
+            rows = [digits for _, digits in self._references(block, _ROW_TAG, _ROW_NUMBER)]
+            self.unnumbered_rows += len(_ROW_TAG.findall(block)) - len(rows)
+        else:
+            rows = _ROW_FAST.findall(block)
         if rows:
             self.max_row = max(self.max_row, *map(int, set(rows)))
-        self.unnumbered_rows += len(_ROW_WITHOUT_REF.findall(block))
-        refs = _CELL_REF_FIRST.findall(block)
-        bare = len(_CELL_WITHOUT_ATTRIBUTES.findall(block))
-        self.unnumbered_cells += bare
-        if len(refs) != block.count(b"<c ") + block.count(b"<c\t") + block.count(b"<c\n"):
-            refs = self._cells_in_any_order(block)
-        if refs:
-            letters, digits = zip(*refs, strict=True)
-            self.max_column = max(self.max_column, *map(_column_number, set(letters)))
-            self.max_row = max(self.max_row, *map(int, set(digits)))
+        if _CELL_OTHER.search(block):
+            cells = self._references(block, _CELL_TAG, _CELL_REFERENCE)
+            self.unnumbered_cells += len(_CELL_TAG.findall(block)) - len(cells)
+            columns = {letters for letters, _ in cells}
+            cell_rows = [digits for _, digits in cells]
+        else:
+            # Two passes, cheaper than one of pairs: one-letter columns are shared objects.
+            columns = set(_CELL_LETTERS.findall(block))
+            cell_rows = _CELL_DIGITS.findall(block)
+        if columns:
+            self.max_column = max(self.max_column, *map(_column_number, columns))
+        if cell_rows:
+            self.max_row = max(self.max_row, *map(int, set(cell_rows)))
 
-    def _cells_in_any_order(self, block: bytes) -> list[tuple[bytes, bytes]]:
-        refs: list[tuple[bytes, bytes]] = []
-        for attributes in _CELL_ATTRIBUTES.findall(block):
-            found = _REF_ATTRIBUTE.search(b" " + attributes)
-            if found is None:
-                self.unnumbered_cells += 1
-            else:
-                refs.append((found[1], found[2]))
-        return refs
+    @staticmethod
+    def _references(
+        block: bytes, tags: re.Pattern[bytes], form: re.Pattern[bytes]
+    ) -> list[tuple[bytes, bytes]]:
+        """The r attributes of the tags, as (letters, digits); one that is not in `form`
+        (lower case, entities, past 7 digits) is refused, as calamine could misread it."""
+        found: list[tuple[bytes, bytes]] = []
+        for attributes in tags.findall(block):
+            attribute = _R_ATTRIBUTE.search(attributes)
+            if attribute is None:
+                continue
+            reference = form.fullmatch(attribute[2])
+            if reference is None:
+                raise malformed("A row or cell reference of the sheet is not one Excel writes.")
+            found.append((reference[1], reference[2]))
+        return found
 
     def check(self, name: str) -> None:
         rows = self.max_row + self.unnumbered_rows

@@ -46,6 +46,15 @@ def open_xlsx(
     return texts, _xlsx_rows(rows, layout, roles)
 
 
+def rows_estimate(file: BinaryIO, sheet_name: str | None) -> int:
+    """The sheet's height, header and title block included, when it has been read; else 0.
+    Never reads the file (callers are on the event loop)."""
+    with _loading:
+        sheets = _loaded.get(file)
+    sheet = sheets.get(sheet_name) if sheets is not None else None
+    return sheet.height if sheet is not None else 0
+
+
 def nik_cells(file: BinaryIO, sheet_name: str | None) -> Iterator[tuple[str, bool]]:
     """Every row's NIK cell, and whether its replaces_nik cell is filled, the rest unread."""
     rows = enumerate(_sheet_rows(_sheet(file, sheet_name)), start=1)

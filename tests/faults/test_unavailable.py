@@ -76,7 +76,7 @@ async def outage_under_load(base: str, world: FaultWorld, mode: str) -> Figures:
         await asyncio.sleep(UP_BEFORE)
         await asyncio.to_thread(world.server.stop, mode)
         await asyncio.sleep(DOWN_FOR)
-        await asyncio.to_thread(world.server.start, 1)
+        await asyncio.to_thread(world.server.start)
         figures.back = time.monotonic()
         await asyncio.sleep(UP_AFTER)
         done.set()

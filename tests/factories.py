@@ -19,6 +19,8 @@ ALL_SCOPES = [
     "claims:write",
     "claims:review",
     "reports:read",
+    "events:read",
+    "webhooks:write",
 ]
 
 

@@ -31,6 +31,19 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)
+    # Webhooks (app/webhooks): which URLs endpoints may have, and how the dispatcher sends.
+    webhook_url_policy: Literal["public", "loopback", "any"] | None = Field(
+        default=None,
+        description="public: https to public addresses only; loopback: also 127.0.0.1 and "
+        "http; any: anything. Unset: public in production, any elsewhere.",
+    )
+    webhook_dispatcher: bool = Field(default=True, description="Run the dispatcher in the app")
+    webhook_concurrency: int = Field(default=16, ge=1)
+    webhook_endpoint_concurrency: int = Field(default=4, ge=1)
+    webhook_connect_timeout: float = Field(default=5.0, gt=0)
+    webhook_read_timeout: float = Field(default=10.0, gt=0)
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    webhook_poll_seconds: float = Field(default=5.0, gt=0)
 
     @model_validator(mode="after")
     def refuse_weak_admin_key(self) -> "Settings":
@@ -38,6 +51,12 @@ class Settings(BaseSettings):
         if self.environment == "production" and key is not None and len(key) < MIN_ADMIN_KEY_LENGTH:
             raise ValueError(f"ADMIN_API_KEY must be at least {MIN_ADMIN_KEY_LENGTH} characters")
         return self
+
+    @property
+    def url_policy(self) -> Literal["public", "loopback", "any"]:
+        if self.webhook_url_policy is not None:
+            return self.webhook_url_policy
+        return "public" if self.environment == "production" else "any"
 
 
 @lru_cache

@@ -6,6 +6,7 @@ from app.models.base import Base
 from app.models.claim import Claim, ClaimBenefit, ClaimDocument, ClaimEvent
 from app.models.contribution import ContributionAllocation, ContributionPayment
 from app.models.coverage import AccessLogEntry
+from app.models.event import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.models.idempotency import IdempotencyRecord
 from app.models.organization import ApiKey, Organization, OrganizationKind
 from app.models.reference import (
@@ -43,6 +44,7 @@ __all__ = [
     "ContributionAllocation",
     "ContributionPayment",
     "Election",
+    "Event",
     "IdempotencyRecord",
     "Organization",
     "OrganizationKind",
@@ -54,4 +56,7 @@ __all__ = [
     "RoleLabel",
     "RosterBatch",
     "RosterBatchRow",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -17,27 +17,37 @@ from app.core.auth import Principal
 # fanned out to a delivery for every enabled endpoint of an organization party to the event's
 # agreement that asked for its type.
 FAN_OUT = """
-WITH new_events AS (
+WITH {ctes} new_events AS (
     INSERT INTO events (agreement_id, type, data)
     {select}
     RETURNING id, agreement_id, type
+), deliveries AS (
+    INSERT INTO webhook_deliveries (event_id, endpoint_id)
+    SELECT e.id, w.id
+    FROM new_events e
+    JOIN agreements a ON a.id = e.agreement_id
+    JOIN webhook_endpoints w
+      ON w.enabled AND w.deleted_at IS NULL AND e.type = ANY(w.event_types)
+     AND {party}
 )
-INSERT INTO webhook_deliveries (event_id, endpoint_id)
-SELECT e.id, w.id
-FROM new_events e
-JOIN agreements a ON a.id = e.agreement_id
-JOIN webhook_endpoints w
-  ON w.enabled AND w.deleted_at IS NULL AND e.type = ANY(w.event_types)
- AND {party}
+SELECT count(*) FROM new_events
 """
 ONE = "SELECT CAST(:agreement_id AS uuid), CAST(:type AS text), CAST(:data AS jsonb)"
+MANY = (
+    "SELECT unnest(CAST(:agreement_ids AS uuid[])), CAST(:type AS text), "
+    "unnest(CAST(:data AS jsonb[]))"
+)
 # Only what no running transaction can still add to: an event of a transaction that began
 # earlier but commits later has a smaller txid, and would be skipped by a cursor past it.
 SETTLED = "e.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 
 
-def fan_out_sql(select: str) -> str:
-    return FAN_OUT.format(select=select, party=access.party_sql("a", "w.organization_id"))
+def fan_out_sql(select: str, ctes: str = "") -> str:
+    """The fan-out of the events `select` gives; `ctes` (each `name AS (...),`) come first, as
+    a data-modifying WITH must be at the top: `select` may read what they return."""
+    return FAN_OUT.format(
+        ctes=ctes, select=select, party=access.party_sql("a", "w.organization_id")
+    )
 
 
 async def insert(
@@ -49,9 +59,26 @@ async def insert(
     )
 
 
-async def insert_selected(connection: asyncpg.Connection, select: str, *args: Any) -> None:
-    """Events from `select` (agreement_id, type, data), on a raw connection (the bulk paths)."""
-    await connection.execute(fan_out_sql(select), *args)
+async def insert_many(
+    session: AsyncSession, *, type: str, items: Sequence[tuple[uuid.UUID, dict[str, Any]]]
+) -> None:
+    await session.execute(
+        text(fan_out_sql(MANY)),
+        {
+            "agreement_ids": [agreement_id for agreement_id, _ in items],
+            "type": type,
+            "data": [orjson.dumps(data).decode() for _, data in items],
+        },
+    )
+
+
+async def insert_selected(
+    connection: asyncpg.Connection, select: str, *args: Any, ctes: str = ""
+) -> int:
+    """Events from `select` (agreement_id, type, data), on a raw connection (the bulk paths);
+    how many."""
+    written: int = await connection.fetchval(fan_out_sql(select, ctes), *args)
+    return written
 
 
 async def insert_ping(session: AsyncSession, endpoint_id: uuid.UUID, data: dict[str, Any]) -> int:

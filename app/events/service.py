@@ -6,8 +6,10 @@ statuses, counts and links; the receiver reads the rest with its own key, scoped
 """
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
@@ -24,6 +26,24 @@ async def record(
     """One event of `agreement_id`; `data` is what it says (JSON values, no personal data)."""
     payload = {"agreement_id": str(agreement_id), **_jsonable(data)}
     await repository.insert(session, agreement_id=agreement_id, type=type, data=payload)
+
+
+async def record_many(
+    session: AsyncSession, type: EventType, items: Sequence[tuple[uuid.UUID, dict[str, Any]]]
+) -> None:
+    """One event of `type` per (agreement_id, data), in one statement."""
+    if items:
+        payloads = [(a, {"agreement_id": str(a), **_jsonable(d)}) for a, d in items]
+        await repository.insert_many(session, type=type, items=payloads)
+
+
+async def record_selected(
+    connection: asyncpg.Connection, select: str, *args: Any, ctes: str = ""
+) -> int:
+    """The events a bulk path's `select` gives as (agreement_id, type, data), set-based in one
+    statement on its raw connection, and how many; `ctes` (`name AS (...),` each) may change
+    the rows that `select` then reads."""
+    return await repository.insert_selected(connection, select, *args, ctes=ctes)
 
 
 def link(kind: str, id: object) -> str:

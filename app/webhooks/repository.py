@@ -41,7 +41,7 @@ async def update_endpoint(
         .where(WebhookEndpoint.id == endpoint_id)
         .values(**values, version=WebhookEndpoint.version + 1, updated_at=func.now())
         .returning(WebhookEndpoint)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
     return (await session.execute(stmt)).scalar_one()
 

@@ -79,8 +79,11 @@ def batch_lock(batch_id: uuid.UUID) -> str:
     return f"{BATCH_LOCK_PREFIX}{batch_id}"
 
 
-async def fail_interrupted(session: AsyncSession, *, older_than_seconds: int) -> list[uuid.UUID]:
-    """Marks failed the unfinished batches that no live process holds (see batch_lock)."""
+async def fail_interrupted(
+    session: AsyncSession, *, older_than_seconds: int
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Marks failed the unfinished batches that no live process holds (see batch_lock); their
+    ids and agreements'."""
     rows = await session.execute(
         text(
             "UPDATE roster_batches SET status = 'failed', error = 'interrupted', "
@@ -89,11 +92,11 @@ async def fail_interrupted(session: AsyncSession, *, older_than_seconds: int) ->
             "WHERE status IN ('received', 'processing') "
             "AND created_at < now() - make_interval(secs => :age) "
             "AND pg_try_advisory_xact_lock(hashtextextended(:prefix || id::text, 0)) "
-            "RETURNING id"
+            "RETURNING id, agreement_id"
         ),
         {"age": older_than_seconds, "detail": INTERRUPTED_DETAIL, "prefix": BATCH_LOCK_PREFIX},
     )
-    return [row[0] for row in rows]
+    return [(row[0], row[1]) for row in rows]
 
 
 INTERRUPTED_DETAIL = (

@@ -69,6 +69,9 @@ class Dispatcher:
         self.lease = timedelta(seconds=settings.webhook_lease_seconds)
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
+        # Attempts done but not yet recorded, written together by one flush at a time.
+        self._results: list[queue.Result] = []
+        self._flushing: asyncio.Task[None] | None = None
         self.sent = 0
 
     async def run(self) -> None:
@@ -85,6 +88,8 @@ class Dispatcher:
             for task in self._inflight:
                 task.cancel()
             await asyncio.gather(*self._inflight, return_exceptions=True)
+            if self._flushing is not None:
+                await asyncio.gather(self._flushing, return_exceptions=True)
             with suppress(Exception):
                 await listener.close()
             await pool.close()
@@ -141,14 +146,22 @@ class Dispatcher:
     ) -> None:
         outcome = await self.send(client, job)
         retry = None if outcome.delivered else retry_at(outcome.at, job.attempts)
-        try:
-            await queue.finish(pool, job, outcome, retry_at=retry, disable_after=DISABLE_AFTER)
-        except (asyncpg.PostgresError, OSError) as exc:
-            # The lease runs out and the delivery is sent again: receivers deduplicate by id.
-            logger.warning("webhook result not saved", extra={"fields": {"error": repr(exc)}})
-            return
-        if outcome.delivered:
-            self.sent += 1
+        self._results.append(queue.Result(job, outcome, retry))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush(pool))
+
+    async def _flush(self, pool: asyncpg.Pool) -> None:
+        """Records the attempts done, in batches of whatever finished meanwhile."""
+        while self._results:
+            results, self._results = self._results, []
+            try:
+                await queue.finish(pool, results, disable_after=DISABLE_AFTER)
+            except (asyncpg.PostgresError, OSError) as exc:
+                # Their leases run out and they are sent again: receivers deduplicate by id.
+                logger.warning("webhook results not saved", extra={"fields": {"error": repr(exc)}})
+                continue
+            self.sent += sum(1 for r in results if r.outcome.delivered)
+            self._wake.set()  # their endpoints' slots are free again: claim
 
     async def send(self, client: httpx.AsyncClient, job: queue.Claimed) -> queue.Outcome:
         """One attempt: the signed POST and what came of it (never raises for the receiver)."""

@@ -138,6 +138,7 @@ async def update_endpoint(
     "/webhook-endpoints/{endpoint_id}",
     status_code=204,
     summary="Delete a webhook endpoint: nothing more is sent to it",
+    description=f"Its deliveries and their attempts are kept. {OWN}",
     responses=problems(403, 404),
 )
 async def delete_endpoint(
@@ -213,6 +214,10 @@ async def list_deliveries(
     status_code=202,
     response_model=DeliveryRead,
     summary="Send a delivery again now, with a fresh set of retries",
+    description=(
+        "A failed delivery (or a delivered one, to replay it) is due at once, with the same "
+        f"`webhook-id`; its earlier attempts stay in its history. {OWN}"
+    ),
     responses=problems(403, 404),
 )
 async def retry_delivery(

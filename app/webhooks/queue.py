@@ -40,35 +40,50 @@ RETURNING d.id, d.attempts, d.endpoint_id, e.public_id, e.type, e.data, e.create
           w.secret, CASE WHEN w.previous_secret_expires_at > $1 THEN w.previous_secret END
               AS previous_secret
 """
-# One statement per attempt: the attempt, the delivery's new state (only while this claim's
-# lease still holds it), and the endpoint's run of failures.
+# One statement for a batch of attempts: the attempts, the deliveries' new state (only where
+# the claim's lease still holds them: an expired one may be another dispatcher's now), and each
+# endpoint's run of failures (a delivered attempt ends it; three days of it disable the
+# endpoint, with the reason).
 FINISH = """
-WITH attempt AS (
+WITH results AS (
+    SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::int[], $4::int[], $5::text[],
+                         $6::text[], $7::timestamptz[], $8::timestamptz[])
+        AS r(delivery_id, at, status_code, latency_ms, error, body, retry_at, lease_until)
+), attempts AS (
     INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, latency_ms, error,
                                   response_body)
-    VALUES ($1, $2, $3, $4, $5, $6)
-), delivery AS (
-    UPDATE webhook_deliveries
-    SET attempts = attempts + 1, lease_until = NULL,
-        status = CASE WHEN $7 THEN 'delivered' WHEN $8::timestamptz IS NULL THEN 'failed'
-                      ELSE 'pending' END,
-        delivered_at = CASE WHEN $7 THEN $2 END,
-        next_attempt_at = COALESCE($8, next_attempt_at)
-    WHERE id = $1 AND lease_until = $9
-    RETURNING endpoint_id
+    SELECT delivery_id, at, status_code, latency_ms, error, body FROM results
+), deliveries AS (
+    UPDATE webhook_deliveries d
+    SET attempts = d.attempts + 1, lease_until = NULL,
+        status = CASE WHEN r.error IS NULL THEN 'delivered'
+                      WHEN r.retry_at IS NULL THEN 'failed' ELSE 'pending' END,
+        delivered_at = CASE WHEN r.error IS NULL THEN r.at END,
+        next_attempt_at = COALESCE(r.retry_at, d.next_attempt_at)
+    FROM results r
+    WHERE d.id = r.delivery_id AND d.lease_until = r.lease_until
+    RETURNING d.endpoint_id, r.at, r.error
+), runs AS (
+    SELECT endpoint_id, bool_or(error IS NULL) AS delivered, min(at) AS first_at,
+           max(at) AS last_at, (array_agg(error ORDER BY at DESC))[1] AS last_error
+    FROM deliveries GROUP BY endpoint_id
+), judged AS (
+    SELECT r.*, w.id, COALESCE(w.failing_since, r.first_at) AS since,
+           w.enabled AND NOT r.delivered
+               AND COALESCE(w.failing_since, r.first_at) <= r.last_at - $9::interval AS disable
+    FROM runs r JOIN webhook_endpoints w ON w.id = r.endpoint_id
+    WHERE NOT r.delivered OR w.failing_since IS NOT NULL
 )
 UPDATE webhook_endpoints w
-SET failing_since = CASE WHEN $7 THEN NULL ELSE COALESCE(w.failing_since, $2) END,
-    enabled = w.enabled AND ($7 OR COALESCE(w.failing_since, $2) > $2 - $10::interval),
-    disabled_at = CASE WHEN w.enabled AND NOT $7 AND COALESCE(w.failing_since, $2)
-                            <= $2 - $10::interval THEN $2 ELSE w.disabled_at END,
-    disabled_reason = CASE WHEN w.enabled AND NOT $7 AND COALESCE(w.failing_since, $2)
-                                <= $2 - $10::interval
-                           THEN 'every delivery failed since ' || COALESCE(w.failing_since, $2)
-                                || ' (last: ' || $5 || ')'
+SET failing_since = CASE WHEN j.delivered THEN NULL ELSE j.since END,
+    enabled = w.enabled AND NOT j.disable,
+    disabled_at = CASE WHEN j.disable THEN j.last_at ELSE w.disabled_at END,
+    disabled_reason = CASE WHEN j.disable
+                           THEN 'every delivery failed for 3 days, since ' || j.since
+                                || ' (last: ' || COALESCE(j.last_error, '?') || ')'
                            ELSE w.disabled_reason END
-FROM delivery
-WHERE w.id = delivery.endpoint_id
+FROM judged j
+WHERE w.id = j.id
 """
 
 
@@ -121,25 +136,24 @@ async def claim(
     ]
 
 
-async def finish(
-    pool: asyncpg.Pool,
-    job: Claimed,
-    outcome: Outcome,
-    *,
-    retry_at: datetime | None,
-    disable_after: timedelta,
-) -> None:
-    """Records the attempt; `retry_at` None after a failure means every retry is used."""
+@dataclass(frozen=True, slots=True)
+class Result:
+    job: Claimed
+    outcome: Outcome
+    retry_at: datetime | None  # after a failure; None when every retry is used
+
+
+async def finish(pool: asyncpg.Pool, results: list[Result], *, disable_after: timedelta) -> None:
+    """Records a batch of attempts in one statement."""
     await pool.execute(
         FINISH,
-        job.id,
-        outcome.at,
-        outcome.status_code,
-        outcome.latency_ms,
-        outcome.error,
-        outcome.body,
-        outcome.delivered,
-        None if outcome.delivered else retry_at,
-        job.lease_until,
+        [r.job.id for r in results],
+        [r.outcome.at for r in results],
+        [r.outcome.status_code for r in results],
+        [r.outcome.latency_ms for r in results],
+        [r.outcome.error for r in results],
+        [r.outcome.body for r in results],
+        [None if r.outcome.delivered else r.retry_at for r in results],
+        [r.job.lease_until for r in results],
         disable_after,
     )

@@ -179,10 +179,9 @@ async def test_two_dispatchers_deliver_each_event_once(
     with receiving() as receiver:
         await subscribe(committing_client, p.counterpart, receiver.url("/ok"))
         await write_events(database_url, p.agreement.id, 1000)
-        wide = {"webhook_endpoint_concurrency": 16}
         async with (
-            dispatching(database_url, **wide) as one,
-            dispatching(database_url, **wide) as two,
+            dispatching(database_url, webhook_endpoint_concurrency=16) as one,
+            dispatching(database_url, webhook_endpoint_concurrency=16) as two,
         ):
             await until(lambda: len(receiver.on("/ok")) >= 1000, seconds=40)
             await asyncio.sleep(0.5)

@@ -16,6 +16,7 @@ from app.rosters.context import load_context
 from app.rosters.lanes import SecondLane
 from app.rosters.parsing import RosterFileError
 from app.rosters.repository import batches, lookups, staging
+from app.rosters.schemas import counts_of
 
 
 def batch_event(batch_id: uuid.UUID, *, status: str) -> dict[str, Any]:
@@ -90,7 +91,7 @@ async def run_batch(
         **batch_event(job.batch_id, status="failed" if refused else "completed"),
         error="roster_rejected" if refused else None,
         total_rows=result.total_rows,
-        counts=result.counts,
+        counts=counts_of(result.counts).model_dump(),  # every outcome, as the batch reads
     )
     audit.record(
         session,

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import Header, Path, Request
+from fastapi import Body, Header, Path, Request
 from fastapi.responses import Response
 
 from app.core.database import SessionDep
@@ -134,20 +134,6 @@ async def update_endpoint(
     return read
 
 
-@router.delete(
-    "/webhook-endpoints/{endpoint_id}",
-    status_code=204,
-    summary="Delete a webhook endpoint: nothing more is sent to it",
-    description=f"Its deliveries and their attempts are kept. {OWN}",
-    responses=problems(403, 404),
-)
-async def delete_endpoint(
-    endpoint_id: EndpointId, session: SessionDep, principal: WebhooksWrite
-) -> Response:
-    await service.delete_endpoint(session, principal, endpoint_id=endpoint_id)
-    return Response(status_code=204)
-
-
 @router.post(
     "/webhook-endpoints/{endpoint_id}/rotate-secret",
     response_model=WebhookEndpointSecret,
@@ -163,7 +149,7 @@ async def rotate_secret(
     endpoint_id: EndpointId,
     session: SessionDep,
     principal: WebhooksWrite,
-    data: SecretRotate | None = None,
+    data: Annotated[SecretRotate | None, Body(examples=[{"keep_previous_hours": 24}])] = None,
 ) -> WebhookEndpointSecret:
     return await service.rotate_secret(
         session, principal, endpoint_id=endpoint_id, data=data or SecretRotate()
@@ -226,3 +212,17 @@ async def retry_delivery(
     return await service.retry_delivery(
         session, principal, endpoint_id=endpoint_id, delivery_id=delivery_id
     )
+
+
+@router.delete(
+    "/webhook-endpoints/{endpoint_id}",
+    status_code=204,
+    summary="Delete a webhook endpoint: nothing more is sent to it",
+    description=f"Its deliveries and their attempts are kept. {OWN}",
+    responses=problems(403, 404),
+)
+async def delete_endpoint(
+    endpoint_id: EndpointId, session: SessionDep, principal: WebhooksWrite
+) -> Response:
+    await service.delete_endpoint(session, principal, endpoint_id=endpoint_id)
+    return Response(status_code=204)

@@ -31,7 +31,18 @@ Description = Annotated[str, Field(max_length=500, examples=["Sistem kepegawaian
 
 
 class WebhookEndpointCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://kpu-asahan.example/perisai-hooks",
+                    "event_types": ["roster_batch.completed", "roster_batch.failed"],
+                    "description": "Sistem kepegawaian KPU Asahan",
+                }
+            ]
+        },
+    )
 
     url: WebhookUrl
     event_types: EventTypes
@@ -42,7 +53,10 @@ class WebhookEndpointCreate(BaseModel):
 class WebhookEndpointUpdate(BaseModel):
     """Fields given replace the endpoint's; re-enabling clears why it was disabled."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"event_types": ["claim.created"], "enabled": True}]},
+    )
 
     url: WebhookUrl | None = None
     event_types: EventTypes | None = None
@@ -77,7 +91,9 @@ class WebhookEndpointSecret(WebhookEndpointRead):
 
 
 class SecretRotate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"keep_previous_hours": 24}]}
+    )
 
     keep_previous_hours: int = Field(
         default=24, ge=0, le=168, description="How long the old secret keeps signing too"

@@ -52,6 +52,16 @@ class Settings(BaseSettings):
             raise ValueError(f"ADMIN_API_KEY must be at least {MIN_ADMIN_KEY_LENGTH} characters")
         return self
 
+    @model_validator(mode="after")
+    def lease_outlasts_an_attempt(self) -> "Settings":
+        # A lease shorter than an attempt would let another dispatcher send it meanwhile.
+        attempt = self.webhook_connect_timeout + 2 * self.webhook_read_timeout
+        if self.webhook_lease_seconds <= attempt:
+            raise ValueError(
+                "WEBHOOK_LEASE_SECONDS must exceed WEBHOOK_CONNECT_TIMEOUT + 2 x READ_TIMEOUT"
+            )
+        return self
+
     @property
     def url_policy(self) -> Literal["public", "loopback", "any"]:
         if self.webhook_url_policy is not None:

@@ -110,7 +110,10 @@ async def get_endpoint(
     "/webhook-endpoints/{endpoint_id}",
     response_model=WebhookEndpointRead,
     summary="Change the URL, event types, description or enabled (`If-Match` required)",
-    description="Enabling a disabled endpoint clears its reason; its waiting deliveries resume.",
+    description=(
+        "Enabling a disabled endpoint clears its reason and its waiting deliveries resume; the "
+        "events of the time it was disabled are not queued for it, but are in `GET /v1/events`."
+    ),
     responses=problems(403, 404, 412, 415, 428),
 )
 async def update_endpoint(

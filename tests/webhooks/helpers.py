@@ -26,7 +26,7 @@ def dispatcher_settings(database_url: str, **overrides: Any) -> Settings:
         "admin_api_key": ADMIN_KEY,
         "webhook_read_timeout": 1.0,
         "webhook_connect_timeout": 1.0,
-        "webhook_lease_seconds": 3.0,
+        "webhook_lease_seconds": 4.0,
         "webhook_poll_seconds": 0.2,
     }
     return Settings(**{**values, **overrides})

@@ -153,7 +153,7 @@ async def test_killed_dispatcher_delivers_after_restart(
             **os.environ,
             "DATABASE_URL": database_url,
             "WEBHOOK_READ_TIMEOUT": "30",
-            "WEBHOOK_LEASE_SECONDS": "40",
+            "WEBHOOK_LEASE_SECONDS": "70",
             "LOG_LEVEL": "WARNING",
         }
         process = subprocess.Popen(  # noqa: ASYNC220 (started once, not waited on here)
@@ -164,9 +164,9 @@ async def test_killed_dispatcher_delivers_after_restart(
         finally:
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
-        # The dead one's lease (40 s) runs out; a clock 41 s ahead sees it so.
+        # The dead one's lease (70 s) runs out; a clock 71 s ahead sees it so.
         now = ShiftedClock()
-        now.offset = timedelta(seconds=41)
+        now.offset = timedelta(seconds=71)
         async with dispatching(database_url, now=now):
             await until(lambda: len(receiver.on("/hang-once")) == 2)
             await asyncio.sleep(0.3)
@@ -207,7 +207,7 @@ async def test_a_slow_receiver_delays_no_other_endpoint(
         await subscribe(committing_client, p.counterpart, receiver.url("/slow"))
         await subscribe(committing_client, p.branch, receiver.url("/ok"))
         await write_events(database_url, p.agreement.id, 10)
-        async with dispatching(database_url, webhook_read_timeout=15.0, webhook_lease_seconds=30):
+        async with dispatching(database_url, webhook_read_timeout=15.0, webhook_lease_seconds=35):
             await until(lambda: len(receiver.on("/ok")) == 10, seconds=3)
             # Meanwhile the slow one has at most its 4 slots' requests open, none answered.
             assert 1 <= len(receiver.on("/slow")) <= 4

@@ -5,6 +5,7 @@ import uuid
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -206,3 +207,8 @@ def test_public_addresses_pass_the_public_policy() -> None:
     assert not address_allowed("127.0.0.1", "public")
     assert address_allowed("127.0.0.1", "loopback")
     assert not address_allowed("10.0.0.1", "loopback")
+
+
+def test_a_lease_shorter_than_an_attempt_is_refused() -> None:
+    with pytest.raises(ValidationError, match="WEBHOOK_LEASE_SECONDS"):
+        Settings(webhook_read_timeout=30, webhook_lease_seconds=60)

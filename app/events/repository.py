@@ -132,3 +132,12 @@ async def feed(
         {**params, "limit": limit},
     )
     return result.all()
+
+
+async def quiet(connection: asyncpg.Connection) -> None:
+    """No NOTIFY from this transaction: it is to be prepared, which NOTIFY forbids."""
+    await connection.execute("SET LOCAL perisai.quiet_deliveries = 'on'")
+
+
+async def wake(connection: asyncpg.Connection) -> None:
+    await connection.execute("SELECT pg_notify('webhook_deliveries', '')")

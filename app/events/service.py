@@ -46,6 +46,16 @@ async def record_selected(
     return await repository.insert_selected(connection, select, *args, ctes=ctes)
 
 
+async def before_prepare(connection: asyncpg.Connection) -> None:
+    """Call in a transaction that will be prepared (two-phase) before it writes events."""
+    await repository.quiet(connection)
+
+
+async def after_commit_prepared(connection: asyncpg.Connection) -> None:
+    """Wakes the dispatchers for the deliveries a prepared transaction just committed."""
+    await repository.wake(connection)
+
+
 def link(kind: str, id: object) -> str:
     """The path a receiver reads the rest from: `link("claims", id)` is `/v1/claims/{id}`."""
     return f"/v1/{kind}/{id}"

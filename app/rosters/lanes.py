@@ -18,6 +18,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.database import asyncpg_url
+from app.events import service as events
 from app.rosters.repository import batches
 
 logger = logging.getLogger("perisai.rosters")
@@ -72,6 +73,7 @@ class SecondLane:
                 await connection.close()
                 return None
             await connection.execute("BEGIN")
+            await events.before_prepare(connection)
         except (asyncpg.PostgresError, OSError) as exc:
             logger.warning(
                 "no second connection for a roster",
@@ -92,6 +94,7 @@ class SecondLane:
             return
         try:
             await self.connection.execute(f"COMMIT PREPARED '{self.gid}'")
+            await events.after_commit_prepared(self.connection)
         except asyncpg.exceptions.UndefinedObjectError:
             pass
         except (asyncpg.PostgresError, OSError) as exc:

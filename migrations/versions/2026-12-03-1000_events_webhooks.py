@@ -38,10 +38,15 @@ EVENT_TYPES = (
     "contribution.payment_recorded",
     "ping",
 )
+# A transaction that will be prepared (a roster's second connection, app/rosters/lanes.py) may
+# not NOTIFY, so it sets perisai.quiet_deliveries and wakes the dispatchers after COMMIT PREPARED.
 NOTIFY = """
 CREATE FUNCTION webhook_deliveries_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('webhook_deliveries', '');
+    IF current_setting('perisai.quiet_deliveries', true) IS DISTINCT FROM 'on'
+       AND EXISTS (SELECT 1 FROM inserted) THEN
+        PERFORM pg_notify('webhook_deliveries', '');
+    END IF;
     RETURN NULL;
 END $$
 """
@@ -146,6 +151,7 @@ def upgrade() -> None:
     op.execute(NOTIFY)
     op.execute(
         "CREATE TRIGGER webhook_deliveries_notify AFTER INSERT ON webhook_deliveries "
+        "REFERENCING NEW TABLE AS inserted "
         "FOR EACH STATEMENT EXECUTE FUNCTION webhook_deliveries_notify()"
     )
 

@@ -212,3 +212,40 @@ def test_public_addresses_pass_the_public_policy() -> None:
 def test_a_lease_shorter_than_an_attempt_is_refused() -> None:
     with pytest.raises(ValidationError, match="WEBHOOK_LEASE_SECONDS"):
         Settings(webhook_read_timeout=30, webhook_lease_seconds=60)
+
+
+async def test_bad_ids_and_bodies_of_the_endpoint_actions(client: httpx.AsyncClient) -> None:
+    _, headers = await organization_with_key(client, "kpu")
+    created = await client.post(
+        "/v1/webhook-endpoints",
+        json={"url": URL, "event_types": ["claim.created"]},
+        headers=headers,
+    )
+    base = f"/v1/webhook-endpoints/{created.json()['id']}"
+    for hours in (-1, 169, "soon"):
+        rotate = await client.post(
+            f"{base}/rotate-secret", json={"keep_previous_hours": hours}, headers=headers
+        )
+        assert_problem(rotate, 422, "validation_error")
+    for path in (
+        "/v1/webhook-endpoints/not-a-uuid",
+        "/v1/webhook-endpoints/not-a-uuid/deliveries",
+        f"{base}/deliveries/0/retry",
+        f"{base}/deliveries/{2**63}/retry",
+        f"{base}/deliveries/x/retry",
+    ):
+        method = "POST" if path.endswith("retry") else "GET"
+        assert_problem(await client.request(method, path, headers=headers), 422, "validation_error")
+    bad_cursor = await client.get(f"{base}/deliveries", params={"cursor": "nope"}, headers=headers)
+    assert_problem(bad_cursor, 422, "invalid_cursor")
+    listed = await client.get("/v1/webhook-endpoints", params={"cursor": "nope"}, headers=headers)
+    assert_problem(listed, 422, "invalid_cursor")
+    disabled = await client.patch(
+        base, json={"enabled": False}, headers={**headers, "If-Match": '"1"'}
+    )
+    assert disabled.status_code == 200
+    assert_problem(
+        await client.post(f"{base}/test", headers=headers), 409, "webhook_endpoint_disabled"
+    )
+    # The secret is unchanged by the refused rotations.
+    assert (await client.get(base, headers=headers)).json()["version"] == 2

@@ -101,6 +101,12 @@ class WebhookDelivery(Base):
             "next_attempt_at",
             postgresql_where=text("status = 'pending'"),
         ),
+        # The deliveries in flight, counted per endpoint at every claim (app/webhooks/queue.py).
+        Index(
+            "ix_webhook_deliveries_leased",
+            "endpoint_id",
+            postgresql_where=text("status = 'pending' AND lease_until IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

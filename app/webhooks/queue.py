@@ -27,7 +27,8 @@ WITH claimed AS (
         ORDER BY d.next_attempt_at, d.id
         LIMIT GREATEST(0, $3 - (
             SELECT count(*) FROM webhook_deliveries x
-            WHERE x.endpoint_id = w.id AND x.status = 'pending' AND x.lease_until > $1))
+            WHERE x.endpoint_id = w.id AND x.status = 'pending' AND x.lease_until IS NOT NULL
+              AND x.lease_until > $1))
         FOR UPDATE OF d SKIP LOCKED
     ) d
     WHERE w.enabled AND w.deleted_at IS NULL

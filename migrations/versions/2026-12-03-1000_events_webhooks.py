@@ -148,6 +148,12 @@ def upgrade() -> None:
         ["endpoint_id", "next_attempt_at"],
         postgresql_where=sa.text("status = 'pending'"),
     )
+    op.create_index(
+        "ix_webhook_deliveries_leased",
+        "webhook_deliveries",
+        ["endpoint_id"],
+        postgresql_where=sa.text("status = 'pending' AND lease_until IS NOT NULL"),
+    )
     op.execute(NOTIFY)
     op.execute(
         "CREATE TRIGGER webhook_deliveries_notify AFTER INSERT ON webhook_deliveries "

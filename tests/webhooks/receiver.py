@@ -79,10 +79,16 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class Server(ThreadingHTTPServer):
+    # socketserver's backlog of 5 drops connections the dispatcher opens at once; a dropped
+    # SYN is sent again after a second, past the tests' connect timeout.
+    request_queue_size = 128
+
+
 @contextmanager
 def receiving() -> Iterator[Receiver]:
     receiver = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
+    server = Server(("127.0.0.1", 0), _handler(receiver))
     server.daemon_threads = True
     receiver.base = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -1,4 +1,4 @@
-"""Command line: python -m app serve | migrate | seed-demo | create-api-key."""
+"""Command line: python -m app serve | migrate | seed-demo | create-api-key | dispatch."""
 
 import argparse
 import asyncio
@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     key_parser.add_argument("--organization", type=uuid.UUID, required=True)
     key_parser.add_argument("--name", default="cli key")
     key_parser.add_argument("--scopes", required=True, help="comma-separated scopes")
+    commands.add_parser("dispatch", help="send the webhooks (as the app does unless told not to)")
     args = parser.parse_args(argv)
 
     from app.core.observability import configure_logging
@@ -137,3 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "create-api-key":
         scopes = [scope.strip() for scope in args.scopes.split(",") if scope.strip()]
         print(asyncio.run(_create_api_key(url, args.organization, args.name, scopes)))
+    elif args.command == "dispatch":
+        from app.webhooks.running import dispatch
+
+        dispatch(url, settings)

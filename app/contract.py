@@ -159,6 +159,35 @@ The API names things as the field does. The terms partners meet, with the Indone
 stand for:
 """
 
+EVENTS_TAG = """What happened, for the systems of the parties: one immutable event per change
+(`roster_batch.completed`, `roster_batch.failed`, `registration.held`, `registration.resolved`,
+`registration.ended`, `claim.created`, `claim.status_changed`, `claim.document_received`,
+`agreement.status_changed`, `contribution.payment_recorded`), written in the transaction of the
+change itself. An organization sees the events of the agreements it is party to. Events are
+thin: ids, statuses, counts and links (`/v1/...`) to fetch the rest with your own key; never a
+NIK or a name. Poll `GET /v1/events` (scope `events:read`) or subscribe a webhook."""
+
+WEBHOOKS_TAG = """Events pushed to your URL (scope `webhooks:write`), signed as the
+[Standard Webhooks](https://www.standardwebhooks.com/) specification says: headers `webhook-id`
+(the event id, the same on every retry: deduplicate on it), `webhook-timestamp` and
+`webhook-signature`; body `{"type", "timestamp", "data"}`. Answer 2xx within 10 seconds; any
+other answer, a timeout or a refused connection is retried after about 5 s, 5 min, 30 min, 2 h,
+5 h, 10 h and 10 h. Verify every delivery with the `standardwebhooks` package:
+
+```python
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+webhook = Webhook("whsec_...")  # the secret shown when the endpoint was created
+
+def receive(body: bytes, headers: dict[str, str]) -> None:
+    try:
+        event = webhook.verify(body, headers)  # raises unless signed with the secret
+    except WebhookVerificationError:
+        ...  # answer 400 and drop it
+    seen_before = headers["webhook-id"]  # store it: the same event may arrive twice
+    print(event["type"], event["data"])
+```"""
+
 # The docs keep the domains in reading order; every tag an operation uses is described here.
 TAGS = (
     {
@@ -226,6 +255,8 @@ TAGS = (
         "month counts whole), payments and the balance, an agreement's summary of enrolment "
         "against plan, and enrolment per regency for a province or the country.",
     },
+    {"name": "events", "description": EVENTS_TAG},
+    {"name": "webhooks", "description": WEBHOOKS_TAG},
 )
 
 # Relative to where the document is served, so that "Try it out" calls the server showing it.

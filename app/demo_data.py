@@ -58,6 +58,8 @@ DEMO_KEYS: dict[str, tuple[str, list[str]]] = {
             "claims:write",
             "claims:review",
             "reports:read",
+            "events:read",
+            "webhooks:write",
         ],
     ),
     "kpu": (
@@ -69,6 +71,8 @@ DEMO_KEYS: dict[str, tuple[str, list[str]]] = {
             "pii:read",
             "claims:write",
             "reports:read",
+            "events:read",
+            "webhooks:write",
         ],
     ),
     "bawaslu": (
@@ -80,6 +84,8 @@ DEMO_KEYS: dict[str, tuple[str, list[str]]] = {
             "pii:read",
             "claims:write",
             "reports:read",
+            "events:read",
+            "webhooks:write",
         ],
     ),
     # The payer records payments (agreements:write) and may file claims for the officers it pays.
@@ -91,6 +97,8 @@ DEMO_KEYS: dict[str, tuple[str, list[str]]] = {
             "registrations:read",
             "claims:write",
             "reports:read",
+            "events:read",
+            "webhooks:write",
         ],
     ),
     "integrator": ("integrator", ["coverage:read"]),

@@ -24,11 +24,13 @@ from app.core.settings import Settings, get_settings
 from app.coverage import runtime as coverage_runtime
 from app.coverage.endpoints import router as coverage_router
 from app.docs import install_docs
+from app.events.endpoints import router as events_router
 from app.organizations.endpoints import router as organizations_router
 from app.reference.endpoints import router as reference_router
 from app.registrations import exceptions as registrations_exceptions
 from app.registrations.endpoints import router as registrations_router
 from app.rosters.endpoints import router as rosters_router
+from app.webhooks.endpoints import router as webhooks_router
 
 # Requests are matched against the routers in this order, one router after another, so the
 # coverage lookup (the hottest path) comes first: seventh in line, matching cost it about 100 us
@@ -44,6 +46,8 @@ ROUTERS = (
     registrations_router,
     claims_router,
     contributions_router,
+    events_router,
+    webhooks_router,
 )
 # What a refused write means, by constraint name, for the writes no service translated itself.
 CONSTRAINT_ERRORS: ConstraintErrors = {

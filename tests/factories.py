@@ -21,6 +21,8 @@ ALL_SCOPES = [
     "claims:write",
     "claims:review",
     "reports:read",
+    "events:read",
+    "webhooks:write",
 ]
 
 

@@ -36,6 +36,8 @@ from app.core.errors import (
 )
 from app.core.pagination import Page, keyset_page
 from app.core.versions import check_version, etag, if_match_versions
+from app.events import service as events
+from app.events.types import EventType
 from app.models import Agreement, AgreementRate, Cohort
 
 # action -> (statuses it starts from, status it leads to)
@@ -366,6 +368,14 @@ async def transition(
         detail["registrations_ended"] = await repository.registrations_ended_by_trigger(
             session, agreement.id
         )
+    await events.record(
+        session,
+        EventType.AGREEMENT_STATUS_CHANGED,
+        agreement_id=agreement.id,
+        **detail,
+        version=updated.version,
+        links={"agreement": events.link("agreements", agreement.id)},
+    )
     audit.record(
         session,
         principal,

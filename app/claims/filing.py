@@ -30,6 +30,8 @@ from app.core.auth import Principal
 from app.core.clock import JAKARTA, today
 from app.core.errors import NotFound, Unprocessable, constraint_of, invalid_field
 from app.coverage.service import COVERS, REASONS, state_on
+from app.events import service as events
+from app.events.types import EventType
 from app.models import RegistrationStatus
 from app.nik import check_nik, nik_to_int
 from app.reference import service as reference
@@ -352,6 +354,17 @@ async def file_claim(
             "actor_key_id": principal.key_id,
             "actor_organization_id": principal.organization_id,
         },
+    )
+    await events.record(
+        session,
+        EventType.CLAIM_CREATED,
+        agreement_id=claim.agreement_id,
+        claim_id=claim.id,
+        registration_id=claim.registration_id,
+        program=claim.program,
+        incident_type=claim.incident_type,
+        status="submitted",
+        links={"claim": events.link("claims", claim.id)},
     )
     audit.record(
         session,

@@ -23,6 +23,8 @@ from app.core.auth import Principal
 from app.core.clock import today
 from app.core.errors import Forbidden, InvalidState, Unprocessable, constraint_of, invalid_field
 from app.core.versions import check_version, if_match_versions, stale
+from app.events import service as events
+from app.events.types import EventType
 from app.models import Claim
 
 OPEN_STATUSES = ("submitted", "verified", "approved")
@@ -123,6 +125,15 @@ async def transition(
             "note": data.note,
         },
     )
+    await events.record(
+        session,
+        EventType.CLAIM_STATUS_CHANGED,
+        agreement_id=claim.agreement_id,
+        claim_id=claim.id,
+        **{"from": from_status, "to": data.to},
+        version=moved.version,
+        links={"claim": events.link("claims", claim.id)},
+    )
     audit.record(
         session,
         principal,
@@ -167,6 +178,16 @@ async def receive_document(
         organization_id=principal.organization_id,
     )
     updated = await repository.bump_version(session, claim.id)
+    await events.record(
+        session,
+        EventType.CLAIM_DOCUMENT_RECEIVED,
+        agreement_id=claim.agreement_id,
+        claim_id=claim.id,
+        document=kind,
+        status=claim.status,
+        version=updated.version,
+        links={"claim": events.link("claims", claim.id)},
+    )
     audit.record(
         session,
         principal,

@@ -25,6 +25,8 @@ from app.core.auth import Principal
 from app.core.clock import today
 from app.core.errors import Conflict, Forbidden, Unprocessable
 from app.core.pagination import Page, keyset_page
+from app.events import service as events
+from app.events.types import EventType
 from app.models import ContributionPayment
 
 
@@ -117,6 +119,16 @@ async def record_payment(
         organization_id=principal.organization_id,
         key_id=principal.key_id,
         allocations=allocations,
+    )
+    await events.record(
+        session,
+        EventType.CONTRIBUTION_PAYMENT_RECORDED,
+        agreement_id=agreement.id,
+        payment_id=payment.id,
+        amount=data.amount,
+        paid_on=str(data.paid_on),
+        months=[service.format_month(m) for m in months],
+        links={"payments": f"{events.link('agreements', agreement.id)}/payments"},
     )
     audit.record(
         session,

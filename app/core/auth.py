@@ -31,6 +31,8 @@ Scope = Literal[
     "claims:write",
     "claims:review",
     "reports:read",
+    "events:read",
+    "webhooks:write",
 ]
 SCOPES: tuple[str, ...] = get_args(Scope)
 KEY_PREFIX = "prs_"

@@ -54,6 +54,11 @@ def decode_id_cursor(cursor: str) -> int:
     return _bigint(value)
 
 
+def decode_int_cursor(cursor: str, width: int) -> list[int]:
+    """The `width` bigint keys of a cursor made by `encode_cursor`; 422 for anything else."""
+    return [_bigint(value) for value in decode_cursor(cursor, width)]
+
+
 def _bigint(value: str) -> int:
     """A key of a bigint column as a cursor holds it: ASCII digits below 2**63."""
     if not value.isascii() or not value.isdigit() or int(value) >= 2**63:

@@ -61,6 +61,19 @@ class Settings(BaseSettings):
     console_session_hours: int = Field(
         default=8, ge=1, le=720, description="How long a console sign-in lasts, in hours."
     )
+    # Webhooks (app/webhooks): which URLs endpoints may have, and how the dispatcher sends.
+    webhook_url_policy: Literal["public", "loopback", "any"] | None = Field(
+        default=None,
+        description="public: https to public addresses only; loopback: also 127.0.0.1 and "
+        "http; any: anything. Unset: public in production, any elsewhere.",
+    )
+    webhook_dispatcher: bool = Field(default=True, description="Run the dispatcher in the app")
+    webhook_concurrency: int = Field(default=16, ge=1)
+    webhook_endpoint_concurrency: int = Field(default=4, ge=1)
+    webhook_connect_timeout: float = Field(default=5.0, gt=0)
+    webhook_read_timeout: float = Field(default=10.0, gt=0)
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    webhook_poll_seconds: float = Field(default=5.0, gt=0)
 
     @model_validator(mode="after")
     def refuse_weak_admin_key(self) -> "Settings":
@@ -68,6 +81,22 @@ class Settings(BaseSettings):
         if self.environment == "production" and key is not None and len(key) < MIN_ADMIN_KEY_LENGTH:
             raise ValueError(f"ADMIN_API_KEY must be at least {MIN_ADMIN_KEY_LENGTH} characters")
         return self
+
+    @model_validator(mode="after")
+    def lease_outlasts_an_attempt(self) -> "Settings":
+        # A lease shorter than an attempt would let another dispatcher send it meanwhile.
+        attempt = self.webhook_connect_timeout + 2 * self.webhook_read_timeout
+        if self.webhook_lease_seconds <= attempt:
+            raise ValueError(
+                "WEBHOOK_LEASE_SECONDS must exceed WEBHOOK_CONNECT_TIMEOUT + 2 x READ_TIMEOUT"
+            )
+        return self
+
+    @property
+    def url_policy(self) -> Literal["public", "loopback", "any"]:
+        if self.webhook_url_policy is not None:
+            return self.webhook_url_policy
+        return "public" if self.environment == "production" else "any"
 
 
 @lru_cache

@@ -7,6 +7,7 @@ from app.models.claim import Claim, ClaimBenefit, ClaimDocument, ClaimEvent
 from app.models.console import ConsoleSession
 from app.models.contribution import ContributionAllocation, ContributionPayment
 from app.models.coverage import AccessLogEntry
+from app.models.event import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.models.idempotency import IdempotencyRecord
 from app.models.organization import ApiKey, Organization, OrganizationKind
 from app.models.reference import (
@@ -45,6 +46,7 @@ __all__ = [
     "ContributionAllocation",
     "ContributionPayment",
     "Election",
+    "Event",
     "IdempotencyRecord",
     "Organization",
     "OrganizationKind",
@@ -56,4 +58,7 @@ __all__ = [
     "RoleLabel",
     "RosterBatch",
     "RosterBatchRow",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

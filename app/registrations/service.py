@@ -15,6 +15,8 @@ from app.core.accesslog import AccessLogWriter, record_session_reads
 from app.core.auth import Principal
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable, constraint_of
 from app.core.pagination import Page, decode_id_cursor, page_of
+from app.events import service as events
+from app.events.types import EventType
 from app.models import COVERING_STATUSES, Agreement, Registration, RegistrationStatus
 from app.nik import format_nik, mask_nik
 from app.registrations import repository
@@ -203,6 +205,7 @@ async def terminate_registration(
         )
     # The row is locked, so the state read above still holds.
     await repository.terminate(session, registration_id, ended_on=data.ended_on, reason=data.reason)
+    await _announce_ended(session, registration, RegistrationStatus.TERMINATED, data.ended_on)
     audit.record(
         session,
         principal,
@@ -242,6 +245,17 @@ async def resolve_registration(
         )
     else:
         await _transfer(session, principal, registration)
+    await events.record(
+        session,
+        EventType.REGISTRATION_RESOLVED,
+        agreement_id=registration.agreement_id,
+        registration_id=registration_id,
+        action=data.action,
+        status=RegistrationStatus.REJECTED
+        if data.action == "reject"
+        else RegistrationStatus.ACTIVE,
+        links={"registration": events.link("registrations", registration_id)},
+    )
     audit.record(
         session,
         principal,
@@ -251,6 +265,20 @@ async def resolve_registration(
         detail=detail,
     )
     return await _reread(session, principal, registration_id)
+
+
+async def _announce_ended(
+    session: AsyncSession, registration: Registration, status: str, ended_on: date
+) -> None:
+    await events.record(
+        session,
+        EventType.REGISTRATION_ENDED,
+        agreement_id=registration.agreement_id,
+        registration_id=registration.id,
+        status=status,
+        ended_on=str(ended_on),
+        links={"registration": events.link("registrations", registration.id)},
+    )
 
 
 def _last_day(registration: Registration) -> date:
@@ -298,6 +326,11 @@ async def _transfer(session: AsyncSession, principal: Principal, held: Registrat
         raise transfer_conflict(
             "Another covering registration of this NIK still overlaps; nothing was changed"
         ) from exc
+    # The other registration is of another agreement, most often of the other body: its
+    # parties hear of it under their agreement.
+    was = previous["status"]
+    ended = RegistrationStatus.TERMINATED if was == RegistrationStatus.ACTIVE else str(was)
+    await _announce_ended(session, other, ended, ended_on)
     audit.record(
         session,
         principal,

@@ -28,11 +28,13 @@ from app.core.auth import Principal
 from app.core.clock import JAKARTA
 from app.core.errors import AppError
 from app.core.settings import Settings
+from app.events import service as events
+from app.events.types import EventType
 from app.rosters import pipeline
 from app.rosters.lanes import SecondLane, drop_orphan_tables, resolve_prepared
 from app.rosters.parsing import RosterFormat, xlsx_rows
 from app.rosters.repository import batches
-from app.rosters.runner import run_batch
+from app.rosters.runner import batch_event, run_batch
 from app.rosters.upload import Upload
 
 logger = logging.getLogger("perisai.rosters")
@@ -119,19 +121,17 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
                 if second is not None:
                     await second.commit()
     except asyncio.CancelledError:
-        await _fail(sessionmaker, job.batch_id, "interrupted", batches.INTERRUPTED_DETAIL)
+        await _fail(sessionmaker, job, "interrupted", batches.INTERRUPTED_DETAIL)
         raise
     except AppError as exc:
-        await _fail(sessionmaker, job.batch_id, exc.code, exc.detail)
+        await _fail(sessionmaker, job, exc.code, exc.detail)
     except Exception as exc:
         # The message may quote a row's values: log the type only.
         logger.error(
             "roster batch failed",
             extra={"fields": {"batch_id": str(job.batch_id), "error": type(exc).__name__}},
         )
-        await _fail(
-            sessionmaker, job.batch_id, "internal_error", "The roster could not be processed"
-        )
+        await _fail(sessionmaker, job, "internal_error", "The roster could not be processed")
     finally:
         upload.close()
         if second is not None:
@@ -176,22 +176,37 @@ async def _update(
 
 
 async def _fail(
-    sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, code: str, detail: str
+    sessionmaker: async_sessionmaker[AsyncSession], job: pipeline.Job, code: str, detail: str
 ) -> None:
     async def record() -> None:
         # Shielded from a cancellation: nobody would retrieve its error, so it keeps none.
         with suppress(Exception):
-            await _update(
-                sessionmaker,
-                batch_id,
-                status="failed",
-                applied=False,
-                error=code,
-                error_detail=detail,
-                finished_at=_now(),
-            )
+            await _record_failure(sessionmaker, job, code, detail)
 
     await asyncio.shield(record())
+
+
+async def _record_failure(
+    sessionmaker: async_sessionmaker[AsyncSession], job: pipeline.Job, code: str, detail: str
+) -> None:
+    async with sessionmaker() as session:
+        await batches.set_batch(
+            session,
+            job.batch_id,
+            status="failed",
+            applied=False,
+            error=code,
+            error_detail=detail,
+            finished_at=_now(),
+        )
+        await events.record(
+            session,
+            EventType.ROSTER_BATCH_FAILED,
+            agreement_id=job.agreement_id,
+            **batch_event(job.batch_id, status="failed"),
+            error=code,
+        )
+        await session.commit()
 
 
 def _now() -> datetime:
@@ -216,9 +231,20 @@ async def sweep(
             extra={"fields": {"batches": [str(i) for i in dropped]}},
         )
     async with sessionmaker() as session:
-        failed = await batches.fail_interrupted(session, older_than_seconds=UNCLAIMED_GRACE_SECONDS)
+        interrupted = await batches.fail_interrupted(
+            session, older_than_seconds=UNCLAIMED_GRACE_SECONDS
+        )
+        await events.record_many(
+            session,
+            EventType.ROSTER_BATCH_FAILED,
+            [
+                (agreement_id, {**batch_event(batch_id, status="failed"), "error": "interrupted"})
+                for batch_id, agreement_id in interrupted
+            ],
+        )
         purged = await batches.purge_refused_rows(session, older_than_hours=errors_retention_hours)
         await session.commit()
+    failed = [batch_id for batch_id, _ in interrupted]
     if failed:
         logger.warning(
             "roster batches interrupted", extra={"fields": {"batches": [str(i) for i in failed]}}

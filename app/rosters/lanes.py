@@ -23,6 +23,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.database import asyncpg_url
+from app.events import service as events
 from app.rosters.repository import batches, staging
 from app.rosters.repository.staging import StageTables
 
@@ -89,6 +90,7 @@ class SecondLane:
             lane = cls(connection, batch_id, chunks)
             await staging.create_stage(connection, lane.tables, temporary=False, chunks=lane.chunks)
             await connection.execute("BEGIN")
+            await events.before_prepare(connection)
         except LOST as exc:
             logger.warning(
                 "no second connection for a roster",
@@ -111,6 +113,7 @@ class SecondLane:
             return
         try:
             await self.connection.execute(f"COMMIT PREPARED '{self.gid}'")
+            await events.after_commit_prepared(self.connection)
         except asyncpg.exceptions.UndefinedObjectError:
             pass
         except LOST as exc:

@@ -239,6 +239,7 @@ async def _finish(
             main.connection,
             main.tables,
             agreement_id=job.agreement_id,
+            batch_id=job.batch_id,
             cohort_ids=cohort_ids,
             as_of=job.as_of,
         )

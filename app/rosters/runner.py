@@ -1,6 +1,7 @@
 """Running one batch in the caller's transaction: the agreement locked, the file processed, the
 batch's result recorded. The synchronous push and the background job both run it."""
 
+import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -8,11 +9,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import audit, clock
 from app.core.auth import Principal
 from app.core.errors import Conflict, Unprocessable
+from app.events import service as events
+from app.events.types import EventType
 from app.rosters import pipeline
 from app.rosters.context import load_context
 from app.rosters.lanes import SecondLane
 from app.rosters.parsing import RosterFileError
 from app.rosters.repository import batches, lookups, staging
+from app.rosters.schemas import counts_of
+
+
+def batch_event(batch_id: uuid.UUID, *, status: str) -> dict[str, Any]:
+    """What every roster batch event says of its batch."""
+    batch = events.link("roster-batches", batch_id)
+    return {
+        "batch_id": str(batch_id),
+        "status": status,
+        "links": {"batch": batch, "errors": f"{batch}/errors"},
+    }
 
 
 def require_active(status: str) -> None:
@@ -69,6 +83,15 @@ async def run_batch(
         delimiter=result.delimiter,
         timings=result.timings,
         finished_at=clock.now(),
+    )
+    await events.record(
+        session,
+        EventType.ROSTER_BATCH_FAILED if refused else EventType.ROSTER_BATCH_COMPLETED,
+        agreement_id=job.agreement_id,
+        **batch_event(job.batch_id, status="failed" if refused else "completed"),
+        error="roster_rejected" if refused else None,
+        total_rows=result.total_rows,
+        counts=counts_of(result.counts).model_dump(),  # every outcome, as the batch reads
     )
     audit.record(
         session,

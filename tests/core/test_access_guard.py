@@ -246,6 +246,18 @@ async def seed_world(client: httpx.AsyncClient, session: AsyncSession) -> World:
     )
     assert payment.status_code == 201, payment.text
 
+    hook = f"http://127.0.0.1:9/guard/{tag}"
+    endpoint = await client.post(
+        "/v1/webhook-endpoints",
+        json={"url": hook, "event_types": ["claim.created"]},
+        headers=counterpart_headers,
+    )
+    assert endpoint.status_code == 201, endpoint.text
+    ping = await client.post(
+        f"/v1/webhook-endpoints/{endpoint.json()['id']}/test", headers=counterpart_headers
+    )
+    assert ping.status_code == 202, ping.text
+
     read = await client.get(f"/v1/agreements/{agreement.id}", headers=branch_headers)
     return World(
         values={
@@ -256,11 +268,17 @@ async def seed_world(client: httpx.AsyncClient, session: AsyncSession) -> World:
             "batch_id": batch["id"],
             "registration_id": str(registration["id"]),
             "claim_id": claim.json()["id"],
+            "endpoint_id": endpoint.json()["id"],
+            "delivery_id": str(ping.json()["id"]),
             "nik": nik,
             "regions.code": "12.09.18",
             "elections.code": "pilkada-2024",
         },
-        etags={"agreement_id": read.headers["ETag"], "claim_id": claim.headers["ETag"]},
+        etags={
+            "agreement_id": read.headers["ETag"],
+            "claim_id": claim.headers["ETag"],
+            "endpoint_id": endpoint.headers["ETag"],
+        },
         secrets={
             "officer's name": name,
             "rejected row's name": rejected["full_name"],
@@ -269,6 +287,7 @@ async def seed_world(client: httpx.AsyncClient, session: AsyncSession) -> World:
             "agreement number": agreement.number,
             "claim's place": place,
             "payment reference": reference,
+            "webhook URL": hook,
         },
         owners=[branch_headers, counterpart_headers],
     )

@@ -28,7 +28,7 @@ from tests.rosters.helpers import (
     scalar,
     xlsx_body,
 )
-from tests.seed import CohortSpec
+from tests.seed import CohortSpec, OfficerSpec, seed_registrations
 
 pytestmark = pytest.mark.concurrency
 
@@ -233,3 +233,42 @@ async def test_a_second_lane_whose_connection_died_closes_quietly_and_is_swept(
 
     assert await lanes.drop_orphan_tables(sessionmaker) == [batch_id]
     assert await scalar(engine, tables, p=pattern) == 0
+
+
+async def test_held_rows_of_the_second_connection_are_announced(
+    committing_app: FastAPI,
+    committing_client: httpx.AsyncClient,
+    engine: AsyncEngine,
+    two_phase: None,
+    small_lanes: None,
+):
+    """Its transaction is prepared, which NOTIFY would forbid: its events and deliveries land
+    at COMMIT PREPARED, and it wakes the dispatchers then."""
+    p = await committed_parties(committing_app, committing_client, cohorts=(PLANNED,))
+    other = await committed_parties(committing_app, committing_client, kind="bawaslu")
+    # Row 7 of the file (the second connection's chunk) is a KPPS already a Bawaslu officer.
+    async with committing_app.state.sessionmaker() as session:
+        await seed_registrations(
+            session,
+            agreement=other.agreement,
+            role="KPPS",
+            officers=[OfficerSpec(nik=int(officer(6)["nik"]))],
+        )
+        await session.commit()
+    hook = await committing_client.post(
+        "/v1/webhook-endpoints",
+        json={"url": "http://127.0.0.1:9/hook", "event_types": ["registration.held"]},
+        headers=p.counterpart,
+    )
+    assert hook.status_code == 201, hook.text
+    batch = await big_push(committing_client, p, [officer(n) for n in range(1, 31)])
+    assert (batch["status"], batch["timings"]["connections"]) == ("completed", 2), batch
+    assert batch["counts"]["held"] == 1
+    held = await scalar(
+        engine,
+        "SELECT count(*) FROM webhook_deliveries d JOIN events e ON e.id = d.event_id "
+        "WHERE e.type = 'registration.held' AND e.agreement_id = :a",
+        a=p.agreement.id,
+    )
+    assert held == 1
+    assert await scalar(engine, "SELECT count(*) FROM pg_prepared_xacts") == 0

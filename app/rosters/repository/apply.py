@@ -6,8 +6,19 @@ from typing import Any
 
 import asyncpg
 
+from app.events import service as events
 from app.rosters.columns import REGISTERED, SAME_DATA, SET_DATA, listed
 from app.rosters.repository.staging import StageTables
+
+# The events of registrations a batch ($1) ended, from the CTE `ended` (id, agreement_id,
+# status, ended_on) that ended them: ids, statuses and links only, as every event.
+ENDED_EVENTS = """
+SELECT e.agreement_id, 'registration.ended', jsonb_build_object(
+    'agreement_id', e.agreement_id, 'registration_id', e.id, 'status', e.status,
+    'ended_on', e.ended_on, 'batch_id', $1::uuid,
+    'links', jsonb_build_object('registration', '/v1/registrations/' || e.id))
+FROM ended e
+"""
 
 
 async def outcomes(
@@ -25,21 +36,30 @@ async def outcomes(
     if not plain:
         await _apply_changes(connection, s, o, batch_id)
     await _insert_new(connection, s, o, batch_id, agreement_id)
+    if not plain:  # a plain chunk (every row new) holds no one
+        await _announce_held(connection, s, o, batch_id, agreement_id)
 
 
 async def _apply_changes(
     connection: asyncpg.Connection, s: str, o: str, batch_id: uuid.UUID
 ) -> None:
     # PAW first: the old registration ends the day before the new one starts, freeing the days.
-    await connection.execute(
-        f"""
-        UPDATE registrations t
-        SET status = 'replaced',
-            ended_on = LEAST(t.coverage_end, GREATEST(s.coverage_start - 1, t.coverage_start - 1)),
-            end_reason = 'replaced (PAW)', updated_at = now()
-        FROM {o} o JOIN {s} s USING (row_number)
-        WHERE t.id = o.replaces_id AND o.outcome IN ('replaced', 'held') AND t.status = 'active'
-        """
+    await events.record_selected(
+        connection,
+        ENDED_EVENTS,
+        batch_id,
+        ctes=f"""
+        ended AS (
+            UPDATE registrations t
+            SET status = 'replaced',
+                ended_on = LEAST(t.coverage_end,
+                                 GREATEST(s.coverage_start - 1, t.coverage_start - 1)),
+                end_reason = 'replaced (PAW)', updated_at = now()
+            FROM {o} o JOIN {s} s USING (row_number)
+            WHERE t.id = o.replaces_id AND o.outcome IN ('replaced', 'held')
+              AND t.status = 'active'
+            RETURNING t.id, t.agreement_id, t.status, t.ended_on
+        ),""",
     )
     await connection.execute(
         f"""
@@ -76,11 +96,35 @@ async def _insert_new(
     )
 
 
+async def _announce_held(
+    connection: asyncpg.Connection, s: str, o: str, batch_id: uuid.UUID, agreement_id: uuid.UUID
+) -> None:
+    """A `registration.held` event per registration the chunk just inserted as held, in one
+    statement: its conflict names the other registration's body, role and period only."""
+    await events.record_selected(
+        connection,
+        f"""
+        SELECT $2::uuid, 'registration.held', jsonb_build_object(
+            'agreement_id', $2::uuid, 'registration_id', r.id, 'batch_id', $1::uuid,
+            'cohort_id', r.cohort_id, 'role', r.role_code, 'status', r.status,
+            'conflict', r.conflict,
+            'links', jsonb_build_object('registration', '/v1/registrations/' || r.id,
+                                        'batch', '/v1/roster-batches/' || $1::uuid))
+        FROM {o} o JOIN {s} s USING (row_number)
+        JOIN registrations r ON r.nik = s.nik AND r.batch_id = $1 AND r.status = 'held'
+        WHERE o.outcome = 'held' AND o.existing_id IS NULL
+        """,
+        batch_id,
+        agreement_id,
+    )
+
+
 async def terminate_missing(
     connection: asyncpg.Connection,
     tables: StageTables,
     *,
     agreement_id: uuid.UUID,
+    batch_id: uuid.UUID,
     cohort_ids: list[uuid.UUID],
     as_of: date,
 ) -> int:
@@ -89,21 +133,26 @@ async def terminate_missing(
     if not cohort_ids:
         return 0
     # The agreement leads ix_registrations_agreement_report (agreement, cohort, status, ...).
-    result: str = await connection.execute(
-        f"""
-        UPDATE registrations r
-        SET status = 'terminated',
-            ended_on = GREATEST(LEAST($2::date - 1, r.coverage_end), r.coverage_start - 1),
-            end_reason = 'missing from a replace-mode roster', updated_at = now()
-        WHERE r.agreement_id = $3 AND r.cohort_id = ANY($1::uuid[]) AND r.status = 'active'
-          AND r.coverage_end >= $2
-          AND NOT EXISTS (SELECT 1 FROM {tables.stage} s WHERE s.nik = r.nik)
-        """,
+    # One event per registration ended, so the count of events is the count of terminations.
+    return await events.record_selected(
+        connection,
+        ENDED_EVENTS,
+        batch_id,
         cohort_ids,
         as_of,
         agreement_id,
+        ctes=f"""
+        ended AS (
+            UPDATE registrations r
+            SET status = 'terminated',
+                ended_on = GREATEST(LEAST($3::date - 1, r.coverage_end), r.coverage_start - 1),
+                end_reason = 'missing from a replace-mode roster', updated_at = now()
+            WHERE r.agreement_id = $4 AND r.cohort_id = ANY($2::uuid[]) AND r.status = 'active'
+              AND r.coverage_end >= $3
+              AND NOT EXISTS (SELECT 1 FROM {tables.stage} s WHERE s.nik = r.nik)
+            RETURNING r.id, r.agreement_id, r.status, r.ended_on
+        ),""",
     )
-    return int(result.rsplit(" ", 1)[-1])
 
 
 async def store_problem_rows(

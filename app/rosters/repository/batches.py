@@ -79,10 +79,13 @@ def batch_lock(batch_id: uuid.UUID) -> str:
     return f"{BATCH_LOCK_PREFIX}{batch_id}"
 
 
-async def fail_interrupted(session: AsyncSession, *, older_than_seconds: int) -> list[uuid.UUID]:
+async def fail_interrupted(
+    session: AsyncSession, *, older_than_seconds: int
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """Marks failed the unfinished batches that no live process holds (see batch_lock): at
     once when `processing` (its process took the lock before saying so), and when `received`
-    only once older than `older_than_seconds` (its task may not have taken it yet)."""
+    only once older than `older_than_seconds` (its task may not have taken it yet). Their ids
+    and agreements'."""
     rows = await session.execute(
         text(
             "UPDATE roster_batches SET status = 'failed', error = 'interrupted', "
@@ -91,11 +94,11 @@ async def fail_interrupted(session: AsyncSession, *, older_than_seconds: int) ->
             "WHERE (status = 'processing' OR (status = 'received' "
             "AND created_at < now() - make_interval(secs => :age))) "
             "AND pg_try_advisory_xact_lock(hashtextextended(:prefix || id::text, 0)) "
-            "RETURNING id"
+            "RETURNING id, agreement_id"
         ),
         {"age": older_than_seconds, "detail": INTERRUPTED_DETAIL, "prefix": BATCH_LOCK_PREFIX},
     )
-    return [row[0] for row in rows]
+    return [(row[0], row[1]) for row in rows]
 
 
 INTERRUPTED_DETAIL = (

@@ -1,0 +1,7 @@
+"""What a key needs for the events feed."""
+
+from typing import Annotated
+
+from app.core.auth import Principal, require
+
+EventsRead = Annotated[Principal, require("events:read")]

@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions, signed delivery (Standard Webhooks) and the dispatcher."""

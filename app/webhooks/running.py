@@ -1,0 +1,50 @@
+"""Where the dispatcher runs: inside the app (by default) or as `python -m app dispatch`."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.core.database import asyncpg_url, plain_url
+from app.core.settings import Settings
+from app.webhooks.dispatcher import Dispatcher
+
+logger = logging.getLogger("perisai.webhooks")
+
+
+async def _forever(dispatcher: Dispatcher) -> None:
+    while True:
+        try:
+            await dispatcher.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database went away: start again shortly
+            logger.warning("webhook dispatcher stopped", extra={"fields": {"error": repr(exc)}})
+        await asyncio.sleep(5)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Merged into the application's lifespan by the webhooks router (after the engine exists);
+    nothing runs when WEBHOOK_DISPATCHER=false or the app has no engine of its own."""
+    settings: Settings = app.state.settings
+    bind = app.state.sessionmaker.kw.get("bind")
+    if not settings.webhook_dispatcher or not isinstance(bind, AsyncEngine):
+        yield
+        return
+    task = asyncio.create_task(_forever(Dispatcher(asyncpg_url(bind), settings)), name="webhooks")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
+def dispatch(url: str, settings: Settings) -> None:
+    """`python -m app dispatch`: the dispatcher alone, until interrupted."""
+    with suppress(KeyboardInterrupt):
+        asyncio.run(_forever(Dispatcher(plain_url(url), settings, name="perisai-dispatch")))

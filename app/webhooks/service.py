@@ -107,8 +107,8 @@ async def update_endpoint(
     if_match: str | None,
     policy: Policy,
 ) -> WebhookEndpointRead:
-    versions = if_match_versions(if_match, entity="webhook endpoint")
     endpoint = await visible_endpoint(session, principal, endpoint_id, for_update=True)
+    versions = if_match_versions(if_match, entity="webhook endpoint", current=endpoint.version)
     check_version("webhook endpoint", endpoint.version, versions)
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
     for field in ("url", "event_types", "enabled"):

@@ -10,8 +10,8 @@ from fastapi import FastAPI
 
 from app.events import service as events
 from app.events.types import EventType
-from tests.agreements.helpers import assert_problem
 from tests.factories import issue_key, organization_with_key
+from tests.problems import assert_problem
 from tests.rosters.helpers import committed_parties
 from tests.webhooks.helpers import write_events
 

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.settings import Settings
 from app.main import create_app
 from app.webhooks.urls import address_allowed
-from tests.agreements.helpers import assert_problem
 from tests.conftest import ADMIN_KEY
 from tests.factories import issue_key, organization_with_key
+from tests.problems import assert_problem
 
 URL = "http://127.0.0.1:9/hook"
 

@@ -244,7 +244,7 @@ class WarningRead(BaseModel):
     detail: str
 
 
-class EventRead(BaseModel):
+class ClaimEventRead(BaseModel):
     from_status: ClaimStatus | None
     to_status: ClaimStatus
     at: datetime
@@ -285,7 +285,7 @@ class ClaimRead(BaseModel):
     version: int
     paid_on: date | None
     transfer_reference: str | None
-    history: list[EventRead]
+    history: list[ClaimEventRead]
     created_at: datetime
     updated_at: datetime
 

@@ -21,10 +21,10 @@ from app.claims.schemas import (
     AmountsClaimed,
     BenefitLineRead,
     ClaimantRead,
+    ClaimEventRead,
     ClaimRead,
     ClaimSummary,
     DocumentRead,
-    EventRead,
     TotalsRead,
     WarningRead,
 )
@@ -161,7 +161,7 @@ async def claim_read(
         paid_on=claim.paid_on,
         transfer_reference=claim.transfer_reference,
         history=[
-            EventRead(
+            ClaimEventRead(
                 from_status=event.from_status,
                 to_status=event.to_status,
                 at=event.at,

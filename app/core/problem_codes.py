@@ -130,6 +130,18 @@ CONTRIBUTIONS = (
     "month_outside_agreement",
     "payment_reference_exists",
 )
+EVENTS = ("unknown_event_type",)
+WEBHOOKS = (
+    "webhook_endpoint_not_found",
+    "webhook_endpoint_disabled",
+    "delivery_not_found",
+    "field_not_nullable",
+    "no_organization",
+    "url_invalid",
+    "url_not_https",
+    "url_not_public",
+    "url_unresolvable",
+)
 # The operator console's pages (app/console/), rendered in Indonesian with these codes.
 CONSOLE = (
     "console_sign_in_required",
@@ -150,6 +162,8 @@ PROBLEM_CODES: tuple[str, ...] = tuple(
         + COVERAGE
         + CLAIMS
         + CONTRIBUTIONS
+        + EVENTS
+        + WEBHOOKS
         + CONSOLE
     )
 )

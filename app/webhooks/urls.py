@@ -21,8 +21,11 @@ METADATA = frozenset(
 )
 
 
+UrlRefusedCode = Literal["url_invalid", "url_not_https", "url_not_public", "url_unresolvable"]
+
+
 class UrlRefused(Exception):
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: UrlRefusedCode, detail: str) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail

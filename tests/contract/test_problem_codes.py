@@ -9,6 +9,7 @@ from app.core import errors
 from app.core.problem_codes import PROBLEM_CODES
 from app.main import create_app
 from app.rosters.parsing.rows import RosterFileErrorCode
+from app.webhooks.urls import UrlRefusedCode
 
 APP = Path(__file__).resolve().parents[2] / "app"
 
@@ -57,6 +58,7 @@ def codes_in_app() -> dict[str, str]:
     found = {cls.code: f"class {cls.__name__}" for cls in classes}
     found |= {code: "core/errors._HTTP_CODES" for code, _ in errors._HTTP_CODES.values()}
     found |= {code: "rosters/parsing/rows.py" for code in get_args(RosterFileErrorCode)}
+    found |= {code: "webhooks/urls.py" for code in get_args(UrlRefusedCode)}
     for path in sorted(APP.rglob("*.py")):
         for code in raised_codes(path.read_text(), names):
             found.setdefault(code, str(path.relative_to(APP)))

@@ -136,6 +136,7 @@ class Serving:
     def __exit__(self, *exc: object) -> None:
         assert self.process is not None
         stop(self.process)
+        self.log.unlink(missing_ok=True)
 
     def kill(self) -> None:
         assert self.process is not None

@@ -144,5 +144,6 @@ def test_the_service_brings_its_postgresql_back_and_ctrl_c_stops_it_after_a_kill
     assert last.process is not None
     last.process.send_signal(signal.SIGINT)
     last.process.wait(timeout=60)
+    last.__exit__(None, None, None)
     assert wait_for(lambda: world.server.postmaster_pid() is None, timeout=30)
     assert not backends_of(world.server)

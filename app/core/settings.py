@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)
+    # Scale: how often each process sweeps interrupted roster batches.
+    roster_sweep_seconds: float = Field(default=60, gt=0)
 
     @model_validator(mode="after")
     def refuse_weak_admin_key(self) -> "Settings":

@@ -5,7 +5,7 @@ advisory lock on the batch for its whole run, marks it `processing` (committed),
 applies it in ONE transaction that also completes the batch: a crash leaves a batch that says
 `processing` and no registration of it. A large one may also use a second connection, whose
 prepared transaction commits right after that one (lanes.py). A sweep (at start-up, then every
-minute) settles such prepared halves that a dead process left, and marks failed, with
+ROSTER_SWEEP_SECONDS) settles such prepared halves that a dead process left, and marks failed, with
 `interrupted`, the unfinished batches whose lock no process holds any more.
 """
 
@@ -34,7 +34,6 @@ from app.rosters.upload import Upload
 logger = logging.getLogger("perisai.rosters")
 
 MAX_RUNNING_JOBS = 2
-SWEEP_SECONDS = 60
 # A batch younger than this may still be between its request's commit and its task's lock.
 UNCLAIMED_GRACE_SECONDS = 60
 PROGRESS_SECONDS = 0.5
@@ -204,7 +203,7 @@ async def _sweep_forever(app: FastAPI) -> None:
     while True:
         with suppress(Exception):
             await sweep(app.state.sessionmaker)
-        await asyncio.sleep(SWEEP_SECONDS)
+        await asyncio.sleep(app.state.settings.roster_sweep_seconds)
 
 
 @asynccontextmanager

@@ -12,7 +12,7 @@ from app.claims.endpoints import router as claims_router
 from app.contract import SERVERS, TAGS, api_version, description
 from app.contributions.endpoints import router as contributions_router
 from app.core import accesslog
-from app.core.database import create_engine, create_sessionmaker, resolve_database_url
+from app.core.database import create_sessionmaker, engine_for, resolve_database_url
 from app.core.errors import ConstraintErrors, install_error_handlers
 from app.core.health import router as health_router
 from app.core.observability import Metrics, RequestContextMiddleware
@@ -55,11 +55,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with AsyncExitStack() as running:
         if not hasattr(app.state, "sessionmaker"):
             settings: Settings = app.state.settings
-            engine = create_engine(
-                resolve_database_url(settings),
-                pool_size=settings.db_pool_size,
-                max_overflow=settings.db_max_overflow,
-            )
+            engine = engine_for(resolve_database_url(settings), settings)
             running.push_async_callback(engine.dispose)
             app.state.engine = engine
             app.state.sessionmaker = create_sessionmaker(engine)

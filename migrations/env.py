@@ -18,10 +18,10 @@ from app.models import Base
 target_metadata = Base.metadata
 logger = logging.getLogger("perisai.migrations")
 
-# Replicas that start together take this session lock in turn: the first migrates, the others
-# wait for it and then find the database at head (each reads the version once it holds the lock).
-MIGRATION_LOCK = text("SELECT pg_advisory_lock(hashtextextended('perisai:migrations', 0))")
-MIGRATION_UNLOCK = text("SELECT pg_advisory_unlock(hashtextextended('perisai:migrations', 0))")
+# Replicas that start together take this lock in turn: the first migrates, the others wait for
+# it and then find the database at head (alembic reads the version after it, in the same
+# transaction). A transaction lock, not a session one, so that it works behind PgBouncer too.
+MIGRATION_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended('perisai:migrations', 0))")
 
 
 def database_url() -> str:
@@ -40,17 +40,12 @@ def run_with_connection(connection: Connection) -> None:
     ) -> None:
         applied.append(step.up_revision_id or "")
 
-    connection.execute(MIGRATION_LOCK)
-    connection.commit()  # the lock is the session's: it outlives this transaction
-    try:
-        context.configure(
-            connection=connection, target_metadata=target_metadata, on_version_apply=count
-        )
-        with context.begin_transaction():
-            context.run_migrations()
-    finally:
-        connection.execute(MIGRATION_UNLOCK)
-        connection.commit()
+    context.configure(
+        connection=connection, target_metadata=target_metadata, on_version_apply=count
+    )
+    with context.begin_transaction():
+        connection.execute(MIGRATION_LOCK)
+        context.run_migrations()
     if applied:
         logger.info("migrations applied", extra={"fields": {"steps": len(applied)}})
     else:

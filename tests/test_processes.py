@@ -3,15 +3,10 @@ together on a fresh database and migrate it once, an Idempotency-Key sent to bot
 applies once, and a roster batch whose process is killed is swept by the other."""
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -20,76 +15,24 @@ import pytest
 from alembic.script import ScriptDirectory
 
 from app.core.database import plain_url
-from bench.bench_rosters import free_port, stop
 from tests.conftest import (
-    ADMIN_KEY,
-    REPO,
     _execute_on_server,
     alembic_config,
     server_url,
     with_database,
 )
 from tests.factories import ADMIN
+from tests.live_server import ServerProcess, start_server_process, wait_until_ready
 from tests.rosters.helpers import Parties, finished, json_body, officer, parties
 
 pytestmark = pytest.mark.concurrency
-
-START_SECONDS = 90
-
-
-@dataclass
-class Server:
-    base: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
 
 
 @dataclass
 class Pair:
     url: str
-    first: Server
-    second: Server
-
-
-def start(url: str, log: Path) -> Server:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "ADMIN_API_KEY": ADMIN_KEY,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "ENVIRONMENT": "test",
-        "LOG_LEVEL": "INFO",
-        "SYNC_ROSTER_MAX_ROWS": "1",  # every roster goes to the background job
-        "ROSTER_SWEEP_SECONDS": "0.5",
-    }
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve"],
-            cwd=REPO,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    return Server(f"http://127.0.0.1:{port}", process, log)
-
-
-def wait_ready(server: Server) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise AssertionError(f"the server exited during start-up:\n{server.output()}")
-        try:
-            if httpx.get(f"{server.base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"the server did not become ready:\n{server.output()}")
+    first: ServerProcess
+    second: ServerProcess
 
 
 @pytest.fixture(scope="module")
@@ -100,14 +43,19 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     asyncio.run(_execute_on_server(server, f'CREATE DATABASE "{name}"'))
     url = with_database(server, name)
     logs = tmp_path_factory.mktemp("processes")
-    first, second = start(url, logs / "first.log"), start(url, logs / "second.log")
+    env = {
+        "SYNC_ROSTER_MAX_ROWS": "1",  # every roster goes to the background job
+        "ROSTER_SWEEP_SECONDS": "0.5",
+    }
+    first = start_server_process(url, logs / "first.log", env)
+    second = start_server_process(url, logs / "second.log", env)
     try:
-        wait_ready(first)
-        wait_ready(second)
+        wait_until_ready(first)
+        wait_until_ready(second)
         yield Pair(url, first, second)
     finally:
-        stop(first.process)
-        stop(second.process)
+        first.stop()
+        second.stop()
         asyncio.run(_execute_on_server(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 

@@ -31,8 +31,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)
-    # Scale: how often each process sweeps interrupted roster batches.
+    # Scale: how often each process sweeps interrupted roster batches; the connection pools of
+    # one process (README, "Sizing the connection pools") and PgBouncer in transaction mode.
     roster_sweep_seconds: float = Field(default=60, gt=0)
+    coverage_pool_size: int = Field(default=10, ge=1)
+    db_pool_timeout: float = Field(default=30, gt=0)
+    db_statement_cache_size: int = Field(default=100, ge=0)
 
     @model_validator(mode="after")
     def refuse_weak_admin_key(self) -> "Settings":

@@ -173,3 +173,23 @@ async def _until(
             return batch
         await asyncio.sleep(0.05)
     raise AssertionError(f"the batch never became {status}: {batch}")
+
+
+async def test_metrics_show_the_process_its_pools_and_its_roster_jobs(pair: Pair) -> None:
+    """After the tests above: the survivor ran the retried batch in the background."""
+    async with httpx.AsyncClient(base_url=pair.second.base, timeout=30) as client:
+        text = (await client.get("/metrics")).text
+    lines = text.splitlines()
+    assert any(line.startswith("process_resident_memory_bytes ") for line in lines)
+    assert 'perisai_db_pool_max_connections{pool="sqlalchemy"} 20.0' in lines
+    assert 'perisai_db_pool_max_connections{pool="coverage"} 10.0' in lines
+    assert 'perisai_roster_jobs_total{outcome="completed"} 1.0' in lines
+    assert "perisai_roster_jobs_running 0.0" in lines
+    rate = next(line for line in lines if line.startswith("perisai_roster_job_rows_per_second "))
+    assert float(rate.split()[1]) > 0
+    assert any(
+        line.startswith("perisai_http_request_duration_seconds_count{")
+        and 'route="/v1/roster-batches/{batch_id}"' in line
+        and 'status="200"' in line
+        for line in lines
+    ), [line for line in lines if "duration_seconds_count" in line]

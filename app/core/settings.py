@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     coverage_pool_size: int = Field(default=10, ge=1)
     db_pool_timeout: float = Field(default=30, gt=0)
     db_statement_cache_size: int = Field(default=100, ge=0)
+    database_read_url: str | None = Field(
+        default=None, description="A streaming standby for the read-heavy paths (app/core/replica)."
+    )
+    read_max_lag_seconds: float = Field(default=5, ge=0)
 
     @model_validator(mode="after")
     def refuse_weak_admin_key(self) -> "Settings":

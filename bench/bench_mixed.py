@@ -131,6 +131,31 @@ async def sample(url: str) -> dict[str, Any]:
         await connection.close()
 
 
+async def sizes(url: str) -> None:
+    """Rows, bytes per registration, and every index of registrations, as stored now."""
+    connection = await asyncpg.connect(plain_url(url))
+    try:
+        rows = await connection.fetchval("SELECT count(*) FROM registrations")
+        niks = await connection.fetchval("SELECT count(DISTINCT nik) FROM registrations")
+        heap, total = await connection.fetchrow(
+            "SELECT pg_relation_size('registrations'), pg_total_relation_size('registrations')"
+        )
+        indexes = await connection.fetch(
+            "SELECT c.relname, pg_relation_size(c.oid) FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE i.indrelid = 'registrations'::regclass ORDER BY 2 DESC"
+        )
+        mib = 1024 * 1024
+        print(f"\nregistrations: {rows:,} rows, {niks:,} NIKs")
+        print(f"  table (heap) {heap / mib:,.0f} MiB, {heap / rows:.0f} bytes a registration")
+        for name, size in indexes:
+            print(f"  {name:<44} {size / mib:>8,.0f} MiB  {size / rows:>5.0f} bytes a row")
+        everything = f"{total / mib:,.0f} MiB, {total / rows:.0f} bytes a row"
+        print(f"  all, TOAST and indexes too: {everything}")
+    finally:
+        await connection.close()
+
+
 # ---------------------------------------------------------------- the lookups, in a process
 
 
@@ -412,6 +437,65 @@ def run(args: argparse.Namespace, url: str, scratch: Path) -> None:
         bench_coverage.echo_problems(scratch / "app.log")
 
 
+# ---------------------------------------------------------------- the 10,000-NIK batch, inside
+
+
+async def batch_inside(url: str) -> None:
+    """Where a 10,000-NIK batch's time goes: EXPLAIN (ANALYZE, BUFFERS) of its query on fresh
+    NIKs, then the service's whole call (query, answers, JSON) under cProfile, in-process."""
+    import cProfile
+    import pstats
+
+    from app.core.auth import Principal
+    from app.coverage import repository, service
+    from app.coverage.schemas import CoverageCheckRequest
+
+    data = await sample(url)
+    rng = random.Random(5)
+    connection = await asyncpg.connect(plain_url(url))
+    try:
+        await connection.execute("SET track_io_timing = on")
+        niks = [rng.choice(data["niks"]) for _ in range(BATCH)]
+        rows = await connection.fetch(
+            "EXPLAIN (ANALYZE, BUFFERS) " + repository.COVERAGE_OF_NIKS_WITHHELD, niks, None
+        )
+        single = await connection.fetch(
+            "EXPLAIN (ANALYZE, BUFFERS) " + repository.COVERAGE_OF_NIK_WITHHELD,
+            rng.choice(data["niks"]),
+            None,
+        )
+        print("\nEXPLAIN (ANALYZE, BUFFERS), one lookup, masked caller:")
+        print("\n".join(f"  {row[0][:150]}" for row in single))
+        print("\nEXPLAIN (ANALYZE, BUFFERS), 10,000 fresh NIKs, masked caller:")
+        print("\n".join(f"  {row[0][:150]}" for row in rows))
+        principal = Principal(None, data["integrator"], "integrator", frozenset({"coverage:read"}))
+
+        @contextlib.asynccontextmanager
+        async def connect() -> Any:
+            yield connection
+
+        async def one() -> float:
+            body = CoverageCheckRequest.model_validate(
+                {"on": ON, "niks": [str(rng.choice(data["niks"])) for _ in range(BATCH)]}
+            )
+            started = time.perf_counter()
+            await service.check_many_json(connect, principal, data=body, access_log=None)
+            return time.perf_counter() - started
+
+        await connection.execute("BEGIN")  # the access-log rows of the calls are rolled back
+        timings = [await one() for _ in range(5)]
+        profiler = cProfile.Profile()
+        profiler.enable()
+        await one()
+        profiler.disable()
+        await connection.execute("ROLLBACK")
+        print(f"\ncheck_many_json in-process: median {statistics.median(timings):.3f} s of 5")
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(14)
+    finally:
+        await connection.close()
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=7_000_000, help="NIKs in the kept database")
@@ -423,6 +507,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the server")
     parser.add_argument("--load-only", action="store_true", help="load the database and stop")
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
+    parser.add_argument(
+        "--batch-inside", action="store_true", help="only EXPLAIN and profile a 10,000-NIK batch"
+    )
     args = parser.parse_args(argv)
 
     server = bench_coverage.server_url()
@@ -430,7 +517,10 @@ def main(argv: list[str]) -> None:
     print(f"{os.cpu_count()} CPUs shared by PostgreSQL, the server and the load")
     try:
         prepare(server, url, args.database, args.rows)
-        if not args.load_only:
+        asyncio.run(sizes(url))
+        if args.batch_inside:
+            asyncio.run(batch_inside(url))
+        elif not args.load_only:
             with tempfile.TemporaryDirectory() as scratch:
                 run(args, url, Path(scratch))
     finally:

@@ -22,7 +22,6 @@ import asyncpg
 import httpx
 import pytest
 
-from app.cli import migrate
 from app.core.database import create_engine, create_sessionmaker
 from bench.bench_rosters import free_port
 from tests.live_server import ServerProcess, start_server_process, wait_until_ready
@@ -104,8 +103,7 @@ def replicated() -> Iterator[Replicated]:
         _configure(primary, root)
         _pg_ctl(user, primary, "start")
         started.append(primary)
-        asyncio.run(_create_database(primary))
-        migrate(primary.url)
+        asyncio.run(_create_database(primary))  # the server migrates it at start-up
         _run(user, "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
              "-D", str(standby.data), "-R", "-X", "stream", "-c", "fast")  # fmt: skip
         _configure(standby, root)

@@ -2,9 +2,12 @@
 
 import argparse
 import asyncio
+import logging
 import os
+import sys
 import uuid
 from pathlib import Path
+from typing import TextIO
 
 from alembic import command
 from alembic.config import Config
@@ -60,6 +63,28 @@ async def _create_api_key(
         await engine.dispose()
 
 
+def announce(
+    settings: Settings, lines: list[str], *, demo: bool, stream: TextIO | None = None
+) -> None:
+    """The start-up banner, with the demo keys, on the terminal (stderr). When stderr is no
+    terminal (a container's log, a file) it would be read as the log: one JSON line then says
+    where the keys are kept instead, so that no key reaches a log."""
+    stream = stream or sys.stderr
+    base = f"http://{settings.host}:{settings.port}"
+    if stream.isatty():
+        shown = "".join(f"  {line}\n" for line in lines)
+        stream.write(f"\nPerisai is serving on {base}\n  API docs: {base}/docs\n{shown}")
+        stream.write("  Stop with Ctrl-C.\n\n")
+        stream.flush()
+        return
+    from app.demo import DEMO_KEYS_FILE
+
+    fields: dict[str, str] = {"url": base, "docs": f"{base}/docs"}
+    if demo:
+        fields["demo_keys_file"] = str(settings.data_dir / DEMO_KEYS_FILE)
+    logging.getLogger("perisai.cli").info("serving", extra={"fields": fields})
+
+
 def serve(settings: Settings, *, demo: bool) -> None:
     import uvicorn
 
@@ -68,19 +93,18 @@ def serve(settings: Settings, *, demo: bool) -> None:
     os.environ["DATABASE_URL"] = url
     migrate(url)
     lines = asyncio.run(_seed_demo(url, settings)) if demo else []
-    base = f"http://{settings.host}:{settings.port}"
-    print(f"\nPerisai is serving on {base}\n  API docs: {base}/docs")
-    for line in lines:
-        print(f"  {line}")
-    print("  Stop with Ctrl-C.\n", flush=True)
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_config=None,
-    )
+    announce(settings, lines, demo=demo)
+    from app.core.supervisor import supervised  # the embedded server comes back when it dies
+
+    with supervised(settings):
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_config=None,
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

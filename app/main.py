@@ -16,8 +16,10 @@ from app.core import replica as read_replica
 from app.core.database import create_sessionmaker, engine_for, resolve_database_url
 from app.core.errors import ConstraintErrors, install_error_handlers
 from app.core.health import router as health_router
+from app.core.manners import install_manners
 from app.core.observability import Metrics, RequestContextMiddleware
-from app.core.routing import Problem
+from app.core.openapi import document_routes, operation_id
+from app.core.ratelimit import RateLimits
 from app.core.settings import Settings, get_settings
 from app.coverage import runtime as coverage_runtime
 from app.coverage.endpoints import router as coverage_router
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # install_docs serves /docs and /redoc without a CDN
         redoc_url=None,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -85,25 +88,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app, CONSTRAINT_ERRORS)
     for router in ROUTERS:
         app.include_router(router)
+    document_routes(app)  # after every router: operationIds, common problem responses
     install_docs(app)
+    app.state.rate_limits = RateLimits(settings.rate_limit_per_key, settings.rate_limit_failed_auth)
+    install_manners(app, settings)  # gzip, CORS, OPTIONS: inside the request middleware
     app.add_middleware(
         RequestContextMiddleware,
         metrics=app.state.metrics,
         max_body_bytes=settings.max_upload_bytes,
     )
-    _register_problem_schema(app)
     return app
-
-
-def _register_problem_schema(app: FastAPI) -> None:
-    original = app.openapi
-
-    def openapi() -> dict[str, object]:
-        schema = original()
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.setdefault(
-            "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-        )
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

@@ -112,6 +112,26 @@ def nik_to_int(text: str) -> int | None:
     return None
 
 
+# Below 2**53 every integer is exact as a float; above it a float may have lost the last digit.
+_EXACT_FLOAT_LIMIT = 2**53
+
+
+def nik_of_number(value: float) -> str | None:
+    """The 16 digits of a NIK that a spreadsheet kept as a number, when all of them are surely
+    there: an integer (a float only below 2**53) of 16 digits whose last digit is not 0. Excel
+    keeps 15 significant digits, so a 16-digit number typed into it ends in 0: such a value,
+    and any other, is None (the NIK was stored as a number and lost digits)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not (value.is_integer() and 0 < value < _EXACT_FLOAT_LIMIT):
+            return None
+        value = int(value)
+    if not (_NIK_MIN <= value < _NIK_LIMIT) or value % 10 == 0:
+        return None
+    return str(value)
+
+
 INVALID_NIK_MESSAGE = "A NIK is 16 digits, sent as a string"
 NUMBER_NIK_MESSAGE = "A NIK sent as a number may have lost digits: send it as a 16-digit string"
 

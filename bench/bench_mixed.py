@@ -347,6 +347,7 @@ def run(args: argparse.Namespace, url: str, scratch: Path) -> None:
         "WORKERS": str(args.workers),
         "LOG_LEVEL": "WARNING",
         "DATA_DIR": str(scratch),
+        "RATE_LIMIT_PER_KEY": "100000000/minute",  # one key does all the lookups
         **dict(item.split("=", 1) for item in args.env),
     }
     log = (scratch / "app.log").open("wb")

@@ -4,7 +4,9 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -104,21 +106,38 @@ async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterat
         yield session
 
 
-def app_settings(database_url: str) -> Settings:
-    return Settings(environment="test", database_url=database_url, admin_api_key=ADMIN_KEY)
+def app_settings(database_url: str, **overrides: Any) -> Settings:
+    """The tests' settings, with `overrides` (e.g. max_upload_bytes=2048)."""
+    return Settings(
+        environment="test", database_url=database_url, admin_api_key=ADMIN_KEY, **overrides
+    )
 
 
-@pytest.fixture
-def app(database_url: str, sessionmaker: async_sessionmaker[AsyncSession]) -> FastAPI:
-    app = create_app(app_settings(database_url))
+def app_on(
+    sessionmaker: async_sessionmaker[AsyncSession], database_url: str, **overrides: Any
+) -> FastAPI:
+    """An app with the tests' settings and `overrides` whose requests run on `sessionmaker`."""
+    app = create_app(app_settings(database_url, **overrides))
     app.state.sessionmaker = sessionmaker
     return app
 
 
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def asgi_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that calls `app` in process, through its whole ASGI stack."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+@pytest.fixture
+def app(database_url: str, sessionmaker: async_sessionmaker[AsyncSession]) -> FastAPI:
+    return app_on(sessionmaker, database_url)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(app) as client:
         yield client
 
 
@@ -152,6 +171,5 @@ async def committing_app(database_url: str, engine: AsyncEngine) -> AsyncIterato
 
 @pytest.fixture
 async def committing_client(committing_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=committing_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with asgi_client(committing_app) as client:
         yield client

@@ -21,6 +21,7 @@ from app.nik import (
     check_niks,
     format_nik,
     mask_nik,
+    nik_of_number,
     nik_to_int,
 )
 
@@ -487,3 +488,22 @@ def test_the_first_asahan_officer_in_full() -> None:
         sex="P",
         serial="8780",
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1209186101929704, "1209186101929704"),
+        (1209186101929704.0, "1209186101929704"),  # exact: below 2**53
+        (1209186101929700, None),  # what Excel keeps of 1209186101929704
+        (1.20918610192970e15, None),
+        (9101186101929705, "9101186101929705"),  # an int stays exact above 2**53
+        (9101186101929704.0, None),  # a float above 2**53 may have been rounded
+        (1209186101929704.5, None),
+        (120918610192970, None),
+        (True, None),
+        (-1209186101929704, None),
+    ],
+)
+def test_nik_of_number(value: float, expected: str | None) -> None:
+    assert nik_of_number(value) == expected

@@ -33,7 +33,7 @@ async def _open_for_cohorts(
 ) -> Agreement:
     agreement = await service.get_visible_agreement(session, principal, agreement_id)
     service.require_bpjs_branch(principal, agreement)
-    versions = service.if_match_of(if_match) if require_if_match or if_match else None
+    versions = service.if_match_of(if_match, agreement) if require_if_match or if_match else None
     # Locked so that the status and version checked stay true until the cohort is written.
     locked = await repository.lock_agreement(session, agreement_id)
     assert locked is not None

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from app.core.values import BusinessDate, StrictInt
+
 Program = Literal["JKK", "JKM"]
 PROGRAMS: tuple[Program, ...] = ("JKK", "JKM")
 
@@ -43,8 +45,8 @@ AgreementRegionCode = Annotated[
     Field(description="The province (`17`) or regency/city (`12.09`) covered", examples=["12.09"]),
 ]
 RegionFilter = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2})?)?$")]
-Headcount = Annotated[int, Field(ge=0, le=10_000_000, description="Officers planned")]
-Rupiah = Annotated[int, Field(gt=0, le=1_000_000_000_000, description="Integer rupiah")]
+Headcount = Annotated[StrictInt, Field(ge=0, le=10_000_000, description="Officers planned")]
+Rupiah = Annotated[StrictInt, Field(gt=0, le=1_000_000_000_000, description="Integer rupiah")]
 
 
 class AgreementStatus(StrEnum):
@@ -62,8 +64,10 @@ class Rate(BaseModel):
         json_schema_extra={"examples": [{"basis_points": 100}, {"flat_amount": 6800}]},
     )
 
-    basis_points: Annotated[int, Field(ge=0, le=10_000, description="100 = 1%")] | None = None
-    flat_amount: Annotated[int, Field(ge=0, le=1_000_000_000, description="Rupiah")] | None = None
+    basis_points: Annotated[StrictInt, Field(ge=0, le=10_000, description="100 = 1%")] | None = None
+    flat_amount: (
+        Annotated[StrictInt, Field(ge=0, le=1_000_000_000, description="Rupiah")] | None
+    ) = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Rate":
@@ -117,8 +121,8 @@ class CohortCreate(BaseModel):
 
     role: RoleCode
     planned_headcount: Headcount
-    coverage_start: date
-    coverage_end: date
+    coverage_start: BusinessDate
+    coverage_end: BusinessDate
     declared_wage: Rupiah = 1_000_000
     election: ElectionCode | None = Field(
         default=None, description="The election the cohort serves; default: the agreement's"
@@ -134,8 +138,8 @@ class CohortUpdate(BaseModel):
     )
 
     planned_headcount: Headcount | None = None
-    coverage_start: date | None = None
-    coverage_end: date | None = None
+    coverage_start: BusinessDate | None = None
+    coverage_end: BusinessDate | None = None
     declared_wage: Rupiah | None = None
 
 
@@ -190,7 +194,7 @@ class AgreementCreate(BaseModel):
     )
     election: ElectionCode
     region_code: AgreementRegionCode
-    signed_on: date | None = None
+    signed_on: BusinessDate | None = None
     signed_place: PlaceStr | None = None
     programs: ProgramsIn = Field(default_factory=lambda: list(PROGRAMS))
     rates: RatesIn = Field(default_factory=dict)
@@ -218,7 +222,7 @@ class AgreementUpdate(BaseModel):
     number: AgreementNumber | None = None
     payer_id: uuid.UUID | None = None
     region_code: AgreementRegionCode | None = None
-    signed_on: date | None = None
+    signed_on: BusinessDate | None = None
     signed_place: PlaceStr | None = None
     programs: ProgramsIn | None = None
     rates: RatesIn | None = None
@@ -237,7 +241,7 @@ class AgreementEnd(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"ended_on": "2025-01-31"}]}
     )
 
-    ended_on: date = Field(description="The last day the agreement covers")
+    ended_on: BusinessDate = Field(description="The last day the agreement covers")
 
 
 class AgreementRead(BaseModel):

@@ -225,8 +225,8 @@ async def create_agreement(
 # Changing
 
 
-def if_match_of(header: str | None) -> set[int] | None:
-    return if_match_versions(header, entity="agreement")
+def if_match_of(header: str | None, agreement: Agreement) -> set[int] | None:
+    return if_match_versions(header, entity="agreement", current=agreement.version)
 
 
 def version_to_update(agreement: Agreement, versions: set[int] | None) -> int:
@@ -245,7 +245,7 @@ async def update_agreement(
 ) -> AgreementRead:
     agreement = await get_visible_agreement(session, principal, agreement_id)
     require_bpjs_branch(principal, agreement)
-    version = version_to_update(agreement, if_match_of(if_match))
+    version = version_to_update(agreement, if_match_of(if_match, agreement))
     if agreement.status != AgreementStatus.DRAFT:
         raise InvalidState(
             f"Only a draft agreement can be edited; this one is {agreement.status}",
@@ -331,7 +331,7 @@ async def transition(
     sources, target = TRANSITIONS[action]
     agreement = await get_visible_agreement(session, principal, agreement_id)
     require_bpjs_branch(principal, agreement)
-    version = version_to_update(agreement, if_match_of(if_match)) if if_match else None
+    version = version_to_update(agreement, if_match_of(if_match, agreement)) if if_match else None
     if agreement.status not in sources:
         raise _invalid_transition(agreement.status, target)
     previous = agreement.status  # the UPDATE below refreshes `agreement` in place

@@ -4,9 +4,22 @@ import uuid
 from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+
+from app.core.values import BusinessDate, StrictBool, StrictInt
 
 Program = Literal["JKK", "JKM"]
+# A wall-clock time in WIB: `format: time` would demand an offset (RFC 3339), which it refuses.
+LocalTime = Annotated[
+    time,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$",
+            "examples": ["21:30:00"],
+        }
+    ),
+]
 IncidentType = Literal["work_accident", "commuting_accident", "occupational_disease", "death"]
 Outcome = Literal[
     "treatment",
@@ -57,8 +70,8 @@ RegionCode = Annotated[
     StringConstraints(pattern=r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$"),
     Field(description="Where it happened: a dotted region code", examples=["12.09.18.2002"]),
 ]
-Cost = Annotated[int, Field(ge=0, le=100_000_000_000, description="Integer rupiah")]
-RegistrationIdIn = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Cost = Annotated[StrictInt, Field(ge=0, le=100_000_000_000, description="Integer rupiah")]
+RegistrationIdIn = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
 
 PII_NOTE = (
     "Personal data: the officer's and the claimant's NIK are shown in full, and the claimant's "
@@ -129,8 +142,8 @@ class ClaimCreate(BaseModel):
         description="`death` is a death not caused by work (JKM); a death from a work or "
         "commuting accident or an occupational disease is a JKK claim with outcome `death`"
     )
-    incident_date: date
-    incident_at: time | None = Field(
+    incident_date: BusinessDate
+    incident_at: LocalTime | None = Field(
         default=None,
         description="Local time of the incident in Asia/Jakarta (WIB), no offset, when known",
     )
@@ -140,17 +153,17 @@ class ClaimCreate(BaseModel):
     place_region_code: RegionCode
     place: Place
     chronology: Chronology
-    on_duty: bool
+    on_duty: StrictBool
     outcome: Outcome | None = Field(
         default=None, description="Required for JKK; for JKM it is `death` (may be left out)"
     )
-    incapacity_months: Annotated[int, Field(ge=1, le=120)] | None = Field(
+    incapacity_months: Annotated[StrictInt, Field(ge=1, le=120)] | None = Field(
         default=None, description="Months unable to work; with outcome `temporary_incapacity`"
     )
-    disability_percent: Annotated[int, Field(ge=1, le=100)] | None = Field(
+    disability_percent: Annotated[StrictInt, Field(ge=1, le=100)] | None = Field(
         default=None, description="With outcome `partial_disability`"
     )
-    children_count: Annotated[int, Field(ge=0, le=2)] = Field(
+    children_count: Annotated[StrictInt, Field(ge=0, le=2)] = Field(
         default=0, description="Children entitled to the scholarship (JKK death), at most 2"
     )
     claimant: Claimant
@@ -186,7 +199,7 @@ class TransitionCreate(BaseModel):
 
     to: TransitionTarget
     note: Note | None = Field(default=None, description="Required for `rejected`: the reason")
-    paid_on: date | None = Field(default=None, description="Required for `paid`")
+    paid_on: BusinessDate | None = Field(default=None, description="Required for `paid`")
     transfer_reference: Text200 | None = Field(default=None, description="Required for `paid`")
 
 
@@ -250,7 +263,7 @@ class ClaimRead(BaseModel):
     program: Program
     incident_type: IncidentType
     incident_date: date
-    incident_at: time | None
+    incident_at: LocalTime | None
     reported_at: datetime
     place_region_code: str
     place: str

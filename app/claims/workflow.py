@@ -87,7 +87,8 @@ async def transition(
             "Only the BPJS branch of the officer's agreement reviews its claims",
             code="not_reviewer",
         )
-    check_version("claim", claim.version, if_match_versions(if_match, entity="claim"))
+    versions = if_match_versions(if_match, entity="claim", current=claim.version)
+    check_version("claim", claim.version, versions)
     _check_move(claim, data)
     if data.to == "approved":
         missing = await repository.missing_documents(session, claim.id)

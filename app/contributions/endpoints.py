@@ -9,7 +9,6 @@ from fastapi.responses import Response
 from app.contributions import exports, payments, reports, service
 from app.contributions.auth import PaymentsWrite, ReportsRead
 from app.contributions.schemas import (
-    MONTH_PATTERN,
     BalanceRead,
     ContributionsRead,
     EnrolmentReport,
@@ -23,6 +22,7 @@ from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.replica import ReadSessionDep
 from app.core.responses import json_response
 from app.core.routing import api_router, problems
+from app.core.values import MONTH_PATTERN
 
 router = api_router(prefix="/v1", tags=["contributions"])
 

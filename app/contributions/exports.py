@@ -29,6 +29,7 @@ from app.contributions.schemas import (
     EnrolmentReport,
     SummaryRead,
 )
+from app.core import negotiation
 from app.core.routing import problems
 
 CSV_MEDIA_TYPE = "text/csv"
@@ -56,26 +57,7 @@ MEDIA_TYPES = {
 
 def negotiate(accept: str | None) -> ExportFormat:
     """The format the `Accept` header prefers (by q, then by order); JSON when none is known."""
-    best: tuple[float, int, ExportFormat] | None = None
-    for position, part in enumerate((accept or "").split(",")):
-        media, *options = (piece.strip() for piece in part.split(";"))
-        chosen = MEDIA_TYPES.get(media.lower())
-        if chosen is None:
-            continue
-        quality = 1.0
-        for option in options:
-            name, _, value = option.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if quality <= 0:
-            continue
-        candidate = (-quality, position, chosen)
-        if best is None or candidate < best:
-            best = candidate
-    return best[2] if best else ExportFormat.JSON
+    return negotiation.negotiate(accept, MEDIA_TYPES, ExportFormat.JSON) or ExportFormat.JSON
 
 
 @dataclass

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contributions import repository, service
 from app.contributions.schemas import (
-    ClaimSummary,
+    ClaimTotals,
     CohortSummary,
     DistrictSummary,
     EnrolmentReport,
@@ -130,9 +130,9 @@ async def get_summary(
     )
 
 
-async def _claims_summary(session: AsyncSession, agreement_id: uuid.UUID) -> list[ClaimSummary]:
+async def _claims_summary(session: AsyncSession, agreement_id: uuid.UUID) -> list[ClaimTotals]:
     return [
-        ClaimSummary(
+        ClaimTotals(
             program=row.program,
             status=row.status,
             count=row.count,

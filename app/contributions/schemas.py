@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+from app.core.values import MONTH_PATTERN, BusinessDate
 
 Month = Annotated[
     str,
@@ -174,7 +174,9 @@ class PaymentCreate(BaseModel):
     amount: Annotated[
         int, Field(strict=True, gt=0, le=MAX_PAYMENT, description="Integer rupiah, > 0")
     ]
-    paid_on: date = Field(description="The day the money was transferred (not in the future)")
+    paid_on: BusinessDate = Field(
+        description="The day the money was transferred (not in the future)"
+    )
     reference: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
@@ -252,7 +254,9 @@ class MoneySummary(BaseModel):
     credit: Rupiah
 
 
-class ClaimSummary(BaseModel):
+class ClaimTotals(BaseModel):
+    """Claims of one program in one status: how many, and what they pay."""
+
     program: str
     status: str = Field(description="submitted, verified, approved, paid or rejected")
     count: int
@@ -267,7 +271,7 @@ class SummaryRead(BaseModel):
     districts: list[DistrictSummary]
     totals: EnrolmentTotals
     contributions: MoneySummary
-    claims: list[ClaimSummary]
+    claims: list[ClaimTotals]
 
 
 class EnrolmentRow(BaseModel):

@@ -5,9 +5,9 @@ import hmac
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from app.core.database import SessionDep
 from app.core.errors import Forbidden, Unauthorized
+from app.core.ratelimit import RATE_HEADERS_KEY, RateLimits
 from app.models import ApiKey, Organization, OrganizationKind
 
 Scope = Literal[
@@ -35,6 +36,9 @@ SCOPES: tuple[str, ...] = get_args(Scope)
 KEY_PREFIX = "prs_"
 PREFIX_LENGTH = 10
 CACHE_SECONDS = 10.0
+MISSING_KEY = "Send an API key as `Authorization: Bearer <key>`"
+# Where the request's caller waits, once known, for the other dependencies and the log line.
+CALLER_KEY = "perisai.caller"
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer prs_...`")
 
@@ -153,15 +157,82 @@ async def _verify_token(session: SessionDep, token: str, admin_key: SecretStr | 
     return Principal(key.id, key.organization_id, kind, frozenset(key.scopes))
 
 
+def client_address(request: Request) -> str:
+    client = request.scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+async def identify(
+    request: Request, token: str | None, verify: Callable[[Request, str], Awaitable[Principal]]
+) -> Principal:
+    """The caller of the request, once per request, and its rate limit counted.
+
+    A key not verified lately is checked with `verify`; before that, an address that has
+    failed too often lately gets 429, and each failure counts against it. A cached key (a
+    valid one) skips that check, so failing clients do not slow valid keys.
+    """
+    known: Principal | None = request.scope.get(CALLER_KEY)
+    if known is not None:
+        return known
+    if token is None:
+        raise Unauthorized(MISSING_KEY)
+    limits: RateLimits = request.app.state.rate_limits
+    principal = cached_principal(token)
+    if principal is None:
+        address = client_address(request)
+        limits.refuse_failing_address(address)
+        try:
+            principal = await verify(request, token)
+        except Unauthorized:
+            limits.note_failure(address)
+            raise
+    request.scope[RATE_HEADERS_KEY] = limits.admit(principal.owner)
+    request.scope[CALLER_KEY] = principal
+    return principal
+
+
+async def caller_of(request: Request) -> Principal:
+    """The caller from the Authorization header; a key not cached is verified on a session of
+    its own (closed at once), for callers that hold none: the coverage lookup, and routes
+    that must know the caller before they read a body."""
+    token = bearer_token(request.headers.get("authorization"))
+    return await identify(request, token, _verify_on_own_session)
+
+
+async def _verify_on_own_session(request: Request, token: str) -> Principal:
+    state = request.app.state
+    session = state.sessionmaker()
+    try:
+        return await principal_of_token(session, token, state.settings.admin_api_key)
+    finally:
+        if session.in_transaction():
+            await session.close()
+
+
+# Dependencies that establish the caller: a route with a body and one of them learns its
+# caller before reading the body (app.core.routing).
+CALLER_DEPENDENCIES: set[Callable[..., Any]] = set()
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def caller_dependency(function: _F) -> _F:
+    CALLER_DEPENDENCIES.add(function)
+    return function
+
+
+@caller_dependency
 async def authenticate(
     request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("Send an API key as `Authorization: Bearer <key>`")
+    token = credentials.credentials if credentials is not None else None
     admin_key = request.app.state.settings.admin_api_key
-    return await principal_of_token(session, credentials.credentials, admin_key)
+
+    async def verify(_: Request, token: str) -> Principal:
+        return await principal_of_token(session, token, admin_key)
+
+    return await identify(request, token, verify)
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]

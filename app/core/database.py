@@ -100,6 +100,13 @@ async def driver_connection(session: AsyncSession) -> Any:
     return raw.driver_connection
 
 
+async def release_connection(session: AsyncSession) -> None:
+    """Ends the session's transaction so far and gives its connection back to the pool, for
+    a request that has only read (the caller, the resource) and next waits on something else:
+    a body to receive, a file to parse. The next statement takes a connection again."""
+    await session.commit()
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request; with scope="function" it commits before the response goes."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker

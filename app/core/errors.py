@@ -11,12 +11,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger("perisai.errors")
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://perisai.id/problems/"
+BEARER_CHALLENGE = 'Bearer realm="perisai"'
 
 
 class AppError(Exception):
@@ -47,6 +49,11 @@ class AppError(Exception):
 class Unauthorized(AppError):
     status, code, title = 401, "unauthorized", "Missing or invalid API key"
 
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        # RFC 6750: a 401 names the scheme it wants.
+        self.headers = {"WWW-Authenticate": BEARER_CHALLENGE, **(self.headers or {})}
+
 
 class Forbidden(AppError):
     status, code, title = 403, "forbidden", "This key may not do that"
@@ -58,6 +65,10 @@ class NotFound(AppError):
 
 class MethodNotAllowed(AppError):
     status, code, title = 405, "method_not_allowed", "Method not allowed"
+
+
+class NotAcceptable(AppError):
+    status, code, title = 406, "not_acceptable", "No representation matches the Accept header"
 
 
 class Conflict(AppError):
@@ -88,8 +99,20 @@ class PreconditionRequired(AppError):
     status, code, title = 428, "precondition_required", "If-Match header required"
 
 
+class TooManyRequests(AppError):
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+
 class ServiceUnavailable(AppError):
     status, code, title = 503, "database_unavailable", "The database is not reachable"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"Retry-After": str(RETRY_AFTER_SECONDS)})
+        super().__init__(detail, **kwargs)
+
+
+# A restarting database answers again within seconds.
+RETRY_AFTER_SECONDS = 2
 
 
 def invalid_field(code: str, detail: str, loc: Sequence[str | int]) -> NoReturn:
@@ -161,18 +184,43 @@ _HTTP_CODES = {
     405: ("method_not_allowed", "Method not allowed"),
     413: ("payload_too_large", "Request body too large"),
     415: ("unsupported_media_type", "Unsupported content type"),
+    429: ("rate_limited", "Too many requests"),
 }
 
 
-def _is_connection_failure(exc: BaseException) -> bool:
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(
-        exc,
-        OSError | asyncpg.exceptions.PostgresConnectionError | asyncpg.exceptions.InterfaceError,
-    )
+# The database going or not there yet: shut down by an operator or a crash (57P01, 57P02),
+# starting up, in recovery or shutting down (57P03), out of connection slots (53300).
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+LOST_CONNECTION = (
+    OSError,  # refused, reset, or the socket file gone
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,  # a connection closed under us
+    # A connection left mid-operation when the server went ("unexpected state").
+    asyncpg.exceptions.InternalClientError,
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,  # every connection of the pool is waiting for the database
+)
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps) means the database is away, not that a request is bad:
+    the one rule for a 503 `database_unavailable`."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # SQLAlchemy's error, its DBAPI adapter's, asyncpg's
+        if seen is None:
+            return False
+        if isinstance(seen, LOST_CONNECTION):
+            return True
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        sqlstate = getattr(seen, "sqlstate", None)
+        if isinstance(sqlstate, str) and (
+            sqlstate in UNAVAILABLE_SQLSTATES or sqlstate.startswith("08")
+        ):
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
 
 
 def constraint_of(exc: BaseException) -> str | None:
@@ -234,6 +282,14 @@ def refused_value(sqlstate: str | None) -> Unprocessable:
     return Unprocessable("A value is out of range or malformed", code="invalid_value")
 
 
+def not_utf8_json() -> RequestValidationError:
+    """A JSON body that is not UTF-8 (RFC 8259): 422 like every other bad body."""
+    message = "The body is not UTF-8 encoded JSON"
+    return RequestValidationError(
+        [{"type": "json_invalid", "loc": ("body",), "msg": message, "input": None}]
+    )
+
+
 def install_error_handlers(app: FastAPI, constraint_errors: ConstraintErrors) -> None:
     """Render every error as problem+json; `constraint_errors` translate the IntegrityErrors
     that no service translated itself."""
@@ -253,7 +309,10 @@ def install_error_handlers(app: FastAPI, constraint_errors: ConstraintErrors) ->
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            # FastAPI's answer to a body it could not decode: a route that is not an AppRoute.
+            return await validation_error(request, not_utf8_json())
         code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) else title
         return problem_response(
@@ -269,7 +328,7 @@ def install_error_handlers(app: FastAPI, constraint_errors: ConstraintErrors) ->
         return render(translate_integrity_error(exc, constraint_errors))
 
     async def database_error(_: Request, exc: Exception) -> Response:
-        if _is_connection_failure(exc):
+        if is_database_unavailable(exc):
             logger.warning("database unavailable: %s", type(exc).__name__)
             return render(ServiceUnavailable("The database is not reachable; try again shortly"))
         # asyncpg's data exceptions reach SQLAlchemy as a plain DBAPIError, not a DataError.
@@ -291,8 +350,10 @@ def install_error_handlers(app: FastAPI, constraint_errors: ConstraintErrors) ->
 CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     DBAPIError,
     OSError,
-    asyncpg.exceptions.PostgresConnectionError,
+    PoolTimeout,
+    asyncpg.exceptions.PostgresError,  # raised bare when a connection is refused (57P03)
     asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
 )
 
 

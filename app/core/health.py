@@ -16,7 +16,11 @@ router = api_router(tags=["health"])
 READINESS_TIMEOUT_SECONDS = 3.0
 
 
-@router.get("/healthz", summary="Liveness: the process answers")
+@router.get(
+    "/healthz",
+    summary="Liveness: the process answers",
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -27,7 +31,10 @@ async def healthz() -> dict[str, str]:
     description="With a read replica (DATABASE_READ_URL), also where the read-heavy requests "
     "read: `read_replica` is `in_use`, `lagging` (more than READ_MAX_LAG_SECONDS behind) or "
     "`unreachable`, and in the last two cases they read on the primary.",
-    responses=problems(503),
+    responses={
+        200: {"content": {"application/json": {"example": {"status": "ready"}}}},
+        **problems(503),
+    },
 )
 async def readyz(request: Request) -> dict[str, Any]:
     try:

@@ -4,6 +4,7 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
+import orjson
 from fastapi import Header, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
@@ -26,7 +27,16 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 async def body_hash(request: Request) -> str:
-    return hashlib.sha256(await request.body()).hexdigest()
+    return hashlib.sha256(canonical_json(await request.body())).hexdigest()
+
+
+def canonical_json(body: bytes) -> bytes:
+    """The body's JSON in one spelling (keys sorted, no whitespace), so that the same JSON
+    sent again with other spacing or key order is a replay; a body that is not JSON as sent."""
+    try:
+        return orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONDecodeError:
+        return body
 
 
 async def idempotent(

@@ -3,29 +3,35 @@
 import contextvars
 import logging
 import os
+import re
 import time
 from collections.abc import Iterable
 from typing import Any
 
 import orjson
+from fastapi.routing import iter_route_contexts
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import PayloadTooLarge, render
+from app.core.auth import CALLER_KEY
+from app.core.errors import PayloadTooLarge, internal_error, render
+from app.core.manners import matches_etag, not_modified, response_headers
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 access_logger = logging.getLogger("perisai.access")
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line. It runs for every request: the time text is made once a second."""
+    """One JSON object per line. It runs for every request: the time text up to the second
+    (and the zone) is made once a second, the milliseconds each time."""
 
     _second = -1
     _second_text = ""
+    _zone = ""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": self._time_text(int(record.created)),
+            "time": self._time_text(record),
             "level": record.levelname,
             "logger": record.name,
             "request_id": request_id_var.get(),
@@ -34,11 +40,16 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         return orjson.dumps(entry, default=str).decode()
 
-    def _time_text(self, second: int) -> str:
+    def _time_text(self, record: logging.LogRecord) -> str:
+        """ISO 8601 with milliseconds and the zone: 2026-12-03T10:49:13.123+07:00."""
+        second = int(record.created)
         if second != self._second:
-            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(second))
+            moment = self.converter(second)
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", moment)
+            zone = time.strftime("%z", moment)  # +0700
+            self._zone = f"{zone[:3]}:{zone[3:]}" if len(zone) == 5 else "Z"
             self._second = second
-        return self._second_text
+        return f"{self._second_text}.{int(record.msecs):03d}{self._zone}"
 
 
 def configure_logging(level: str) -> None:
@@ -77,7 +88,15 @@ def route_template(scope: Scope) -> str:
     # The template, never the raw path: paths carry NIKs.
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return str(path) if isinstance(path, str) else "unmatched"
+    if isinstance(path, str):
+        return path
+    # A plain Starlette route (/openapi.json, /docs: rare requests) sets only its endpoint.
+    endpoint = scope.get("endpoint")
+    routes = getattr(scope.get("app"), "routes", ())
+    for candidate in iter_route_contexts(routes) if endpoint is not None else ():
+        if candidate.endpoint is endpoint:
+            return str(candidate.path)
+    return "unmatched"
 
 
 class RequestContextMiddleware:
@@ -99,7 +118,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming, declared_length = _read_headers(scope["headers"])
+        incoming, declared_length, if_none_match = _read_headers(scope["headers"])
         request_id = incoming or new_request_id()
         request_id_header = (b"x-request-id", request_id.encode())
         token = request_id_var.set(request_id)
@@ -107,9 +126,12 @@ class RequestContextMiddleware:
         status = 500
         limit = _BodyLimit(receive, self.max_body_bytes)
         too_large = self._too_large
+        answered = False  # the response has started
+        unchanged = False  # a 200 turned into a 304: its body is not sent
+        finished = False  # the 304's (empty) body is sent
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered, unchanged, finished
             if limit.exceeded:
                 # Whatever the app made of the cut-off body, the client hears 413.
                 if message["type"] == "http.response.start":
@@ -117,8 +139,21 @@ class RequestContextMiddleware:
                 elif message["type"] == "http.response.body":
                     message = {"type": "http.response.body", "body": bytes(too_large.body)}
             if message["type"] == "http.response.start":
+                headers = message["headers"] = [*message["headers"], request_id_header]
+                response_headers(scope, headers)
+                if (
+                    if_none_match is not None
+                    and message["status"] == 200
+                    and scope["method"] in ("GET", "HEAD")
+                    and matches_etag(if_none_match, headers)
+                ):
+                    message, unchanged = not_modified(message), True
                 status = message["status"]
-                message["headers"] = [*message["headers"], request_id_header]
+                answered = True
+            elif unchanged:
+                if finished:
+                    return
+                message, finished = {"type": "http.response.body", "body": b""}, True
             await send(message)
 
         try:
@@ -128,6 +163,14 @@ class RequestContextMiddleware:
                 await send_with_id({"type": "http.response.body", "body": b""})
                 return
             await self.app(scope, limit.receive, send_with_id)
+        except Exception as exc:
+            # Answered here, not by Starlette's outer error middleware, so that the error log
+            # line has the request id and the client gets it back; nothing is re-raised, so
+            # the server does not log the exception's text (it may quote a NIK or a name).
+            if answered:
+                internal_error(exc)
+                return
+            await internal_error(exc)(scope, receive, send_with_id)
         finally:
             self._observe(scope, status, time.perf_counter() - started)
             request_id_var.reset(token)
@@ -152,6 +195,10 @@ class RequestContextMiddleware:
                 "status": status,
                 "duration_ms": round(seconds * 1000, 2),
             }
+            caller = scope.get(CALLER_KEY)
+            if caller is not None:  # its key's id and organization, never the key
+                fields["key_id"] = caller.owner
+                fields["organization_id"] = caller.organization_id
             access_logger.info("request", extra={"fields": fields})
 
 
@@ -165,10 +212,14 @@ def new_request_id() -> str:
     return f"{int.from_bytes(os.urandom(16), 'big') & _UUID4_KEEP | _UUID4_SET:032x}"
 
 
-def _read_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str | None, int]:
-    """The client's usable request id (if any) and the declared Content-Length (else 0)."""
+def _read_headers(
+    headers: Iterable[tuple[bytes, bytes]],
+) -> tuple[str | None, int, bytes | None]:
+    """The client's usable request id (if any), the declared Content-Length (else 0) and
+    If-None-Match (if any)."""
     request_id = None
     length = None
+    if_none_match = None
     for name, value in headers:
         if name == b"x-request-id":
             if request_id is None:
@@ -178,13 +229,20 @@ def _read_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str | None, i
                 length = int(value)
             except ValueError:
                 length = 0
-    return request_id, length or 0
+        elif name == b"if-none-match":
+            if_none_match = value
+    return request_id, length or 0, if_none_match
+
+
+# Up to 64 printable ASCII characters of an id's alphabet, holding no run of 16 digits (a NIK
+# sent as a request id would reach every log line); anything else gets an id of ours instead.
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
+_NIK_LIKE = re.compile(rb"[0-9]{16}")
 
 
 def _usable_request_id(value: bytes) -> str | None:
-    text = bytes(value).decode("latin-1")
-    if 0 < len(text) <= 64 and text.replace("-", "").isalnum():
-        return text
+    if _REQUEST_ID.fullmatch(value) and not _NIK_LIKE.search(value):
+        return value.decode("ascii")
     return None
 
 

@@ -4,7 +4,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from limits import parse as parse_rate_limit
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_ADMIN_KEY_LENGTH = 32
@@ -26,11 +27,37 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     sync_roster_max_rows: int = Field(default=5_000, ge=1)
     roster_parallel_min_rows: int = Field(default=100_000, ge=1)
+    roster_errors_retention_hours: int = Field(
+        default=72,
+        ge=1,
+        le=24 * 90,
+        description="How long a refused (atomic, 422) roster keeps its rejected rows' NIKs and "
+        "cells for the errors file before the sweep purges them.",
+    )
     log_level: str = "INFO"
     data_dir: Path = Path(".data")
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)
+    # HTTP manners: body limits, rate limits (per process: app/core/ratelimit.py), CORS, gzip.
+    max_json_bytes: int = Field(default=1024 * 1024, ge=1024)
+    rate_limit_per_key: str = Field(default="6000/minute", description="Requests per API key")
+    rate_limit_failed_auth: str = Field(
+        default="300/minute", description="Failed authentications per client address"
+    )
+    cors_origins: str = Field(default="", description="Comma-separated origins; empty: no CORS")
+    gzip_min_bytes: int = Field(default=1024, ge=0)
+
+    @field_validator("rate_limit_per_key", "rate_limit_failed_auth")
+    @classmethod
+    def parse_rate(cls, value: str) -> str:
+        parse_rate_limit(value)  # "100/second", "6000 per minute": ValueError otherwise
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
     # Scale: how often each process sweeps interrupted roster batches; the connection pools of
     # one process (README, "Sizing the connection pools") and PgBouncer in transaction mode.
     roster_sweep_seconds: float = Field(default=60, gt=0)

@@ -12,12 +12,15 @@ def etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"'}
 
 
-def if_match_versions(header: str | None, *, entity: str) -> set[int] | None:
-    """The versions an If-Match names (None for `*`); 428 when it is missing. A weak tag
-    (`W/"3"`) names its version too; text that is no version names none (so 412 follows)."""
+def if_match_versions(header: str | None, *, entity: str, current: int) -> set[int] | None:
+    """The versions an If-Match names (None for `*`); 428 when it is missing, naming the
+    entity's `current` version (and sending its ETag). A weak tag (`W/"3"`) names its version
+    too; text that is no version names none (so 412 follows)."""
     if header is None or not header.strip():
         raise PreconditionRequired(
-            f'Send If-Match with the ETag of your last read of the {entity}, e.g. If-Match: "3"'
+            f"Send If-Match with the ETag of your last read of the {entity}; it is now at "
+            f'version {current}: If-Match: "{current}"',
+            headers=etag(current),
         )
     versions: set[int] = set()
     for raw in header.split(","):

@@ -5,39 +5,28 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
-from app.core.auth import Principal, bearer, cached_principal, ensure, principal_of_token
-from app.core.errors import Unauthorized
+from app.core.auth import Principal, bearer, caller_dependency, caller_of, ensure
 
 SCOPE = "coverage:read"
-MISSING_KEY = "Send an API key as `Authorization: Bearer <key>`"
 
 
+@caller_dependency
 async def coverage_reader(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """`require("coverage:read")` without the request's session, with the same answers."""
-    return await lookup_reader(request, credentials.credentials if credentials else None)
+    return await lookup_reader(request)
 
 
-async def lookup_reader(request: Request, token: str | None) -> Principal:
+async def lookup_reader(request: Request) -> Principal:
     """The caller of a coverage read, from the key in its Authorization header.
 
     A key verified in the last few seconds comes from the in-process cache of app.core.auth
-    with no session at all; only a miss builds one (and closes it if it was used), where
-    `SessionDep` would open, commit and close one around every coverage read.
+    with no session at all; only a miss builds one (`caller_of`), where `SessionDep` would
+    open, commit and close one around every coverage read.
     """
-    if token is None:
-        raise Unauthorized(MISSING_KEY)
-    principal = cached_principal(token)
-    if principal is None:
-        state = request.app.state
-        session = state.sessionmaker()
-        try:
-            principal = await principal_of_token(session, token, state.settings.admin_api_key)
-        finally:
-            if session.in_transaction():
-                await session.close()
+    principal = await caller_of(request)
     ensure(principal, SCOPE)
     return principal
 

@@ -10,7 +10,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
 
-from app.core.auth import bearer_token
 from app.core.routing import AppRoute
 from app.coverage.auth import lookup_reader
 
@@ -56,9 +55,7 @@ class LookupRoute(AppRoute):
         endpoint = self.endpoint
 
         async def handler(request: Request) -> Response:
-            principal = await lookup_reader(
-                request, bearer_token(request.headers.get("authorization"))
-            )
+            principal = await lookup_reader(request)
             response: Response = await endpoint(
                 request=request,
                 nik=request.path_params["nik"],

@@ -9,6 +9,10 @@ nothing for a connection reset to clean up (so the pool skips asyncpg's reset qu
 
 Without the lifespan (the tests build the app with a sessionmaker bound to their own
 transaction) there is no pool: lookups then run on a session of `app.state.sessionmaker`.
+
+When the database goes away (a restart), a lookup that fails for it closes its connection and
+expires the others, so that the pool connects anew instead of handing out dead connections
+one failed lookup at a time once the database is back.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.database import asyncpg_url, driver_connection
+from app.core.errors import is_database_unavailable
 
 
 async def _no_reset(connection: Any) -> None:
@@ -61,9 +66,24 @@ def lookup_connection(app: Any) -> contextlib.AbstractAsyncContextManager[Any]:
     """An asyncpg connection for coverage reads: from the pool, else from a session."""
     runtime: CoverageRuntime | None = getattr(app.state, "coverage", None)
     if runtime is not None and runtime.pool is not None:
-        acquired: contextlib.AbstractAsyncContextManager[Any] = runtime.pool.acquire()
-        return acquired
+        return _pool_connection(runtime.pool)
     return _session_connection(app.state.sessionmaker)
+
+
+@contextlib.asynccontextmanager
+async def _pool_connection(pool: Any) -> AsyncIterator[Any]:
+    try:
+        async with pool.acquire() as connection:
+            try:
+                yield connection
+            except BaseException as exc:
+                if is_database_unavailable(exc):
+                    connection.terminate()  # released closed: the pool replaces it
+                raise
+    except BaseException as exc:
+        if is_database_unavailable(exc):
+            await pool.expire_connections()
+        raise
 
 
 @contextlib.asynccontextmanager

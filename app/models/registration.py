@@ -72,6 +72,12 @@ class RosterBatch(Timestamped, Base):
             "created_at",
             postgresql_where=text("status IN ('received', 'processing')"),
         ),
+        # What the purge of refused rosters' rows reads (migration 0016).
+        Index(
+            "ix_roster_batches_refused_unpurged",
+            "finished_at",
+            postgresql_where=text("error = 'roster_rejected' AND errors_purged_at IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
@@ -105,10 +111,13 @@ class RosterBatch(Timestamped, Base):
     timings: Mapped[dict[str, float]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When a refused roster's rejected rows lost their NIKs and cells (rosters/retention.py).
+    errors_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class RosterBatchRow(Base):
-    """A row of a batch that did not simply land: rejected or held, with its reasons."""
+    """A row of a batch that did not simply land: rejected or held, with its reasons, or taken
+    with NIK warnings."""
 
     __tablename__ = "roster_batch_rows"
 
@@ -119,6 +128,7 @@ class RosterBatchRow(Base):
     codes: Mapped[list[str]] = mapped_column(ARRAY(Text))
     messages: Mapped[list[str]] = mapped_column(ARRAY(Text))
     original: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    warnings: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
 
 
 class Registration(Timestamped, Base):

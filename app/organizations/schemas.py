@@ -61,11 +61,30 @@ class ApiKeyRead(BaseModel):
     id: uuid.UUID
     organization_id: uuid.UUID
     name: str
-    prefix: str
+    prefix: str = Field(
+        description="The key's public part, `prs_<prefix>.`", examples=["a1b2c3d4e5"]
+    )
     scopes: list[str]
     created_at: datetime
     revoked_at: datetime | None
 
 
 class ApiKeyIssued(ApiKeyRead):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "3c9e1f4a-8b2d-4e6f-9a1c-5d7e8f0a2b4c",
+                    "organization_id": "6a1c2f8e-2b0e-4a37-8a4e-5c8d3e9f7b22",
+                    "name": "roster uploader",
+                    "prefix": "a1b2c3d4e5",
+                    "scopes": ["agreements:read", "rosters:write"],
+                    "created_at": "2024-11-02T03:10:00Z",
+                    "revoked_at": None,
+                    "key": "prs_a1b2c3d4e5.Zq8y0Rk3Xw5vN2mB7tLp9sHc4dFg6jKe1uYa0oIi3Wx",
+                }
+            ]
+        }
+    )
+
     key: str = Field(description="The secret; shown once, store it now")

@@ -6,6 +6,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.core.pagination import Page
+from app.core.values import BusinessDate, StrictInt
 
 RegionLevel = Literal["province", "regency", "district", "village"]
 Program = Literal["JKK", "JKM"]
@@ -21,7 +22,7 @@ RoleCode = Annotated[
     Field(description="A role code from `GET /v1/roles`", examples=["KPPS"]),
 ]
 NameStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Age = Annotated[int, Field(ge=17, le=100, description="Age in whole years on voting day")]
+Age = Annotated[StrictInt, Field(ge=17, le=100, description="Age in whole years on voting day")]
 
 
 class RegionRef(BaseModel):
@@ -154,7 +155,7 @@ class ElectionCreate(BaseModel):
 
     code: ElectionCode
     name: NameStr
-    voting_day: date
+    voting_day: BusinessDate
     age_limits: list[RoleAgeLimit] = Field(
         default_factory=list,
         max_length=50,

@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
+from app.core.values import BusinessDate
+
 # The KPJ bulk answers share the coverage checks' NIK input and per-item error.
 from app.coverage.schemas import ItemError, NikInput
 from app.models import RegistrationStatus
@@ -102,7 +104,7 @@ class RegistrationTerminate(BaseModel):
         },
     )
 
-    ended_on: date = Field(
+    ended_on: BusinessDate = Field(
         description="The last covered day, from the day before coverage_start to coverage_end"
     )
     reason: Reason
@@ -177,5 +179,23 @@ class KpjBulkResult(BaseModel):
 
 
 class KpjBulkRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "results": [
+                        {"status": "updated", "registrations": 1, "error": None},
+                        {
+                            "status": "invalid",
+                            "registrations": 0,
+                            "error": {"code": "invalid_kpj", "msg": "A KPJ number is 11 digits"},
+                        },
+                    ],
+                    "counts": {"updated": 1, "not_found": 0, "invalid": 1, "taken": 0},
+                }
+            ]
+        }
+    )
+
     results: list[KpjBulkResult] = Field(description="In the order of the request")
     counts: dict[str, int]

@@ -17,8 +17,9 @@ from app.core.errors import NotFound
 from app.models import RoleLabel
 from app.reference import service as reference
 from app.rosters.parsing import RoleVocabulary
+from app.rosters.regions import build_region_index
 from app.rosters.repository import lookups
-from app.rosters.validation import CohortInfo, RosterContext, build_region_index
+from app.rosters.validation import CohortInfo, RosterContext
 
 
 async def load_context(

@@ -9,15 +9,16 @@ from fastapi.responses import Response, StreamingResponse
 
 from app.core.accesslog import AccessLogDep
 from app.core.database import SessionDep
-from app.core.errors import problem_response
+from app.core.errors import NotAcceptable, problem_response
 from app.core.idempotency import IdempotencyKeyHeader
+from app.core.negotiation import negotiate
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.responses import json_response
 from app.core.routing import api_router, problems
-from app.rosters import jobs, service, views
+from app.rosters import contract, errors_xlsx, jobs, service, views
 from app.rosters.auth import BatchProblemsRead, BatchRead, RostersWrite
 from app.rosters.jobs import LauncherDep
-from app.rosters.options import RosterParams
+from app.rosters.options import SNIFFED_CONTENT_TYPES, RosterParams
 from app.rosters.schemas import RosterBatchRead, RosterMode, RosterRowProblem, counts_of
 
 router = api_router(prefix="/v1", tags=["rosters"], lifespan=jobs.lifespan)
@@ -27,13 +28,20 @@ PUSH_DESCRIPTION = """
 Registers a roster of officers under the agreement, from its counterpart (the KPU or Bawaslu
 office) or an operator, while the agreement is `active`.
 
-**Bodies** (by `Content-Type`; sniffed when absent or `application/octet-stream`):
+**Bodies** (by `Content-Type`):
 - `application/json`: `{"mode": "upsert", "atomic": false, "officers": [{...}, ...]}` or a list;
 - `application/x-ndjson`: one officer object per line;
 - `text/csv`: `,` or `;`, UTF-8 with or without BOM; headers in English or Indonesian (`NIK`,
   `NAMA`, `TGL LAHIR`, `JENIS KELAMIN`, `JABATAN`, `KODE WILAYAH` or `KECAMATAN` + `DESA`, `TPS`,
   `NO HP`, `TMT`, `TANGGAL SELESAI`, `NIK DIGANTI`), found below a title block if need be;
-- XLSX: the first sheet, or `?sheet=`.
+- `application/vnd.openxmlformats-officedocument.spreadsheetml.sheet` (XLSX): the first sheet,
+  or `?sheet=`; at most 128 MiB expanded per part and 6,000,000 cells (rows x columns) a sheet;
+- `multipart/form-data` with one file part (`curl -F file=@roster.xlsx`, a browser form,
+  Postman's form-data): the file is read as below; options go in the query string;
+- `application/octet-stream`, `application/x-www-form-urlencoded` (what `curl --data-binary`
+  sends), `application/vnd.ms-excel` (a .csv from a Windows browser), `text/plain`, or none:
+  the format is read from the bytes (a zip with `xl/workbook.xml` is XLSX, `[` or `{` JSON or
+  NDJSON, other text CSV). Any other type is 415 with the accepted ones in `Accept-Post`.
 
 An officer: `nik`, `full_name`, `birth_date`, `sex` (L/P), `phone`, `role` (or a JABATAN like
 "Ketua KPPS"), `position`, `region_code` (or district and village names), `tps`,
@@ -44,7 +52,10 @@ the day before), `held` (overlaps another protecting registration of the NIK: st
 protecting, for the BPJS branch to resolve), `rejected` (with codes). `mode=replace` also ends,
 the day before `as_of` (default today, Asia/Jakarta), the active registrations of the cohorts in
 the file whose NIK is not in it. `atomic=true`: any rejected row and nothing is applied; the
-answer is 422 `roster_rejected` with the batch id, and the batch is kept with its errors.
+answer is 422 `roster_rejected` with the batch id, and the batch is kept with its errors (the
+rejected rows' NIKs and cells for `ROSTER_ERRORS_RETENTION_HOURS`, 72 by default, then purged).
+A cell holding a NUL byte rejects its row (`nul_character`); an unterminated CSV quote is 422
+`roster_malformed`.
 
 Up to `SYNC_ROSTER_MAX_ROWS` rows (5,000) the answer is 201 with the finished batch; larger
 rosters answer 202 with `Location` and are processed in the background: poll the batch.
@@ -57,7 +68,7 @@ ROSTER_BODY = {
         "description": "The roster file (see the formats above)",
         "content": {
             "application/json": {
-                "schema": {"type": "object"},
+                "schema": contract.JSON_SCHEMA,
                 "example": {
                     "mode": "upsert",
                     "atomic": False,
@@ -76,18 +87,42 @@ ROSTER_BODY = {
                 },
             },
             "application/x-ndjson": {
-                "schema": {"type": "string"},
+                "schema": contract.NDJSON_SCHEMA,
                 "example": '{"nik": "1209186702038780", "full_name": "Ani Setiawan", '
                 '"birth_date": "2003-02-27", "sex": "P", "role": "KPPS", "position": "ketua", '
                 '"region_code": "12.09.18.2002", "tps": "019"}\n',
             },
             "text/csv": {
-                "schema": {"type": "string"},
+                "schema": contract.CSV_SCHEMA,
                 "example": "NIK;NAMA LENGKAP;TGL LAHIR;JENIS KELAMIN;JABATAN;KODE WILAYAH;TPS\r\n"
                 "1209186702038780;Ani Setiawan;27-02-2003;P;Ketua KPPS;12.09.18.2002;019\r\n",
             },
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-                "schema": {"type": "string", "format": "binary"}
+                "schema": contract.XLSX_SCHEMA
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The roster: XLSX, CSV, JSON or NDJSON",
+                        }
+                    },
+                },
+                "example": {"file": "NIK;NAMA LENGKAP;JABATAN\r\n1209186702038780;Ani;KPPS\r\n"},
+            },
+            **{
+                sniffed: {
+                    "schema": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "The roster file; its format is read from its bytes",
+                    }
+                }
+                for sniffed in SNIFFED_CONTENT_TYPES
             },
         },
     }
@@ -173,20 +208,37 @@ async def read_batch(
     return RosterBatchRead.model_validate(batch)
 
 
+ERRORS_DESCRIPTION = f"""
+The rows of a batch that need the office's eye: rejected, held, and taken with NIK warnings
+(`warnings`: a birth date or sex the NIK contradicts, a district code no longer in the region
+table). By `Accept`:
+- `application/json` (default): pages in row order;
+- `text/csv`: every such row with its original columns plus `baris` (row), `hasil` (ditolak,
+  ditahan, diterima...), `kode` (codes), `alasan` (reasons) and `peringatan` (warnings), in the
+  upload's delimiter, UTF-8 with BOM; NIK, phone and TPS cells written as `="..."` so that
+  Excel keeps them as text, and any other cell starting with `= + - @` prefixed with `'`;
+- `{errors_xlsx.MEDIA_TYPE}`: the same as a workbook, NIK, phone and TPS columns as text.
+
+Anything else is 406. Scopes: `rosters:write` or `pii:read` (the rows hold NIKs and names).
+Every NIK shown is written to the access log with the key that read it (UU 27/2022). A refused
+atomic roster's rows lose their NIKs and cells after `ROSTER_ERRORS_RETENTION_HOURS` (see the
+batch's `errors_purged_at`).
+"""
+
+
 @router.get(
     "/roster-batches/{batch_id}/errors",
     response_model=Page[RosterRowProblem],
-    summary="The rejected and held rows of a batch, as JSON pages or as CSV for Excel",
-    description=(
-        "With `Accept: text/csv`: every problem row with its original columns plus `baris` "
-        "(row), `hasil` (ditolak/ditahan), `kode` (codes) and `alasan` (reasons), in the "
-        "upload's delimiter, UTF-8 with BOM so that Excel opens it. Otherwise JSON pages in "
-        "row order. Scopes: `rosters:write` or `pii:read` (the rows hold NIKs and names). Every "
-        "NIK shown is written to the access log with the key that read it (UU 27/2022)."
-    ),
+    summary="The problem rows of a batch, as JSON pages or as CSV or XLSX for Excel",
+    description=ERRORS_DESCRIPTION,
     responses={
-        200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
-        **problems(403, 404),
+        200: {
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                errors_xlsx.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            }
+        },
+        **problems(403, 404, 406),
     },
 )
 async def read_batch_errors(
@@ -199,19 +251,29 @@ async def read_batch_errors(
     cursor: CursorQuery = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response | Page[RosterRowProblem]:
-    if accept is not None and "text/csv" in accept.lower():
-        batch, body = await views.problems_csv(
-            session,
-            principal,
-            batch_id,
-            sessionmaker=request.app.state.sessionmaker,
-            access_log=access_log,
+    export = negotiate(accept, views.ERRORS_MEDIA_TYPES, views.ErrorsFormat.JSON)
+    if export is None:
+        raise NotAcceptable(
+            "The errors are served as application/json, text/csv or " + errors_xlsx.MEDIA_TYPE
         )
-        return StreamingResponse(
-            body,
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="roster-{batch.id}-errors.csv"'},
+    if export is views.ErrorsFormat.JSON:
+        return await views.list_problems(
+            session, principal, batch_id, limit=limit, cursor=cursor, access_log=access_log
         )
-    return await views.list_problems(
-        session, principal, batch_id, limit=limit, cursor=cursor, access_log=access_log
+    batch, body = await views.problems_file(
+        session,
+        principal,
+        batch_id,
+        export=export,
+        sessionmaker=request.app.state.sessionmaker,
+        access_log=access_log,
+    )
+    media_type = (
+        errors_xlsx.MEDIA_TYPE if export is views.ErrorsFormat.XLSX else "text/csv; charset=utf-8"
+    )
+    filename = f"roster-{batch.id}-errors.{export.value}"
+    return StreamingResponse(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

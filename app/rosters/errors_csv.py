@@ -1,18 +1,29 @@
-"""A batch's rejected and held rows as a CSV that opens in Excel, to fix and send again."""
+"""A batch's problem rows as a CSV that Excel opens without damage.
+
+What Excel honours when it opens a CSV: UTF-8 only with a byte-order mark; the delimiter of
+its locale (";" in Indonesia, so the upload's own delimiter, ";" for a workbook); and for a
+cell that must stay text, only a formula whose value is that text, `="1209186101929704"`
+(an apostrophe or a leading tab shows in the cell). So a NIK, phone or TPS cell made of digits
+(and + - . / spaces) is written as `="..."`: Excel shows the digits as text, keeps all 16 of a
+NIK and the 0 of `019`, and saves them back as plain digits. Any other cell that starts with
+= + - @ or a tab or carriage return is prefixed with an apostrophe, so that no cell of an
+uploaded file becomes a formula in the office's Excel (CSV injection).
+"""
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import RosterBatch
-from app.rosters.repository import batches
+from app.rosters import errors_file
 
 BOM = "\ufeff"
-PAGE_ROWS = 5_000
-EXTRA_COLUMNS = ("baris", "hasil", "kode", "alasan")
-OUTCOME_WORDS = {"rejected": "ditolak", "held": "ditahan"}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What may be wrapped as ="...": no quote, nothing a formula could make more of.
+_TEXT_SAFE = re.compile(r"[0-9][0-9 +\-./]{0,63}|\+[0-9][0-9 +\-./]{0,62}")
 
 
 def delimiter_of(batch: RosterBatch) -> str:
@@ -22,38 +33,29 @@ def delimiter_of(batch: RosterBatch) -> str:
     return ";" if batch.format == "xlsx" else ","
 
 
+def excel_cell(value: str | int, keep_text: bool) -> str:
+    """A cell as Excel should read it: digits kept as text where asked, never a formula."""
+    if isinstance(value, int):
+        return str(value)
+    if keep_text and _TEXT_SAFE.fullmatch(value):
+        return f'="{value}"'
+    if value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 async def stream(
     sessionmaker: async_sessionmaker[AsyncSession], batch: RosterBatch
 ) -> AsyncIterator[bytes]:
-    delimiter = delimiter_of(batch)
-    columns = list(batch.columns or [])
-    width = len(columns)
+    text_columns = errors_file.text_columns(batch)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow([*columns, *EXTRA_COLUMNS])
+    writer = csv.writer(buffer, delimiter=delimiter_of(batch), lineterminator="\r\n")
+    writer.writerow([excel_cell(name, False) for name in errors_file.header(batch)])
     yield (BOM + buffer.getvalue()).encode()
-    after = 0
-    while True:
-        # Its own short session per page: the request's session is closed once streaming starts.
-        async with sessionmaker() as session:
-            rows = await batches.problem_rows(session, batch.id, after=after, limit=PAGE_ROWS)
-        if not rows:
-            return
+    async for page in errors_file.pages(sessionmaker, batch):
         buffer.seek(0)
         buffer.truncate()
-        for row in rows:
-            cells = list(row.original[:width]) if width else list(row.original)
-            cells += [""] * (width - len(cells))
-            writer.writerow(
-                [
-                    *cells,
-                    row.row_number,
-                    OUTCOME_WORDS.get(row.outcome, row.outcome),
-                    ", ".join(row.codes),
-                    "; ".join(row.messages),
-                ]
-            )
+        writer.writerows(
+            [excel_cell(cell, i in text_columns) for i, cell in enumerate(line)] for line in page
+        )
         yield buffer.getvalue().encode()
-        after = rows[-1].row_number
-        if len(rows) < PAGE_ROWS:
-            return

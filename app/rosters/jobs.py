@@ -6,7 +6,10 @@ applies it in ONE transaction that also completes the batch: a crash leaves a ba
 `processing` and no registration of it. A large one may also use a second connection, whose
 prepared transaction commits right after that one (lanes.py). A sweep (at start-up, then every
 ROSTER_SWEEP_SECONDS) settles such prepared halves that a dead process left, and marks failed, with
-`interrupted`, the unfinished batches whose lock no process holds any more.
+`interrupted`, the unfinished batches whose lock no process holds any more: a `processing` one
+at once, a `received` one after a grace period. The start-up sweep runs before the first
+request, so a retry with the same Idempotency-Key starts a new batch instead of replaying a
+dead one.
 """
 
 import asyncio
@@ -25,8 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.auth import Principal
 from app.core.clock import JAKARTA
 from app.core.errors import AppError
+from app.core.settings import Settings
 from app.rosters import pipeline
-from app.rosters.lanes import SecondLane, resolve_prepared
+from app.rosters.lanes import SecondLane, drop_orphan_tables, resolve_prepared
 from app.rosters.parsing import RosterFormat
 from app.rosters.repository import batches
 from app.rosters.runner import run_batch
@@ -35,9 +39,12 @@ from app.rosters.upload import Upload
 logger = logging.getLogger("perisai.rosters")
 
 MAX_RUNNING_JOBS = 2
-# A batch younger than this may still be between its request's commit and its task's lock.
+STARTUP_SWEEP_TIMEOUT_SECONDS = 10
+# A `received` batch younger than this may still be between its request's commit and its
+# task's lock.
 UNCLAIMED_GRACE_SECONDS = 60
 PROGRESS_SECONDS = 0.5
+DEFAULT_ERRORS_RETENTION_HOURS: int = Settings.model_fields["roster_errors_retention_hours"].default
 TEXT_FORMATS = (RosterFormat.CSV, RosterFormat.NDJSON)
 
 
@@ -114,7 +121,8 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
             async with jobs_of(app).slots:
                 await _update(sessionmaker, job.batch_id, status="processing", started_at=_now())
                 if _worth_a_second_lane(app, job, upload):
-                    second = await SecondLane.open(sessionmaker, job.batch_id)
+                    chunks = pipeline.second_lane_chunks(upload.newlines + 1)
+                    second = await SecondLane.open(sessionmaker, job.batch_id, chunks=chunks)
                 started = time.monotonic()
                 result = await run_batch(
                     session,
@@ -192,9 +200,10 @@ async def _update(
 async def _fail(
     sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, code: str, detail: str
 ) -> None:
-    with suppress(Exception):
-        await asyncio.shield(
-            _update(
+    async def record() -> None:
+        # Shielded from a cancellation: nobody would retrieve its error, so it keeps none.
+        with suppress(Exception):
+            await _update(
                 sessionmaker,
                 batch_id,
                 status="failed",
@@ -203,39 +212,61 @@ async def _fail(
                 error_detail=detail,
                 finished_at=_now(),
             )
-        )
+
+    await asyncio.shield(record())
 
 
 def _now() -> datetime:
     return datetime.now(JAKARTA)
 
 
-async def sweep(sessionmaker: async_sessionmaker[AsyncSession]) -> list[uuid.UUID]:
-    """Settles the prepared second halves whose batch no live process holds (lanes.py), and
-    marks failed the unfinished batches no live process holds (see the module's doc)."""
+async def sweep(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    errors_retention_hours: int = DEFAULT_ERRORS_RETENTION_HOURS,
+) -> list[uuid.UUID]:
+    """Settles the prepared second halves whose batch no live process holds (lanes.py), marks
+    failed the unfinished batches no live process holds (see the module's doc), and purges the
+    rejected rows of refused rosters kept longer than `errors_retention_hours`."""
     settled = await resolve_prepared(sessionmaker)
     if settled:
         logger.warning("roster transactions settled", extra={"fields": {"prepared": settled}})
+    dropped = await drop_orphan_tables(sessionmaker)
+    if dropped:
+        logger.warning(
+            "staging tables of dead rosters dropped",
+            extra={"fields": {"batches": [str(i) for i in dropped]}},
+        )
     async with sessionmaker() as session:
         failed = await batches.fail_interrupted(session, older_than_seconds=UNCLAIMED_GRACE_SECONDS)
+        purged = await batches.purge_refused_rows(session, older_than_hours=errors_retention_hours)
         await session.commit()
     if failed:
         logger.warning(
             "roster batches interrupted", extra={"fields": {"batches": [str(i) for i in failed]}}
         )
+    if purged:
+        logger.info(
+            "refused rosters' rows purged", extra={"fields": {"batches": [str(i) for i in purged]}}
+        )
     return failed
 
 
 async def _sweep_forever(app: FastAPI) -> None:
+    retention = app.state.settings.roster_errors_retention_hours
     while True:
-        with suppress(Exception):
-            await sweep(app.state.sessionmaker)
         await asyncio.sleep(app.state.settings.roster_sweep_seconds)
+        with suppress(Exception):
+            await sweep(app.state.sessionmaker, errors_retention_hours=retention)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Merged into the application's lifespan by the rosters router (after the engine exists)."""
+    """Merged into the application's lifespan by the rosters router (after the engine exists).
+    The first sweep runs before the first request (the database may be away: then the next)."""
+    with suppress(Exception):
+        async with asyncio.timeout(STARTUP_SWEEP_TIMEOUT_SECONDS):
+            await sweep(app.state.sessionmaker)
     sweeper = asyncio.create_task(_sweep_forever(app), name="roster sweep")
     try:
         yield

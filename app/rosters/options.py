@@ -8,14 +8,30 @@ from typing import Any, TypeVar
 from app.core.clock import today
 from app.core.errors import Unprocessable, UnsupportedMediaType
 from app.rosters.parsing import RosterFormat, detect_format
+from app.rosters.parsing.formats import looks_like_multipart, looks_like_xls
 from app.rosters.schemas import RosterMode
 
 T = TypeVar("T")
 
-SNIFFED_CONTENT_TYPES = ("application/octet-stream",)
+MULTIPART = "multipart/form-data"
+# Bodies whose format is read from their bytes: what `curl --data-binary` sends
+# (x-www-form-urlencoded), what Windows browsers call a .csv (vnd.ms-excel), and unknowns.
+SNIFFED_CONTENT_TYPES = (
+    "application/octet-stream",
+    "application/x-www-form-urlencoded",
+    "application/vnd.ms-excel",
+    "text/plain",
+)
+NAMED_TYPES = (
+    "application/json",
+    "application/x-ndjson",
+    "text/csv",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
+ACCEPT_POST = ", ".join((*NAMED_TYPES, MULTIPART, *SNIFFED_CONTENT_TYPES))
 ACCEPTED_TYPES = (
-    "application/json, application/x-ndjson, text/csv or "
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    f"{', '.join(NAMED_TYPES)}, or as one file of a {MULTIPART} body (the format is then "
+    "read from the bytes, as for application/octet-stream)"
 )
 BODY_OPTIONS = frozenset({"mode", "atomic", "as_of"})
 
@@ -32,25 +48,40 @@ class RosterParams:
     idempotency_key: str | None
 
 
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def unsupported(detail: str) -> UnsupportedMediaType:
+    """415, with the types the endpoint takes in `Accept-Post` (RFC 5789)."""
+    return UnsupportedMediaType(detail, headers={"Accept-Post": ACCEPT_POST})
+
+
 def format_from_content_type(content_type: str | None) -> RosterFormat | None:
-    """The format a Content-Type names; None when the body should be sniffed; 415 otherwise."""
-    if content_type is None:
-        return None
-    media = content_type.split(";", 1)[0].strip().lower()
-    if not media or media in SNIFFED_CONTENT_TYPES:
+    """The format a Content-Type names; None when the bytes tell it (sniffed types and
+    multipart, whose file part is sniffed); 415 otherwise."""
+    media = media_type(content_type)
+    if not media or media in SNIFFED_CONTENT_TYPES or media == MULTIPART:
         return None
     fmt = detect_format(content_type, b"")
     if fmt is None:
-        raise UnsupportedMediaType(f"Send the roster as {ACCEPTED_TYPES}")
+        raise unsupported(f"Send the roster as {ACCEPTED_TYPES}")
     return fmt
 
 
-def body_format(params: RosterParams, head: bytes) -> RosterFormat:
+def body_format(content_type: str | None, head: bytes) -> RosterFormat:
     """The format the Content-Type names, else the one the body's first bytes show; 415."""
-    fmt = format_from_content_type(params.content_type) or detect_format(None, head)
-    if fmt is None:
-        raise UnsupportedMediaType(f"Cannot tell the roster's format; send it as {ACCEPTED_TYPES}")
-    return fmt
+    fmt = format_from_content_type(content_type) or detect_format(None, head)
+    if fmt is not None:
+        return fmt
+    if looks_like_multipart(head):
+        raise unsupported(
+            f"The body is {MULTIPART} but its Content-Type does not say so: send the header "
+            "with its boundary (curl -F and browsers do), or the file alone as the body"
+        )
+    if looks_like_xls(head):
+        raise unsupported("A legacy .xls workbook: save it as .xlsx (Excel 2007 on) or as CSV")
+    raise unsupported(f"Cannot tell the roster's format; send it as {ACCEPTED_TYPES}")
 
 
 def read_options(params: RosterParams, body: dict[str, object]) -> tuple[str, bool, date]:

@@ -14,9 +14,10 @@ all the others. atomic=true stages the whole file before deciding anything, as o
 row must leave everything unapplied.
 
 Given a second connection (lanes.py), a plain upsert's chunks alternate between the two, each
-with its own staging tables: a NIK the file gives once is in one chunk, and one it gives twice
-is rejected wherever it is, so the two transactions never touch the same registrations; the
-counts, problem rows and warnings add up both.
+with its own staging tables (the second one's made before its transaction, with a fresh chunk
+table for each chunk: repository/staging.py says why): a NIK the file gives once is in one
+chunk, and one it gives twice is rejected wherever it is, so the two transactions never touch
+the same registrations; the counts, problem rows and warnings add up both.
 """
 
 import asyncio
@@ -24,7 +25,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import chain, cycle, islice
 from typing import Any, BinaryIO
@@ -37,6 +38,7 @@ from app.core.collector import collector_paused
 from app.core.errors import Conflict
 from app.nik import nik_to_int
 from app.rosters.lanes import SecondLane
+from app.rosters.messages import clean
 from app.rosters.parsing import RoleVocabulary, RosterFileError, RosterFormat, RosterReader
 from app.rosters.repository import apply, batches, decide, lookups, staging
 from app.rosters.repository.staging import StageTables
@@ -107,13 +109,32 @@ def inspect(
 
 @dataclass(slots=True)
 class Lane:
-    """A connection with its own staging tables, in a transaction of its own."""
+    """A connection with its own staging tables, in a transaction of its own. `fresh`: the
+    second connection's chunk tables still unused (a new one per chunk, never emptied)."""
 
     connection: asyncpg.Connection
     tables: StageTables
     temporary: bool = True
     settling: "asyncio.Task[None] | None" = None
     analyzed: bool = False
+    fresh: list[str] | None = None
+
+    def has_room(self) -> bool:
+        return self.fresh is None or bool(self.fresh)
+
+    async def start_chunk(self) -> StageTables:
+        """The tables with an empty chunk table, for the next chunk."""
+        if self.fresh is None:
+            await staging.start_chunk(self.connection, self.tables)
+        else:
+            self.tables = replace(self.tables, chunk=self.fresh.pop(0))
+        return self.tables
+
+
+def second_lane_chunks(rows: int) -> int:
+    """How many chunks a second connection takes, at most, of a file of at most `rows` rows
+    (every other one)."""
+    return -(-rows // CHUNK_ROWS) // 2 + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +160,15 @@ async def process(
     survey = await to_thread.run_sync(survey_file, file, job.format, job.sheet, context.roles)
     lanes = [Lane(await staging.raw_connection(session), StageTables.for_batch(job.batch_id))]
     if second is not None and two_lanes_allowed(job) and not survey.replacements:
-        lanes.append(Lane(second.connection, lanes[0].tables, temporary=False))
+        lanes.append(
+            Lane(second.connection, second.tables, temporary=False, fresh=list(second.chunks))
+        )
         await lookups.lock_agreement_status(second.connection, job.agreement_id)
     for lane in lanes:
         # Sorts and hashes over a million staged rows stay in memory instead of on disk.
         await lane.connection.execute("SET LOCAL work_mem = '256MB'")
-        await staging.create_stage(lane.connection, lane.tables, temporary=lane.temporary)
+        if lane.temporary:
+            await staging.create_stage(lane.connection, lane.tables)
         await staging.copy_duplicates(lane.connection, lane.tables, survey.duplicates)
     clock.lap("survey_seconds")
 
@@ -156,7 +180,8 @@ async def process(
     # Parsing and validation make a few objects per row, none in a cycle; collections they
     # would set off walk the whole heap (half the staging CPU at 200,000 rows).
     with collector_paused():
-        total, touched = await _stage(lanes, reader, RowValidator(context), job, progress, clock)
+        validator = RowValidator(context, lambda: reader.columns)
+        total, touched = await _stage(lanes, reader, validator, job, progress, clock)
     clock.lap("stage_seconds")
 
     main = lanes[0]
@@ -169,7 +194,6 @@ async def process(
     counts, warnings = await _finish(lanes, job, sorted(touched), applied=applied)
     if len(lanes) > 1:
         assert second is not None
-        await staging.drop_stage(second.connection, lanes[1].tables)
         await second.prepare()
     clock.lap("finish_seconds")
     return Result(
@@ -177,7 +201,7 @@ async def process(
         warnings=warnings,
         applied=applied,
         total_rows=total,
-        columns=reader.columns,
+        columns=[clean(column) for column in reader.columns],
         delimiter=reader.delimiter if job.format is RosterFormat.CSV else None,
         timings={**clock.timings(), "connections": len(lanes)},
     )
@@ -216,14 +240,29 @@ async def _finish(
             cohort_ids=cohort_ids,
             as_of=job.as_of,
         )
+    warned = await _nik_warnings(lanes)
     if not applied:
-        return counts, []
+        return counts, warned
     # What the main connection cannot see yet: the other lanes' new active registrations.
     unseen: dict[uuid.UUID, int] = {}
     for tally in chain.from_iterable(tallies[1:]):
         if tally.cohort_id is not None and tally.outcome in NEWLY_ACTIVE:
             unseen[tally.cohort_id] = unseen.get(tally.cohort_id, 0) + tally.rows
-    return counts, await apply.over_planned(main.connection, cohort_ids, unseen=unseen)
+    over = await apply.over_planned(main.connection, cohort_ids, unseen=unseen)
+    return counts, over + warned
+
+
+async def _nik_warnings(lanes: list[Lane]) -> list[dict[str, Any]]:
+    """One warning per NIK warning code of the rows taken: how many, and the first rows."""
+    by_code: dict[str, tuple[int, list[int]]] = {}
+    for lane in lanes:
+        for row in await apply.nik_warnings(lane.connection, lane.tables):
+            rows, first = by_code.get(row["code"], (0, []))
+            by_code[row["code"]] = (rows + row["rows"], first + list(row["first"]))
+    return [
+        {"code": code, "rows": rows, "row_numbers": sorted(first)[: apply.WARNED_ROWS_SHOWN]}
+        for code, (rows, first) in sorted(by_code.items())
+    ]
 
 
 def survey_file(
@@ -314,15 +353,14 @@ async def _stage(
             # The next chunk is validated while this one waits for its lane: a thread
             # validating beside the COPY (which encodes in Python) would slow both.
             pending = asyncio.ensure_future(to_thread.run_sync(next_chunk))
-            lane = next(turns)
+            lane = next(lane for lane in turns if lane.has_room())
             if lane.settling is not None:
                 await lane.settling
             started = time.perf_counter()
-            tables = lane.tables
             if job.atomic:
-                await staging.copy_rows(lane.connection, tables.stage, chunk.records)
+                await staging.copy_rows(lane.connection, lane.tables.stage, chunk.records)
             else:
-                await staging.start_chunk(lane.connection, tables)
+                tables = await lane.start_chunk()
                 await staging.copy_rows(lane.connection, tables.chunk, chunk.records)
             clock.add("copy_seconds", time.perf_counter() - started)
             if not job.atomic:

@@ -72,6 +72,7 @@ class RosterBatchRead(BaseModel):
                     "created_at": "2024-11-20T03:15:00Z",
                     "started_at": "2024-11-20T03:15:00Z",
                     "finished_at": "2024-11-20T03:15:01Z",
+                    "errors_purged_at": None,
                     "errors_url": "/v1/roster-batches/5b0c8f5e-2f7a-4a8e-9d7e-2c1f4d1e9a10/errors",
                 }
             ]
@@ -103,6 +104,12 @@ class RosterBatchRead(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    errors_purged_at: datetime | None = Field(
+        default=None,
+        description="A refused roster (atomic, 422) keeps its rejected rows' NIKs and cells "
+        "for the errors file for `ROSTER_ERRORS_RETENTION_HOURS` (72) after it finished; then "
+        "they are purged, and this says when",
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -117,17 +124,48 @@ class RosterBatchRead(BaseModel):
         return f"/v1/roster-batches/{self.id}/errors"
 
 
-class RosterRowProblem(BaseModel):
-    """A row that was rejected (nothing stored) or held (stored, not protecting, to review)."""
+class RowWarning(BaseModel):
+    code: str = Field(examples=["nik_birth_date_mismatch"])
+    msg: str
 
-    model_config = ConfigDict(from_attributes=True)
+
+class RosterRowProblem(BaseModel):
+    """A row that was rejected (nothing stored), held (stored, not protecting, to review), or
+    taken with NIK warnings (`created`, `updated`, `unchanged` or `replaced`)."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "row_number": 14,
+                    "outcome": "rejected",
+                    "nik": "120918670203878",
+                    "codes": ["nik_format"],
+                    "messages": ["NIK harus 16 digit angka"],
+                    "original": ["120918670203878", "Ani Setiawan", "27-02-2003", "Ketua KPPS"],
+                }
+            ]
+        },
+    )
 
     row_number: int = Field(description="The row as the office sees it in Excel")
-    outcome: str = Field(description="`rejected` or `held`")
-    nik: str | None = Field(description="The NIK as written in the file")
-    codes: list[str]
-    messages: list[str]
-    original: list[str] = Field(description="The row's cells, in the batch's `columns` order")
+    outcome: str = Field(
+        description="`rejected`, `held`, or the outcome of a row taken with `warnings`"
+    )
+    nik: str | None = Field(
+        description="The NIK as written in the file (null once a refused roster's rows are purged)"
+    )
+    codes: list[str] = Field(description="Why it was rejected or held; empty for a row taken")
+    messages: list[str] = Field(description="The codes' sentences (Indonesian), naming the column")
+    original: list[str] = Field(
+        description="The row's cells, in the batch's `columns` order (empty once purged)"
+    )
+    warnings: list[RowWarning] = Field(
+        default_factory=list,
+        description="NIK warnings: `nik_birth_date_mismatch`, `nik_sex_mismatch`, "
+        "`nik_region_unknown` (the row is taken all the same)",
+    )
 
 
 def counts_of(raw: dict[str, Any]) -> BatchCounts:

@@ -18,6 +18,7 @@ from app.agreements import service as agreements_service
 from app.agreements.access import PartyRole
 from app.core import audit, clock
 from app.core.auth import Principal
+from app.core.database import release_connection
 from app.core.errors import Conflict, Forbidden, Unprocessable
 from app.core.settings import Settings
 from app.models import Agreement, RosterBatch, RosterBatchRow
@@ -25,7 +26,7 @@ from app.rosters import pipeline
 from app.rosters.context import role_vocabulary
 from app.rosters.jobs import Launcher
 from app.rosters.options import RosterParams, body_format, format_from_content_type, read_options
-from app.rosters.parsing import RosterFileError, RosterFormat
+from app.rosters.parsing import RoleVocabulary, RosterFileError, RosterFormat
 from app.rosters.repository import batches
 from app.rosters.runner import require_active, run_batch
 from app.rosters.upload import Upload, receive_upload
@@ -60,11 +61,23 @@ async def push_roster(
     which starts it once the request's transaction has committed."""
     agreement = await writable_agreement(session, principal, agreement_id)
     format_from_content_type(params.content_type)  # 415 before reading a byte of the body
+    roles = await role_vocabulary(session)
+    # No connection is held while the body arrives and is first read: a slow client or a
+    # hostile file costs no database connection.
+    await release_connection(session)
     with ExitStack() as owned:
-        upload = await receive_upload(body)
+        upload = await receive_upload(body, params.content_type)
         owned.callback(upload.close)
+        fmt, inspection = await _inspect(upload, params, settings, roles)
         pushed, job = await _submit(
-            session, principal, agreement=agreement, upload=upload, params=params, settings=settings
+            session,
+            principal,
+            agreement=agreement,
+            upload=upload,
+            params=params,
+            fmt=fmt,
+            inspection=inspection,
+            settings=settings,
         )
         if job is not None:
             launch(job, upload, principal)
@@ -75,6 +88,24 @@ async def push_roster(
         session, pushed.batch.id, after=0, limit=PROBLEMS_IN_REFUSAL
     )
     return replace(pushed, problems=problems)
+
+
+async def _inspect(
+    upload: Upload, params: RosterParams, settings: Settings, roles: RoleVocabulary
+) -> tuple[RosterFormat, pipeline.Inspection]:
+    """The body's format, and its rows counted (to `sync_roster_max_rows` + 1) in a worker
+    thread: an XLSX is checked for bombs and read here, before any connection is taken."""
+    if upload.size == 0:
+        raise Unprocessable("The body is empty", code="roster_empty")
+    fmt = body_format(upload.content_type or params.content_type, upload.head)
+    limit = settings.sync_roster_max_rows
+    try:
+        inspection = await to_thread.run_sync(
+            pipeline.inspect, upload.file, fmt, params.sheet, limit, roles
+        )
+    except RosterFileError as exc:
+        raise Unprocessable(exc.detail, code=exc.code) from exc
+    return fmt, inspection
 
 
 async def writable_agreement(
@@ -98,13 +129,12 @@ async def _submit(
     agreement: Agreement,
     upload: Upload,
     params: RosterParams,
+    fmt: RosterFormat,
+    inspection: pipeline.Inspection,
     settings: Settings,
 ) -> tuple[Pushed, pipeline.Job | None]:
     """The batch made (and processed, unless it is left to the background job given back),
     or the one the Idempotency-Key made before."""
-    if upload.size == 0:
-        raise Unprocessable("The body is empty", code="roster_empty")
-    fmt = body_format(params, upload.head)
     fingerprint = _fingerprint(agreement.id, params, fmt, upload.sha256)
 
     if params.idempotency_key is not None:
@@ -112,15 +142,8 @@ async def _submit(
         if replayed is not None:
             return Pushed(replayed, replayed.response_status or 201, replayed=True), None
 
-    limit = settings.sync_roster_max_rows
-    try:
-        inspection = await to_thread.run_sync(
-            pipeline.inspect, upload.file, fmt, params.sheet, limit, await role_vocabulary(session)
-        )
-    except RosterFileError as exc:
-        raise Unprocessable(exc.detail, code=exc.code) from exc
     mode, atomic, as_of = read_options(params, inspection.options)
-    background = inspection.rows > limit
+    background = inspection.rows > settings.sync_roster_max_rows
 
     batch = RosterBatch(
         agreement_id=agreement.id,

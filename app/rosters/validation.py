@@ -7,7 +7,7 @@ are set-based SQL in the repository.
 """
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -22,43 +22,16 @@ from app.nik import (
     nik_to_int,
 )
 from app.rosters.columns import STAGE_COLUMNS
+from app.rosters.messages import NUL_CHARACTER, Describer, clean
 from app.rosters.parsing import RawRow, RoleVocabulary
 from app.rosters.parsing.cells import normalize_sex, parse_date
+from app.rosters.regions import RegionIndex, dotted_region, normalize_name
 
 POSITIONS = frozenset({"ketua", "anggota", "sekretaris", "staf"})
 # Separates the original cells in one staging column (a text[] costs 15x more to COPY).
 CELL_SEPARATOR = "\x1f"
 _DATE_CACHE_LIMIT = 200_000
 _REGION_CACHE_LIMIT = 200_000
-
-# What the office reads in the errors file, per stable code (Indonesian: they fix the file).
-MESSAGES: dict[str, str] = {
-    "nik_format": "NIK harus 16 digit angka",
-    "nik_stored_as_number": (
-        "NIK tersimpan sebagai angka sehingga digit terakhir hilang; format kolom NIK sebagai "
-        "Teks lalu ketik ulang NIK"
-    ),
-    "nik_province": "Kode provinsi pada NIK tidak dikenal",
-    "nik_region_zero": "Kode kabupaten/kota atau kecamatan pada NIK bernilai 00",
-    "nik_birth_date": "Tanggal lahir pada NIK bukan tanggal yang sah",
-    "nik_serial_zero": "Nomor urut pada NIK bernilai 0000",
-    "name_missing": "Nama kosong",
-    "birth_date_missing": "Tanggal lahir kosong",
-    "birth_date_invalid": "Tanggal lahir tidak dapat dibaca (pakai DD-MM-YYYY) atau di masa depan",
-    "sex_invalid": "Jenis kelamin harus L atau P",
-    "role_unknown": "Jabatan tidak dikenal",
-    "role_not_in_agreement": "Jabatan ini tidak ada dalam perjanjian kerja sama",
-    "position_invalid": "Kedudukan harus ketua, anggota, sekretaris atau staf",
-    "region_missing": "Kode wilayah (atau kecamatan dan desa) kosong",
-    "region_unknown": "Wilayah tidak ditemukan",
-    "region_outside_agreement": "Wilayah berada di luar wilayah perjanjian kerja sama",
-    "tps_missing": "Nomor TPS wajib diisi untuk jabatan tingkat TPS",
-    "period_invalid": "Tanggal mulai atau selesai tidak dapat dibaca, atau selesai sebelum mulai",
-    "period_outside_cohort": "Masa tugas berada di luar masa perlindungan kelompok petugas",
-    "age_below_minimum": "Usia pada hari pemungutan suara di bawah batas minimum",
-    "age_above_maximum": "Usia pada hari pemungutan suara di atas batas maksimum",
-    "replaces_nik_not_found": "NIK yang digantikan tidak terdaftar aktif pada kelompok ini",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,17 +43,6 @@ class CohortInfo:
     voting_day: date
     min_age: int
     max_age: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class RegionIndex:
-    """The region table as sets and maps: codes, districts, and names inside one agreement."""
-
-    codes: frozenset[str]
-    districts: frozenset[str]
-    # Inside the agreement's region only: normalized name -> codes.
-    district_by_name: dict[str, tuple[str, ...]]
-    village_by_name: dict[str, tuple[str, ...]]
 
 
 @dataclass(slots=True)
@@ -105,56 +67,13 @@ class ChunkResult:
     touched_cohorts: set[uuid.UUID] = field(default_factory=set)
 
 
-def normalize_name(text: str) -> str:
-    """A region name as offices write it, folded: 'KEC. Kisaran Barat' -> 'kisaran barat'."""
-    words = "".join(c if c.isalnum() else " " for c in text.casefold()).split()
-    while words and words[0] in _NAME_PREFIXES:
-        words = words[1:]
-    return " ".join(words)
-
-
-_NAME_PREFIXES = frozenset({"kec", "kecamatan", "desa", "kel", "kelurahan", "nagari", "gampong"})
-
-
-def build_region_index(rows: Iterable[tuple[str, str, str]], agreement_region: str) -> RegionIndex:
-    """From (code, name, level) rows of the whole table."""
-    codes: set[str] = set()
-    districts: set[str] = set()
-    district_by_name: dict[str, list[str]] = {}
-    village_by_name: dict[str, list[str]] = {}
-    prefix = agreement_region + "."
-    for code, name, level in rows:
-        codes.add(code)
-        if level == "district":
-            districts.add(code)
-        if not (code.startswith(prefix) or code == agreement_region):
-            continue
-        if level == "district":
-            district_by_name.setdefault(normalize_name(name), []).append(code)
-        elif level == "village":
-            village_by_name.setdefault(normalize_name(name), []).append(code)
-    return RegionIndex(
-        frozenset(codes),
-        frozenset(districts),
-        {k: tuple(v) for k, v in district_by_name.items()},
-        {k: tuple(v) for k, v in village_by_name.items()},
-    )
-
-
-def dotted_region(text: str) -> str:
-    """'1209182002' -> '12.09.18.2002'; dotted codes and anything else pass through."""
-    s = text.strip()
-    if s.isdigit() and len(s) in (2, 4, 6, 10):
-        parts = [s[:2], s[2:4], s[4:6], s[6:]]
-        return ".".join(p for p in parts if p)
-    return s
-
-
 class RowValidator:
     """Validates chunks of one roster; keeps small caches across chunks."""
 
-    def __init__(self, context: RosterContext) -> None:
+    def __init__(self, context: RosterContext, columns: Callable[[], Sequence[str]] = list) -> None:
+        """`columns`: the file's columns once it is open, to name them in the messages."""
         self.context = context
+        self._describer = Describer(context, columns)
         self._dates: dict[str, date | None] = {}
         self._sexes: dict[str, str | None] = {}
         self._tps: dict[str, str] = {}
@@ -313,6 +232,9 @@ class RowValidator:
             original = CELL_SEPARATOR.join(cells)
             if original.count(CELL_SEPARATOR) > len(cells) - 1:
                 original = CELL_SEPARATOR.join(c.replace(CELL_SEPARATOR, " ") for c in cells)
+            if "\x00" in original:  # PostgreSQL text cannot hold it: the row is refused
+                codes.append(NUL_CHARACTER)
+                original, nik_text = clean(original), clean(nik_text)
 
             if codes:
                 result.rejected += 1
@@ -322,7 +244,7 @@ class RowValidator:
                         parsed.value if parsed is not None else nik_to_int(nik_text),
                         nik_text or None,
                         codes,
-                        [MESSAGES.get(code, code) for code in codes],
+                        [clean(m) for m in self._describer.messages(codes, values, cells)],
                         original,
                         cohort.id if cohort is not None else None,
                         *_EMPTY_FIELDS,

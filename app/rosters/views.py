@@ -1,7 +1,8 @@
-"""Reading batches: a batch for its parties, its problem rows as pages or as CSV for Excel."""
+"""Reading batches: a batch for its parties, its problem rows as pages or as a file for Excel."""
 
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
+from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -12,11 +13,29 @@ from app.core.errors import NotFound
 from app.core.pagination import Page, keyset_page
 from app.models import RosterBatch, RosterBatchRow
 from app.nik import nik_to_int
-from app.rosters import errors_csv
+from app.rosters import errors_csv, errors_xlsx
+from app.rosters.messages import warning_messages
 from app.rosters.repository import batches, lookups
-from app.rosters.schemas import RosterRowProblem
+from app.rosters.schemas import RosterRowProblem, RowWarning
 
 ENDPOINT_ERRORS = "GET /v1/roster-batches/{id}/errors"
+
+
+class ErrorsFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+# What GET .../errors serves, by the media types of `Accept`.
+ERRORS_MEDIA_TYPES = {
+    "application/json": ErrorsFormat.JSON,
+    "application/*": ErrorsFormat.JSON,
+    "*/*": ErrorsFormat.JSON,
+    "text/csv": ErrorsFormat.CSV,
+    "text/*": ErrorsFormat.CSV,
+    errors_xlsx.MEDIA_TYPE: ErrorsFormat.XLSX,
+}
 
 
 async def get_batch(
@@ -42,7 +61,7 @@ async def list_problems(
     cursor: str | None,
     access_log: AccessLogWriter | None,
 ) -> Page[RosterRowProblem]:
-    await get_batch(session, principal, batch_id)
+    batch = await get_batch(session, principal, batch_id)
     rows, next_cursor = await keyset_page(
         session,
         batches.problem_rows_query(batch_id),
@@ -50,28 +69,45 @@ async def list_problems(
         limit=limit,
         cursor=cursor,
     )
-    items = [RosterRowProblem.model_validate(row[0]) for row in rows]
+    columns = list(batch.columns or [])
+    items = [_problem(row[0], columns) for row in rows]
     await _log_niks_shown(session, principal, access_log, (item.nik for item in items))
     return Page(items=items, next_cursor=next_cursor)
 
 
-async def problems_csv(
+def _problem(row: RosterBatchRow, columns: list[str]) -> RosterRowProblem:
+    warnings = zip(row.warnings, warning_messages(row.warnings, columns), strict=True)
+    return RosterRowProblem(
+        row_number=row.row_number,
+        outcome=row.outcome,
+        nik=row.nik,
+        codes=row.codes,
+        messages=row.messages,
+        original=row.original,
+        warnings=[RowWarning(code=code, msg=msg) for code, msg in warnings],
+    )
+
+
+async def problems_file(
     session: AsyncSession,
     principal: Principal,
     batch_id: uuid.UUID,
     *,
+    export: ErrorsFormat,
     sessionmaker: async_sessionmaker[AsyncSession],
     access_log: AccessLogWriter | None,
-) -> tuple[RosterBatch, AsyncIterator[bytes]]:
-    """The problem rows as CSV for Excel: the original columns plus baris, hasil, kode, alasan.
+) -> tuple[RosterBatch, Iterator[bytes] | AsyncIterator[bytes]]:
+    """The problem rows as a CSV or XLSX file for Excel (errors_file.py).
 
-    The whole file's NIKs are logged before it streams: the stream runs after the request's
-    transaction has committed, on sessions of its own.
+    The whole file's NIKs are logged before it is sent: the file is written after the
+    request's transaction has committed, on sessions of its own.
     """
     batch = await get_batch(session, principal, batch_id)
     await _log_niks_shown(
         session, principal, access_log, await batches.problem_niks(session, batch_id)
     )
+    if export is ErrorsFormat.XLSX:
+        return batch, errors_xlsx.chunks(await errors_xlsx.build(sessionmaker, batch))
     return batch, errors_csv.stream(sessionmaker, batch)
 
 

@@ -9,31 +9,18 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Agreement, AgreementRate, AuditEntry, Cohort
-from tests.factories import create_key, create_organization
+from tests.factories import Caller, party
 
 WRITE = ["agreements:write", "agreements:read"]
 READ = ["agreements:read"]
 
 
 @dataclass
-class Party:
-    id: str
-    headers: dict[str, str]
-
-
-@dataclass
 class Parties:
-    branch: Party
-    kpu: Party
-    bawaslu: Party
-    government: Party
-
-
-async def party(
-    client: httpx.AsyncClient, kind: str, scopes: list[str], region_code: str = "12.09"
-) -> Party:
-    organization = await create_organization(client, kind, region_code)
-    return Party(organization["id"], await create_key(client, organization["id"], scopes))
+    branch: Caller
+    kpu: Caller
+    bawaslu: Caller
+    government: Caller
 
 
 async def parties(client: httpx.AsyncClient) -> Parties:
@@ -64,8 +51,8 @@ def body(p: Parties, number: str = "PKS/ASAHAN/KPU/2024", **overrides: Any) -> d
     """A valid Asahan-like KPU agreement spanning Pemilu 2024 and Pilkada 2024 cohorts."""
     data: dict[str, Any] = {
         "number": number,
-        "bpjs_branch_id": p.branch.id,
-        "counterpart_id": p.kpu.id,
+        "bpjs_branch_id": p.branch.organization_id,
+        "counterpart_id": p.kpu.organization_id,
         "election": "pilkada-2024",
         "region_code": "12.09",
         "signed_on": "2024-11-11",
@@ -95,11 +82,3 @@ async def counts(session: AsyncSession) -> tuple[int, int, int, int]:
         )
         or 0,
     )
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    problem = dict(response.json())
-    assert problem["code"] == code, problem
-    return problem

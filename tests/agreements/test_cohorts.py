@@ -6,7 +6,8 @@ from datetime import date
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.agreements.helpers import KPPS, PPK, Parties, assert_problem, counts, create
+from tests.agreements.helpers import KPPS, PPK, Parties, counts, create
+from tests.problems import assert_problem
 from tests.seed import OfficerSpec, SeededAgreement, make_nik, seed_registrations
 
 PTPS = KPPS | {"role": "PTPS", "planned_headcount": 229}
@@ -15,7 +16,7 @@ PTPS = KPPS | {"role": "PTPS", "planned_headcount": 229}
 async def test_add_cohort_bad_inputs(
     client: httpx.AsyncClient, p: Parties, session: AsyncSession
 ) -> None:
-    agreement = await create(client, p, counterpart_id=p.bawaslu.id, cohorts=[PTPS])
+    agreement = await create(client, p, counterpart_id=p.bawaslu.organization_id, cohorts=[PTPS])
     url = f"/v1/agreements/{agreement['id']}/cohorts"
     h = p.branch.headers
     before = await counts(session)
@@ -42,7 +43,7 @@ async def test_add_cohort_bad_inputs(
 async def test_add_cohort_after_activation(client: httpx.AsyncClient, p: Parties) -> None:
     """PALI: the PTPS were added after their inauguration, to an agreement already active."""
     pkd = KPPS | {"role": "PKD", "planned_headcount": 71}
-    agreement = await create(client, p, counterpart_id=p.bawaslu.id, cohorts=[pkd])
+    agreement = await create(client, p, counterpart_id=p.bawaslu.organization_id, cohorts=[pkd])
     url = f"/v1/agreements/{agreement['id']}"
     h = p.branch.headers
     await client.post(f"{url}/activate", headers=h)

@@ -40,8 +40,8 @@ async def test_database_refuses_bad_cohorts(
 ) -> None:
     seeded = await seed_agreement(
         session,
-        bpjs_branch_id=p.branch.id,
-        counterpart_id=p.kpu.id,
+        bpjs_branch_id=p.branch.organization_id,
+        counterpart_id=p.kpu.organization_id,
         cohorts=(CohortSpec(role="KPPS"),),  # 2024-11-01 .. 2024-12-31
     )
     a = seeded.id
@@ -63,9 +63,9 @@ async def test_database_refuses_bad_agreements_and_rates(
     def agreement(**overrides: Any) -> dict[str, Any]:
         row = {
             "number": f"PKS/{uuid.uuid4().hex[:6]}",
-            "bpjs_branch_id": uuid.UUID(p.branch.id),
-            "counterpart_id": uuid.UUID(p.kpu.id),
-            "payer_id": uuid.UUID(p.kpu.id),
+            "bpjs_branch_id": uuid.UUID(p.branch.organization_id),
+            "counterpart_id": uuid.UUID(p.kpu.organization_id),
+            "payer_id": uuid.UUID(p.kpu.organization_id),
             "election_code": "pilkada-2024",
             "region_code": "12.09",
             "programs": ["JKK", "JKM"],
@@ -84,14 +84,16 @@ async def test_database_refuses_bad_agreements_and_rates(
         session, Agreement, agreement(ended_on=date(2025, 1, 1))
     )
     assert "ck_agreements_distinct_parties" in await refused(
-        session, Agreement, agreement(counterpart_id=uuid.UUID(p.branch.id))
+        session, Agreement, agreement(counterpart_id=uuid.UUID(p.branch.organization_id))
     )
     taken = agreement()
     async with session.begin_nested():
         await session.execute(insert(Agreement), [taken])
     assert "number" in await refused(session, Agreement, agreement(number=taken["number"]))
 
-    seeded = await seed_agreement(session, bpjs_branch_id=p.branch.id, counterpart_id=p.kpu.id)
+    seeded = await seed_agreement(
+        session, bpjs_branch_id=p.branch.organization_id, counterpart_id=p.kpu.organization_id
+    )
     rate = {"agreement_id": seeded.id}
     assert "ck_agreement_rates_program" in await refused(
         session, AgreementRate, rate | {"program": "JKN", "basis_points": 1}
@@ -109,9 +111,9 @@ async def test_database_refuses_unsigned_active_and_end_before_signing(
 ) -> None:
     row = {
         "number": "PKS/UNSIGNED",
-        "bpjs_branch_id": uuid.UUID(p.branch.id),
-        "counterpart_id": uuid.UUID(p.kpu.id),
-        "payer_id": uuid.UUID(p.kpu.id),
+        "bpjs_branch_id": uuid.UUID(p.branch.organization_id),
+        "counterpart_id": uuid.UUID(p.kpu.organization_id),
+        "payer_id": uuid.UUID(p.kpu.organization_id),
         "election_code": "pilkada-2024",
         "region_code": "12.09",
         "programs": ["JKK"],
@@ -133,7 +135,9 @@ async def test_database_refuses_unsigned_active_and_end_before_signing(
 async def test_ending_an_agreement_in_sql_ends_its_coverage(
     client: httpx.AsyncClient, p: Parties, session: AsyncSession
 ) -> None:
-    seeded = await seed_agreement(session, bpjs_branch_id=p.branch.id, counterpart_id=p.kpu.id)
+    seeded = await seed_agreement(
+        session, bpjs_branch_id=p.branch.organization_id, counterpart_id=p.kpu.organization_id
+    )
     ids = await seed_registrations(
         session,
         agreement=seeded,

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AuditEntry, Registration
-from tests.agreements.helpers import KPPS, Parties, assert_problem, body, counts, create
+from tests.agreements.helpers import KPPS, Parties, body, counts, create
+from tests.problems import assert_problem
 from tests.seed import OfficerSpec, SeededAgreement, make_nik, seed_registrations
 
 
@@ -20,7 +21,7 @@ async def test_create_echoes_fields_with_defaults(client: httpx.AsyncClient, p: 
     assert response.headers["etag"] == '"1"'
     assert response.headers["location"] == f"/v1/agreements/{data['id']}"
     assert data["status"] == "draft" and data["version"] == 1
-    assert data["payer_id"] == p.kpu.id  # defaults to the counterpart
+    assert data["payer_id"] == p.kpu.organization_id  # defaults to the counterpart
     assert data["programs"] == ["JKK", "JKM"]
     assert data["rates"] == {
         "JKK": {"basis_points": 100, "flat_amount": None},
@@ -42,20 +43,20 @@ async def test_create_with_government_payer_and_own_rates(
     data = await create(
         client,
         p,
-        payer_id=p.government.id,
+        payer_id=p.government.organization_id,
         programs=["JKM"],
         rates={"JKM": {"flat_amount": 7000}},
         cohorts=[{**KPPS, "declared_wage": 2_500_000}],
     )
 
-    assert data["payer_id"] == p.government.id
+    assert data["payer_id"] == p.government.organization_id
     assert data["programs"] == ["JKM"]
     assert data["rates"] == {"JKM": {"basis_points": None, "flat_amount": 7000}}
     assert data["cohorts"][0]["declared_wage"] == 2_500_000
 
 
 async def test_get_has_etag_and_payer_reads(client: httpx.AsyncClient, p: Parties) -> None:
-    created = await create(client, p, payer_id=p.government.id)
+    created = await create(client, p, payer_id=p.government.organization_id)
 
     for headers in (p.branch.headers, p.kpu.headers, p.government.headers):
         response = await client.get(f"/v1/agreements/{created['id']}", headers=headers)
@@ -249,7 +250,7 @@ async def test_patch_rates_programs_payer_number(client: httpx.AsyncClient, p: P
         url,
         json={
             "rates": {"JKK": {"basis_points": 89}},
-            "payer_id": p.government.id,
+            "payer_id": p.government.organization_id,
             "number": "PKS/RENAMED",
             "region_code": "12",
         },
@@ -259,7 +260,7 @@ async def test_patch_rates_programs_payer_number(client: httpx.AsyncClient, p: P
     data = response.json()
     assert data["rates"]["JKK"] == {"basis_points": 89, "flat_amount": None}
     assert data["rates"]["JKM"] == {"basis_points": None, "flat_amount": 6800}
-    assert data["payer_id"] == p.government.id
+    assert data["payer_id"] == p.government.organization_id
     assert (data["number"], data["region_code"], data["version"]) == ("PKS/RENAMED", "12", 2)
 
     dropped = await client.patch(
@@ -313,7 +314,7 @@ async def test_list_filters_and_pages(client: httpx.AsyncClient, p: Parties) -> 
         client,
         p,
         number="PKS/B",
-        counterpart_id=p.bawaslu.id,
+        counterpart_id=p.bawaslu.organization_id,
         cohorts=[KPPS | {"role": "PTPS"}],
     )
     pali = await create(client, p, number="PKS/PALI", region_code="16.12", cohorts=[])
@@ -330,10 +331,15 @@ async def test_list_filters_and_pages(client: httpx.AsyncClient, p: Parties) -> 
     assert await numbers(region="12.09") == ["PKS/A", "PKS/B"]
     assert await numbers(region="16") == ["PKS/PALI"]
     assert await numbers(status="active") == ["PKS/A"]
-    assert await numbers(status="draft", counterpart_id=p.bawaslu.id) == ["PKS/B"]
+    assert await numbers(status="draft", counterpart_id=p.bawaslu.organization_id) == ["PKS/B"]
     assert await numbers(election="pemilu-2024") == []
     assert await numbers(election="pilkada-2024", region="16.12") == ["PKS/PALI"]
-    assert await numbers(bpjs_branch_id=p.branch.id) == ["PKS/A", "PKS/B", "PKS/P", "PKS/PALI"]
+    assert await numbers(bpjs_branch_id=p.branch.organization_id) == [
+        "PKS/A",
+        "PKS/B",
+        "PKS/P",
+        "PKS/PALI",
+    ]
     assert province and bawaslu and pali
 
     seen: list[str] = []

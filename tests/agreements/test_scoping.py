@@ -8,19 +8,18 @@ from tests.agreements.helpers import (
     READ,
     WRITE,
     Parties,
-    assert_problem,
     body,
     counts,
     create,
-    party,
 )
-from tests.factories import create_key
+from tests.factories import create_key, party
+from tests.problems import assert_problem
 
 
 async def test_outsiders_get_404_on_everything(
     client: httpx.AsyncClient, p: Parties, session: AsyncSession
 ) -> None:
-    agreement = await create(client, p, payer_id=p.government.id)
+    agreement = await create(client, p, payer_id=p.government.organization_id)
     url = f"/v1/agreements/{agreement['id']}"
     cohort_id = agreement["cohorts"][0]["id"]
     other_branch = await party(client, "bpjs_branch", WRITE)
@@ -62,11 +61,11 @@ async def test_outsiders_get_404_on_everything(
 
 
 async def test_parties_read_and_list_their_own(client: httpx.AsyncClient, p: Parties) -> None:
-    mine = await create(client, p, payer_id=p.government.id)
+    mine = await create(client, p, payer_id=p.government.organization_id)
     other_branch = await party(client, "bpjs_branch", WRITE)
     other_kpu = await party(client, "kpu", READ)
-    other_body = body(p, number="PKS/OTHER", bpjs_branch_id=other_branch.id)
-    other_body["counterpart_id"] = other_kpu.id
+    other_body = body(p, number="PKS/OTHER", bpjs_branch_id=other_branch.organization_id)
+    other_body["counterpart_id"] = other_kpu.organization_id
     theirs = await client.post("/v1/agreements", json=other_body, headers=other_branch.headers)
     assert theirs.status_code == 201, theirs.text
 
@@ -78,7 +77,9 @@ async def test_parties_read_and_list_their_own(client: httpx.AsyncClient, p: Par
         assert [item["id"] for item in listed["items"]] == [theirs.json()["id"]]
     # a filter cannot widen what one sees
     listed = await client.get(
-        "/v1/agreements", params={"bpjs_branch_id": other_branch.id}, headers=p.branch.headers
+        "/v1/agreements",
+        params={"bpjs_branch_id": other_branch.organization_id},
+        headers=p.branch.headers,
     )
     assert listed.json()["items"] == []
 
@@ -88,7 +89,9 @@ async def test_counterpart_and_payer_cannot_change(
 ) -> None:
     kpu = await party(client, "kpu", WRITE)
     government = await party(client, "government", WRITE)
-    agreement = await create(client, p, counterpart_id=kpu.id, payer_id=government.id)
+    agreement = await create(
+        client, p, counterpart_id=kpu.organization_id, payer_id=government.organization_id
+    )
     url = f"/v1/agreements/{agreement['id']}"
     before = await counts(session)
     for member in (kpu, government):
@@ -131,7 +134,7 @@ async def test_missing_scope_is_403(client: httpx.AsyncClient, p: Parties) -> No
     url = f"/v1/agreements/{agreement['id']}"
     no_read = await party(client, "bpjs_branch", ["coverage:read"])
     read_only_branch = await party(client, "bpjs_branch", READ)
-    own_branch_reader = await create_key(client, p.branch.id, ["agreements:read"])
+    own_branch_reader = await create_key(client, p.branch.organization_id, ["agreements:read"])
 
     assert_problem(await client.get(url, headers=no_read.headers), 403, "missing_scope")
     assert_problem(

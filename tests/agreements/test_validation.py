@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements.checks import election_window
-from tests.agreements.helpers import KPPS, PPK, Parties, assert_problem, body, counts, create
+from tests.agreements.helpers import KPPS, PPK, Parties, body, counts, create
+from tests.problems import assert_problem
 
 UNKNOWN = str(uuid.uuid4())
 
@@ -20,24 +21,29 @@ def bad_bodies(p: Parties) -> list[tuple[str, dict[str, Any], int, str]]:
         ("unknown counterpart", body(p, counterpart_id=UNKNOWN), 422, "organization_not_found"),
         ("unknown payer", body(p, payer_id=UNKNOWN), 422, "organization_not_found"),
         ("unknown branch", body(p, bpjs_branch_id=UNKNOWN), 422, "organization_not_found"),
-        ("KPU as branch", body(p, bpjs_branch_id=p.bawaslu.id), 422, "bpjs_branch_wrong_kind"),
+        (
+            "KPU as branch",
+            body(p, bpjs_branch_id=p.bawaslu.organization_id),
+            422,
+            "bpjs_branch_wrong_kind",
+        ),
         (
             "government as counterpart",
-            body(p, counterpart_id=p.government.id),
+            body(p, counterpart_id=p.government.organization_id),
             422,
             "counterpart_wrong_kind",
         ),
         (
             "branch as counterpart",
-            body(p, counterpart_id=p.branch.id),
+            body(p, counterpart_id=p.branch.organization_id),
             422,
             "counterpart_wrong_kind",
         ),
-        ("branch as payer", body(p, payer_id=p.branch.id), 422, "payer_wrong_kind"),
+        ("branch as payer", body(p, payer_id=p.branch.organization_id), 422, "payer_wrong_kind"),
         ("PTPS for KPU", body(p, cohorts=[KPPS | {"role": "PTPS"}]), 422, "role_wrong_body"),
         (
             "KPPS for Bawaslu",
-            body(p, counterpart_id=p.bawaslu.id, cohorts=[KPPS]),
+            body(p, counterpart_id=p.bawaslu.organization_id, cohorts=[KPPS]),
             422,
             "role_wrong_body",
         ),
@@ -180,7 +186,9 @@ async def test_window_edges_accepted(
 async def test_tenaga_pendukung_serves_either_body(client: httpx.AsyncClient, p: Parties) -> None:
     support = KPPS | {"role": "TENAGA_PENDUKUNG"}
     await create(client, p, number="PKS/KPU", cohorts=[support])
-    await create(client, p, number="PKS/BWS", counterpart_id=p.bawaslu.id, cohorts=[support])
+    await create(
+        client, p, number="PKS/BWS", counterpart_id=p.bawaslu.organization_id, cohorts=[support]
+    )
 
 
 async def test_same_role_in_two_elections(client: httpx.AsyncClient, p: Parties) -> None:
@@ -200,7 +208,7 @@ async def test_bad_patches(client: httpx.AsyncClient, p: Parties, session: Async
     url = f"/v1/agreements/{agreement['id']}"
     headers = {**p.branch.headers, "If-Match": '"1"'}
     cases: list[tuple[dict[str, Any], int, str]] = [
-        ({"payer_id": p.branch.id}, 422, "payer_wrong_kind"),
+        ({"payer_id": p.branch.organization_id}, 422, "payer_wrong_kind"),
         ({"payer_id": UNKNOWN}, 422, "organization_not_found"),
         ({"number": "PKS/TAKEN"}, 409, "agreement_number_exists"),
         ({"region_code": "99"}, 422, "region_not_found"),
@@ -212,7 +220,7 @@ async def test_bad_patches(client: httpx.AsyncClient, p: Parties, session: Async
         ),
         ({"number": None}, 422, "validation_error"),
         ({"programs": None}, 422, "validation_error"),
-        ({"counterpart_id": p.bawaslu.id}, 422, "validation_error"),
+        ({"counterpart_id": p.bawaslu.organization_id}, 422, "validation_error"),
         ({"status": "active"}, 422, "validation_error"),
     ]
     before = await counts(session)

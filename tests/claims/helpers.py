@@ -2,7 +2,6 @@
 parties with keys, an outsider, officers on demand and claim bodies."""
 
 import itertools
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -10,15 +9,12 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.auth import issue_key as issue_secret
-from app.models import ApiKey, Organization
-from tests.factories import Caller
+from tests.factories import Caller, deal, party
 from tests.seed import (
     CohortSpec,
     OfficerSpec,
     SeededAgreement,
     make_nik,
-    seed_agreement,
     seed_registrations,
 )
 
@@ -80,43 +76,18 @@ def nik_of(serial: int) -> int:
     return make_nik(serial=serial)
 
 
-async def organization(session: AsyncSession, kind: str) -> str:
-    """An organization inserted directly (the organizations API is not the subject here)."""
-    row = Organization(kind=kind, name=f"{kind} {uuid.uuid4().hex[:8]}", region_code="12.09")
-    session.add(row)
-    await session.flush()
-    return str(row.id)
-
-
-async def key(session: AsyncSession, organization_id: str, scopes: list[str]) -> Caller:
-    issued = issue_secret()
-    row = ApiKey(
-        organization_id=uuid.UUID(organization_id),
-        name="claims test",
-        prefix=issued.prefix,
-        secret_hash=issued.secret_hash,
-        scopes=scopes,
-    )
-    session.add(row)
-    await session.flush()
-    return Caller(organization_id, str(row.id), {"Authorization": f"Bearer {issued.token}"})
-
-
 async def world(
     client: httpx.AsyncClient,
     session: AsyncSession,
     *,
     programs: tuple[str, ...] = ("JKK", "JKM"),
 ) -> World:
-    branch = await organization(session, "bpjs_branch")
-    counterpart = await organization(session, "kpu")
-    payer = await organization(session, "government")
-    other_branch = await organization(session, "bpjs_branch")
-    agreement = await seed_agreement(
+    made = await deal(
+        client,
         session,
-        bpjs_branch_id=branch,
-        counterpart_id=counterpart,
-        payer_id=payer,
+        payer_kind="government",
+        scopes=REVIEW,
+        payer_scopes=WRITE,
         programs=programs,
         cohorts=[
             CohortSpec(role=role, coverage_start=START, coverage_end=END, declared_wage=wage)
@@ -125,11 +96,11 @@ async def world(
     )
     return World(
         session=session,
-        agreement=agreement,
-        branch=await key(session, branch, REVIEW),
-        counterpart=await key(session, counterpart, REVIEW),
-        payer=await key(session, payer, WRITE),
-        outsider=await key(session, other_branch, REVIEW),
+        agreement=made.agreement,
+        branch=made.branch,
+        counterpart=made.counterpart,
+        payer=made.payer,
+        outsider=await party(client, "bpjs_branch", REVIEW),
     )
 
 

@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.claims.documents import checklist
 from tests.access_log import access_log_rows
-from tests.claims.helpers import World, claimant, file, jkk, jkm, key, move, world
+from tests.claims.helpers import World, claimant, file, jkk, jkm, move, world
 from tests.conftest import ADMIN_KEY
+from tests.factories import issue_key
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
@@ -42,10 +43,10 @@ async def test_parties_see_a_claim_others_get_404(
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json()["code"] == missing.json()["code"] == "claim_not_found"
     assert (await client.get("/v1/claims/not-a-uuid", headers=w.branch.headers)).status_code == 422
-    no_scope = await key(session, w.branch.organization_id, ["coverage:read", "pii:read"])
+    no_scope = await issue_key(client, w.branch.organization_id, ["coverage:read", "pii:read"])
     response = await client.get(url, headers=no_scope.headers)
     assert response.status_code == 403 and response.json()["code"] == "missing_scope"
-    review_only = await key(session, w.branch.organization_id, ["claims:review"])
+    review_only = await issue_key(client, w.branch.organization_id, ["claims:review"])
     assert (await client.get(url, headers=review_only.headers)).status_code == 200
 
 
@@ -54,7 +55,7 @@ async def test_personal_data_is_masked_without_pii_read(
 ) -> None:
     registration_id, nik = await w.officer()
     claim = await file(client, w.counterpart, jkm(registration_id))
-    plain = await key(session, w.payer.organization_id, ["claims:write"])
+    plain = await issue_key(client, w.payer.organization_id, ["claims:write"])
     masked = (await client.get(f"/v1/claims/{claim['id']}", headers=plain.headers)).json()
     assert masked["nik"] == f"{nik[:6]}********{nik[14:]}"
     assert masked["claimant"] == {
@@ -179,7 +180,7 @@ async def test_list_scoping(client: httpx.AsyncClient, w: World, session: AsyncS
     )
     assert response.status_code == 404
     assert (await client.get("/v1/claims", headers=w.outsider.headers)).json()["items"] == []
-    no_scope = await key(session, w.branch.organization_id, ["reports:read"])
+    no_scope = await issue_key(client, w.branch.organization_id, ["reports:read"])
     response = await client.get("/v1/claims", headers=no_scope.headers)
     assert response.status_code == 403 and response.json()["code"] == "missing_scope"
 

@@ -17,13 +17,12 @@ from tests.claims.helpers import (
     file,
     jkk,
     jkm,
-    key,
     move,
     receive_all,
     world,
 )
 from tests.conftest import ADMIN_KEY
-from tests.factories import Caller
+from tests.factories import Caller, issue_key
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 PAY = {"to": "paid", "paid_on": "2024-12-20", "transfer_reference": "TRF-884211"}
@@ -203,7 +202,7 @@ async def test_only_the_branch_reviews(
     response = await move(client, w.branch, str(uuid.uuid4()), '"1"', {"to": "verified"})
     assert response.status_code == 404
     # A branch key with claims:write only may not review either.
-    writer = await key(session, w.branch.organization_id, ["claims:write"])
+    writer = await issue_key(client, w.branch.organization_id, ["claims:write"])
     response = await move(client, writer, claim_id, '"1"', {"to": "verified"})
     assert response.status_code == 403 and response.json()["code"] == "missing_scope"
     events = await session.scalar(
@@ -315,7 +314,7 @@ async def test_documents_endpoint(
         url, json={"kind": "kk2", "reference": "x"}, headers=w.outsider.headers
     )
     assert outsider.status_code == 404
-    no_scope = await key(session, w.counterpart.organization_id, ["coverage:read"])
+    no_scope = await issue_key(client, w.counterpart.organization_id, ["coverage:read"])
     response = await client.post(
         url, json={"kind": "kk2", "reference": "x"}, headers=no_scope.headers
     )

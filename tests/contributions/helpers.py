@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.factories import create_key, create_organization
+from tests.factories import create_key, party
 from tests.seed import (
     CohortSpec,
     OfficerSpec,
@@ -47,20 +47,20 @@ async def parties(client: httpx.AsyncClient) -> Parties:
 
     Every key holds agreements:write and reports:read except `no_scope_headers` (the branch's
     key with agreements:read only)."""
-    branch = (await create_organization(client, "bpjs_branch"))["id"]
-    counterpart = (await create_organization(client, "kpu"))["id"]
-    payer = (await create_organization(client, "government"))["id"]
-    outsider = (await create_organization(client, "bpjs_branch"))["id"]
+    branch = await party(client, "bpjs_branch", WRITE)
+    counterpart = await party(client, "kpu", WRITE)
+    payer = await party(client, "government", WRITE)
+    outsider = await party(client, "bpjs_branch", WRITE)
     return Parties(
-        branch=branch,
-        counterpart=counterpart,
-        payer=payer,
-        outsider=outsider,
-        branch_headers=await create_key(client, branch, WRITE),
-        counterpart_headers=await create_key(client, counterpart, WRITE),
-        payer_headers=await create_key(client, payer, WRITE),
-        outsider_headers=await create_key(client, outsider, WRITE),
-        no_scope_headers=await create_key(client, branch, ["agreements:read"]),
+        branch=branch.organization_id,
+        counterpart=counterpart.organization_id,
+        payer=payer.organization_id,
+        outsider=outsider.organization_id,
+        branch_headers=branch.headers,
+        counterpart_headers=counterpart.headers,
+        payer_headers=payer.headers,
+        outsider_headers=outsider.headers,
+        no_scope_headers=await create_key(client, branch.organization_id, ["agreements:read"]),
     )
 
 

@@ -32,7 +32,7 @@ from app.main import create_app
 from app.nik import mask_nik
 from tests.claims.helpers import jkk
 from tests.conftest import app_settings
-from tests.factories import ADMIN, create_organization, organization_with_key
+from tests.factories import ADMIN, create_organization, issue_key, organization_with_key
 from tests.seed import make_nik, seed_agreement
 
 PATH_PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
@@ -179,27 +179,15 @@ def missing_value(value: str) -> str:
     raise AssertionError(f"no missing form for {value!r}; teach missing_value")
 
 
-async def issue(
-    client: httpx.AsyncClient, organization_id: str, scopes: list[str]
-) -> tuple[str, dict[str, str]]:
-    response = await client.post(
-        f"/v1/organizations/{organization_id}/api-keys",
-        json={"name": "guard", "scopes": scopes},
-        headers=ADMIN,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"], {"Authorization": f"Bearer {response.json()['key']}"}
-
-
 async def seed_world(client: httpx.AsyncClient, session: AsyncSession) -> World:
     """A's BPJS branch and KPU, an active agreement with a cohort, a pushed roster (one
     registration, one rejected row), a KPJ number, a claim and a payment."""
     tag = uuid.uuid4().hex[:8]
     branch = await create_organization(client, "bpjs_branch")
     counterpart = await create_organization(client, "kpu")
-    _, branch_headers = await issue(client, branch["id"], NON_ADMIN_SCOPES)
-    _, counterpart_headers = await issue(client, counterpart["id"], NON_ADMIN_SCOPES)
-    key_id, _ = await issue(client, counterpart["id"], ["reports:read"])  # to be revoked
+    branch_headers = (await issue_key(client, branch["id"], NON_ADMIN_SCOPES)).headers
+    counterpart_headers = (await issue_key(client, counterpart["id"], NON_ADMIN_SCOPES)).headers
+    key_id = (await issue_key(client, counterpart["id"], ["reports:read"])).key_id  # to be revoked
     agreement = await seed_agreement(
         session,
         bpjs_branch_id=branch["id"],

@@ -6,22 +6,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import create_engine, create_sessionmaker
-from app.core.settings import Settings
 from app.main import create_app
-from tests.conftest import ADMIN_KEY
+from tests.conftest import app_on, app_settings, asgi_client
 from tests.factories import ADMIN
-
-PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = dict(response.json())
-    assert body.keys() >= PROBLEM_FIELDS
-    assert body["status"] == status and body["code"] == code
-    assert "Traceback" not in response.text
-    return body
+from tests.problems import assert_problem
 
 
 async def test_unknown_path_is_404(client: httpx.AsyncClient) -> None:
@@ -60,18 +48,8 @@ async def test_wrong_content_type_is_415(client: httpx.AsyncClient) -> None:
 
 
 async def test_body_over_limit_is_413(database_url: str, sessionmaker) -> None:
-    app = create_app(
-        Settings(
-            environment="test",
-            database_url=database_url,
-            admin_api_key=ADMIN_KEY,
-            max_upload_bytes=2048,
-        )
-    )
-    app.state.sessionmaker = sessionmaker
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test"
-    ) as client:
+    app = app_on(sessionmaker, database_url, max_upload_bytes=2048)
+    async with asgi_client(app) as client:
         big = {"kind": "kpu", "name": "x" * 5000, "region_code": "12.09"}
         assert_problem(
             await client.post("/v1/organizations", json=big, headers=ADMIN),
@@ -99,7 +77,7 @@ async def test_invalid_cursor_is_422(client: httpx.AsyncClient) -> None:
 
 def unreachable_app() -> FastAPI:
     url = "postgresql://postgres@127.0.0.1:9/perisai"
-    app = create_app(Settings(environment="test", database_url=url, admin_api_key=ADMIN_KEY))
+    app = create_app(app_settings(url))
     app.state.sessionmaker = create_sessionmaker(create_engine(url, pool_size=1))
     return app
 

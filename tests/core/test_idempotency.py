@@ -77,3 +77,24 @@ async def test_keys_are_per_caller(client: httpx.AsyncClient) -> None:
     )
     assert mine.status_code == theirs.status_code == 201
     assert mine.json()["id"] != theirs.json()["id"]
+
+
+async def test_same_json_spelled_otherwise_replays(client: httpx.AsyncClient) -> None:
+    headers = {
+        **ADMIN,
+        "Idempotency-Key": "create-pemkab-spacing",
+        "Content-Type": "application/json",
+    }
+    compact = b'{"kind":"government","name":"Pemkab Muara Enim","region_code":"16.03"}'
+    spaced = (
+        b'{\n  "region_code": "16.03",\n  "name": "Pemkab Muara Enim",\n  "kind": "government"\n}'
+    )
+    first = await client.post("/v1/organizations", content=compact, headers=headers)
+    second = await client.post("/v1/organizations", content=spaced, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert second.headers["idempotent-replayed"] == "true"
+    assert second.json()["id"] == first.json()["id"]
+    # A changed value is still another request, however it is spelled.
+    other = spaced.replace(b"Muara Enim", b"Muara  Enim")
+    reused = await client.post("/v1/organizations", content=other, headers=headers)
+    assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"

@@ -9,8 +9,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.factories import organization_id
-from tests.seed import CohortSpec, SeededAgreement, seed_agreement
+from tests.factories import deal
+from tests.seed import CohortSpec, SeededAgreement
 from tests.seed import held_conflict as held_conflict  # test_coverage.py takes it from here
 
 KPPS_2024 = CohortSpec(
@@ -31,25 +31,17 @@ class World:
 
 async def two_agreements(client: httpx.AsyncClient, session: AsyncSession) -> World:
     """`mine`: branch + KPU, KPPS 2024 and PPK 2023; `theirs`: other branch + Bawaslu-free KPU."""
-    branch = await organization_id(client, "bpjs_branch")
-    counterpart = await organization_id(client, "kpu")
-    other_branch = await organization_id(client, "bpjs_branch")
-    other_counterpart = await organization_id(client, "kpu")
-    mine = await seed_agreement(
-        session,
-        bpjs_branch_id=branch,
-        counterpart_id=counterpart,
-        cohorts=(KPPS_2024, PPK_2023),
-        number="PKS/MINE/2024",
+    cohorts = (KPPS_2024, PPK_2023)
+    mine = await deal(client, session, cohorts=cohorts, number="PKS/MINE/2024")
+    theirs = await deal(client, session, cohorts=cohorts, number="PKS/THEIRS/2024")
+    return World(
+        branch=mine.branch.organization_id,
+        counterpart=mine.counterpart.organization_id,
+        other_branch=theirs.branch.organization_id,
+        other_counterpart=theirs.counterpart.organization_id,
+        mine=mine.agreement,
+        theirs=theirs.agreement,
     )
-    theirs = await seed_agreement(
-        session,
-        bpjs_branch_id=other_branch,
-        counterpart_id=other_counterpart,
-        cohorts=(KPPS_2024, PPK_2023),
-        number="PKS/THEIRS/2024",
-    )
-    return World(branch, counterpart, other_branch, other_counterpart, mine, theirs)
 
 
 async def kpj_of(session: AsyncSession, registration_id: int) -> Any:

@@ -24,9 +24,3 @@ async def all_pages(
         cursor = body["next_cursor"]
         if cursor is None:
             return items, pages
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["code"] == code, response.text

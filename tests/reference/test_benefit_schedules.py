@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from tests.factories import ADMIN, organization_with_key
-from tests.reference.helpers import assert_problem
+from tests.problems import assert_problem
 
 PP82_CODES = {
     "JKM_LUMP_SUM",

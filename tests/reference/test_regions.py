@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Region
 from tests.factories import ADMIN, organization_with_key
-from tests.reference.helpers import all_pages, assert_problem
+from tests.problems import assert_problem
+from tests.reference.helpers import all_pages
 
 # The regions of the reported agreements (DESIGN section 1), with their paths.
 REPORTED = {

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AuditEntry, Election, RoleAgeLimit
 from tests.factories import ADMIN, organization_with_key
-from tests.reference.helpers import all_pages, assert_problem
+from tests.problems import assert_problem
+from tests.reference.helpers import all_pages
 
 ROLE_CODES = {
     "PPK",

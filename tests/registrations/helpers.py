@@ -8,8 +8,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.factories import create_key, organization_id
-from tests.seed import CohortSpec, SeededAgreement, seed_agreement
+from tests.factories import create_key, deal, organization_id
+from tests.seed import CohortSpec, SeededAgreement
 
 KPPS = CohortSpec(role="KPPS", coverage_start=date(2024, 11, 15), coverage_end=date(2024, 12, 31))
 PPK = CohortSpec(role="PPK", coverage_start=date(2023, 11, 1), coverage_end=date(2024, 2, 29))
@@ -35,29 +35,21 @@ class World:
 
 
 async def world(client: httpx.AsyncClient, session: AsyncSession) -> World:
-    branch = await organization_id(client, "bpjs_branch")
-    counterpart = await organization_id(client, "kpu")
-    payer = await organization_id(client, "government")
-    other_branch = await organization_id(client, "bpjs_branch")
-    other_counterpart = await organization_id(client, "bawaslu")
-    outsider = await organization_id(client, "kpu")
-    kpu = await seed_agreement(
-        session,
-        bpjs_branch_id=branch,
-        counterpart_id=counterpart,
-        payer_id=payer,
-        cohorts=(KPPS, PPK),
-        number="PKS/KPU/2024",
+    kpu = await deal(
+        client, session, payer_kind="government", cohorts=(KPPS, PPK), number="PKS/KPU/2024"
     )
-    bawaslu = await seed_agreement(
-        session,
-        bpjs_branch_id=other_branch,
-        counterpart_id=other_counterpart,
-        cohorts=(PTPS, PKD),
-        number="PKS/BAWASLU/2024",
+    bawaslu = await deal(
+        client, session, counterpart_kind="bawaslu", cohorts=(PTPS, PKD), number="PKS/BAWASLU/2024"
     )
     return World(
-        branch, counterpart, payer, other_branch, other_counterpart, outsider, kpu, bawaslu
+        branch=kpu.branch.organization_id,
+        counterpart=kpu.counterpart.organization_id,
+        payer=kpu.payer.organization_id,
+        other_branch=bawaslu.branch.organization_id,
+        other_counterpart=bawaslu.counterpart.organization_id,
+        outsider=await organization_id(client, "kpu"),
+        kpu=kpu.agreement,
+        bawaslu=bawaslu.agreement,
     )
 
 

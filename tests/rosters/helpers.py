@@ -18,8 +18,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.rosters.repository.batches import batch_lock
-from tests.factories import organization_with_key
-from tests.seed import CohortSpec, SeededAgreement, make_nik, seed_agreement
+from tests.factories import Caller, deal
+from tests.seed import CohortSpec, SeededAgreement, make_nik
 
 # The project's sample rosters (synthetic officers, in the shapes district offices send).
 SAMPLES = Path(__file__).resolve().parents[1] / "data"
@@ -59,21 +59,26 @@ async def parties(
     cohorts: tuple[CohortSpec, ...] = (KPPS_NOV_DEC,),
     status: str = "active",
     election: str = "pilkada-2024",
-    branch: tuple[dict[str, Any], dict[str, str]] | None = None,
+    branch: Caller | None = None,
 ) -> Parties:
-    bpjs, bpjs_headers = branch or await organization_with_key(client, "bpjs_branch", region)
-    office, office_headers = await organization_with_key(client, kind, region)
-    agreement = await seed_agreement(
+    made = await deal(
+        client,
         session,
-        bpjs_branch_id=bpjs["id"],
-        counterpart_id=office["id"],
+        counterpart_kind=kind,
         region_code=region,
+        branch=branch,
         cohorts=cohorts,
         status=status,
         election=election,
     )
     await session.commit()
-    return Parties(agreement, office_headers, bpjs_headers, office["id"], bpjs["id"])
+    return Parties(
+        made.agreement,
+        made.counterpart.headers,
+        made.branch.headers,
+        made.counterpart.organization_id,
+        made.branch.organization_id,
+    )
 
 
 async def committed_parties(app: FastAPI, client: httpx.AsyncClient, **kwargs: Any) -> Parties:

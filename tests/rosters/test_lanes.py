@@ -191,3 +191,22 @@ async def test_a_process_killed_between_the_two_commits_loses_nothing(
     await jobs.sweep(committing_app.state.sessionmaker)
     assert await scalar(engine, registered, b=batch["id"]) == 30
     assert await scalar(engine, "SELECT count(*) FROM pg_prepared_xacts") == 0
+
+
+async def test_a_second_lane_whose_connection_died_closes_quietly_and_is_swept(
+    committing_app: FastAPI, engine: AsyncEngine, two_phase: None
+):
+    """close() runs shielded in the job's `finally`, where an error would go unretrieved."""
+    sessionmaker = committing_app.state.sessionmaker
+    batch_id = uuid.uuid4()
+    lane = await lanes.SecondLane.open(sessionmaker, batch_id, chunks=3)
+    assert lane is not None
+    tables = "SELECT count(*) FROM pg_tables WHERE tablename LIKE :p"
+    pattern = f"roster_lane_{batch_id.hex}%"
+    # Made and committed before its transaction: visible to every other connection.
+    assert await scalar(engine, tables, p=pattern) == 7
+    lane.connection.terminate()
+    await lane.close()  # must not raise
+
+    assert await lanes.drop_orphan_tables(sessionmaker) == [batch_id]
+    assert await scalar(engine, tables, p=pattern) == 0

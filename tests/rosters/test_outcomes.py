@@ -140,7 +140,7 @@ async def test_atomic_applies_nothing_when_a_row_is_rejected(
     assert response.headers["content-type"] == "application/problem+json"
     assert problem["code"] == "roster_rejected"
     assert problem["errors"] == [
-        {"loc": ["row", "2"], "code": "name_missing", "msg": "Nama kosong"}
+        {"loc": ["row", "2"], "code": "name_missing", "msg": "Kolom full_name: Nama kosong"}
     ]
     assert problem["counts"]["rejected"] == 1 and problem["counts"]["created"] == 2
     assert await registrations(session, p.agreement.id) == []

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from tests.factories import organization_with_key
+from tests.factories import party
 from tests.rosters.helpers import PTPS_NOV_DEC, json_body, officer, officer_nik, parties, push
 from tests.seed import OfficerSpec, seed_registrations
 
@@ -27,7 +27,7 @@ async def test_two_agreements_pushing_the_same_officers_at_once(
 ):
     client = committing_client
     async with committing_app.state.sessionmaker() as session:
-        branch = await organization_with_key(client, "bpjs_branch", "12.09")
+        branch = await party(client, "bpjs_branch")
         kpu = await parties(client, session, branch=branch)
         bawaslu = await parties(
             client, session, kind="bawaslu", cohorts=(PTPS_NOV_DEC,), branch=branch

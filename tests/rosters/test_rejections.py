@@ -165,19 +165,22 @@ async def test_errors_as_csv_for_excel(client: httpx.AsyncClient, session: Async
         "hasil",
         "kode",
         "alasan",
+        "peringatan",
     ]
+    # The NIK and the TPS as formulas whose value is their text: what Excel keeps as text.
     assert lines[1] == [
-        nik(2),
+        f'="{nik(2)}"',
         "",
         "17-05-1990",
         "Anggota KPPS",
         "12.09.18.2002",
-        "019",
+        '="019"',
         "nama; hilang",
         "5",
         "ditolak",
         "name_missing",
-        "Nama kosong",
+        "Kolom NAMA LENGKAP: Nama kosong",
+        "",
     ]
     assert len(lines) == 2
     assert b"\r\n" in raw and b'"nama; hilang"' in raw
@@ -193,8 +196,8 @@ async def test_errors_csv_of_a_comma_upload_uses_commas(
         errors_url(batch_id), headers={**p.counterpart, "Accept": "text/csv"}
     )
     header, row = exported.content.decode("utf-8-sig").splitlines()
-    assert header.endswith(",baris,hasil,kode,alasan")
-    assert row.split(",")[-3:-1] == ["ditolak", "tps_missing"]
+    assert header.endswith(",baris,hasil,kode,alasan,peringatan")
+    assert row.split(",")[-4:-2] == ["ditolak", "tps_missing"]
 
 
 async def test_errors_pages(client: httpx.AsyncClient, session: AsyncSession):
@@ -227,7 +230,8 @@ async def test_a_workbook_nik_stored_as_a_number_is_rejected(
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(["NIK", "NAMA", "TGL LAHIR", "JABATAN", "KODE WILAYAH", "TPS"])
-    sheet.append([int(nik(1)), "Ani", date(1990, 5, 17), "Anggota KPPS", "12.09.18.2002", "019"])
+    # Ends in 0, as every 16-digit number Excel keeps (15 significant digits) does.
+    sheet.append([int(nik(10)), "Ani", date(1990, 5, 17), "Anggota KPPS", "12.09.18.2002", "019"])
     sheet.append([nik(2), "Budi", date(1990, 5, 17), "Anggota KPPS", "12.09.18.2002", "019"])
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -241,4 +245,5 @@ async def test_a_workbook_nik_stored_as_a_number_is_rejected(
         errors_url(response.json()["id"]),
         headers={**p.counterpart, "Accept": "text/csv"},
     )
-    assert exported.content.decode("utf-8-sig").splitlines()[0].endswith(";baris;hasil;kode;alasan")
+    header = exported.content.decode("utf-8-sig").splitlines()[0]
+    assert header.endswith(";baris;hasil;kode;alasan;peringatan")

@@ -5,14 +5,11 @@ from datetime import date
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.settings import Settings
-from app.main import create_app
 from app.models import Registration, RosterBatch
-from tests.conftest import ADMIN_KEY
+from tests.conftest import app_on, asgi_client
 from tests.factories import ADMIN, create_key, organization_with_key
 from tests.rosters.helpers import CSV, XLSX, csv_body, json_body, officer, parties, push
 
@@ -163,18 +160,7 @@ async def test_a_refused_atomic_roster_replays_its_422(
 async def small_limit_client(
     database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = create_app(
-        Settings(
-            environment="test",
-            database_url=database_url,
-            admin_api_key=ADMIN_KEY,
-            max_upload_bytes=2048,
-        )
-    )
-    app.state.sessionmaker = sessionmaker
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test"
-    ) as client:
+    async with asgi_client(app_on(sessionmaker, database_url, max_upload_bytes=2048)) as client:
         yield client
 
 
@@ -201,6 +187,21 @@ async def test_a_body_over_the_limit_is_413(
     assert await count(session, Registration) == 0
     small = await push(client, p, csv_body([officer(1)]), CSV)
     assert small.status_code == 201
+
+
+async def test_a_form_over_the_limit_is_413(
+    small_limit_client: httpx.AsyncClient, session: AsyncSession
+):
+    client = small_limit_client
+    p = await parties(client, session)
+    body = csv_body([officer(n) for n in range(1, 40)])
+    form = await client.post(p.rosters_url, files={"file": ("r.csv", body)}, headers=p.counterpart)
+    assert form.status_code == 413
+    assert form.json()["code"] == "payload_too_large"
+    assert await count(session, RosterBatch) == 0
+    small = csv_body([officer(1)])
+    fits = await client.post(p.rosters_url, files={"file": ("r.csv", small)}, headers=p.counterpart)
+    assert fits.status_code == 201, fits.text
 
 
 async def test_as_of_defaults_to_today_in_jakarta(client: httpx.AsyncClient, session: AsyncSession):

@@ -8,7 +8,14 @@ from itertools import chain
 from typing import BinaryIO
 
 from app.rosters.parsing.cells import is_number_text
-from app.rosters.parsing.headers import HEADER_SCAN_ROWS, Layout, header_not_found, map_header
+from app.rosters.parsing.headers import (
+    BLANK_ROWS_BEFORE_HEADER,
+    HEADER_SCAN_ROWS,
+    Layout,
+    header_not_found,
+    map_header,
+    too_many_blank_rows,
+)
 from app.rosters.parsing.jabatan import JABATAN, RoleVocabulary
 from app.rosters.parsing.rows import RawRow, RosterFileError, malformed, not_utf8
 
@@ -37,9 +44,9 @@ def open_csv(file: BinaryIO) -> CsvHead:
 
 
 def csv_rows(head: CsvHead, roles: RoleVocabulary) -> Iterator[RawRow]:
-    return _csv_rows(
-        csv.reader(head.lines, delimiter=head.delimiter), head.layout, head.rows_before + 1, roles
-    )
+    # strict: a quote left open runs to the end of the file, which is an error, not one cell.
+    rows = csv.reader(head.lines, delimiter=head.delimiter, strict=True)
+    return _csv_rows(rows, head.layout, head.rows_before + 1, roles)
 
 
 class _Borrowed(io.BufferedIOBase):
@@ -83,6 +90,8 @@ def _read_head(text: io.TextIOWrapper) -> list[str]:
                 raise malformed("A line near the top of the file is longer than 1 MiB.")
             lines.append(line)
             non_blank += not _is_blank_line(line)
+            if len(lines) - non_blank > BLANK_ROWS_BEFORE_HEADER:
+                raise too_many_blank_rows()
     except UnicodeDecodeError as exc:
         raise not_utf8(len(lines) + 1) from exc
     if non_blank == 0:

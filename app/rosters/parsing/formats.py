@@ -1,4 +1,10 @@
-"""The four roster formats, told from the Content-Type or from the body's first bytes."""
+"""The four roster formats, told from the Content-Type or from the body's first bytes.
+
+Sniffed: a zip archive is XLSX (xlsx_guard then requires its xl/workbook.xml); text whose
+first character opens a JSON value is JSON or NDJSON; other text with a `;` or `,` is CSV (its
+delimiter is chosen on its header line). A multipart/form-data body that lost its
+Content-Type, and a legacy binary .xls, are told apart so as to be refused, never read as CSV.
+"""
 
 import codecs
 from enum import StrEnum
@@ -41,9 +47,27 @@ def detect_format(content_type: str | None, first_bytes: bytes) -> RosterFormat 
     return _sniff_format(first_bytes)
 
 
+def looks_like_multipart(data: bytes) -> bool:
+    """A multipart/form-data body: a `--boundary` line, then the part's headers."""
+    first, newline, rest = data.partition(b"\n")
+    return (
+        first.startswith(b"--")
+        and bool(newline)
+        and len(first) <= 80
+        and rest.lower().lstrip().startswith(b"content-")
+    )
+
+
+def looks_like_xls(data: bytes) -> bool:
+    """A legacy binary Excel workbook (an OLE2 compound file)."""
+    return data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+
+
 def _sniff_format(data: bytes) -> RosterFormat | None:
     if data.startswith(b"PK\x03\x04"):
         return RosterFormat.XLSX
+    if looks_like_multipart(data):
+        return None
     text = _decode_prefix(data).lstrip()
     if not text:
         return None

@@ -10,6 +10,9 @@ from app.rosters.parsing.jabatan import JABATAN, RoleVocabulary
 from app.rosters.parsing.rows import RosterFileError
 
 HEADER_SCAN_ROWS = 20
+# Blank rows read while looking for the header: a sheet or file of nothing but blank rows
+# would otherwise be read to its end first.
+BLANK_ROWS_BEFORE_HEADER = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,4 +77,11 @@ def header_not_found() -> RosterFileError:
         "roster_header_not_found",
         f"No header row with a NIK column and a name column (NIK, NAMA) was found in the first "
         f"{HEADER_SCAN_ROWS} non-blank rows.",
+    )
+
+
+def too_many_blank_rows() -> RosterFileError:
+    return RosterFileError(
+        "roster_malformed",
+        f"More than {BLANK_ROWS_BEFORE_HEADER:,} blank rows come before the header row.",
     )

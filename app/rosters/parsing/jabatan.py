@@ -6,6 +6,7 @@ catalog stays here: the position words, the filler words, and that the Sekretari
 heads its secretariat (the role `SEKRETARIAT_<body>`, where the catalog has one).
 """
 
+import difflib
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -79,10 +80,16 @@ class RoleVocabulary:
         """role_patch for the usual sheet, with a JABATAN column and no role or position."""
         return self.role_patch(None, jabatan, None)
 
-    def _parse(self, text: str) -> Parsed:
-        code = text.strip().upper()
-        if code in self.codes:
-            return code, None
+    def closest(self, text: str, n: int) -> list[str]:
+        """The role codes whose code or catalog label is closest to an unknown JABATAN."""
+        words = {code.lower().replace("_", " "): code for code in self.codes}
+        words.update((label, role) for label, (role, _) in self._titles.items())
+        phrase = self._phrase(text)[1] or text.lower()
+        close = difflib.get_close_matches(phrase, list(words), n * 2, 0.5)
+        return list(dict.fromkeys(words[word] for word in close))[:n]
+
+    def _phrase(self, text: str) -> tuple[str | None, str]:
+        """The position a JABATAN names, and its other words as the catalog's labels are."""
         words = [
             w for w in re.sub(r"[^a-z0-9]+", " ", text.lower()).split() if w not in _FILLER_WORDS
         ]
@@ -90,6 +97,13 @@ class RoleVocabulary:
         phrase = " ".join(w for w in words if w not in POSITION_WORDS)
         for name, read_as in self._names:
             phrase = _replace_words(phrase, name, read_as)
+        return position, phrase
+
+    def _parse(self, text: str) -> Parsed:
+        code = text.strip().upper()
+        if code in self.codes:
+            return code, None
+        position, phrase = self._phrase(text)
         found = self._titles.get(phrase)
         if found is None:
             return None, None

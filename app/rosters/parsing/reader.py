@@ -69,7 +69,9 @@ class RosterReader:
 
     def nik_cells(self) -> Iterator[tuple[str, bool]]:
         """Every row's NIK as the row gives it, and whether the row replaces someone (a PAW);
-        for a CSV without reading the other cells."""
+        for a CSV or XLSX without reading the other cells."""
+        if self._format is RosterFormat.XLSX:
+            return xlsx_rows.nik_cells(self._file, self._sheet)
         if self._format is not RosterFormat.CSV:
             return ((r.values.get("nik", ""), "replaces_nik" in r.values) for r in self)
         return csv_rows.nik_cells(self._open_csv())

@@ -109,24 +109,50 @@ async def terminate_missing(
 async def store_problem_rows(
     connection: asyncpg.Connection, tables: StageTables, *, batch_id: uuid.UUID, held: bool
 ) -> None:
-    """The rejected rows (and held ones when they were applied) with codes and original cells."""
-    outcomes = "('rejected', 'held')" if held else "('rejected')"
+    """The rejected rows, and when the batch was applied its held ones and those taken with NIK
+    warnings, with codes, warnings and original cells."""
+    kept = (
+        "o.outcome IN ('rejected', 'held') OR s.nik_warnings IS NOT NULL"
+        if held
+        else "o.outcome = 'rejected'"
+    )
     await connection.execute(
         f"""
         INSERT INTO roster_batch_rows (batch_id, row_number, outcome, nik, codes, messages,
-                                       original)
+                                       original, warnings)
         SELECT $1, s.row_number,
-               CASE WHEN s.codes IS NOT NULL OR o.outcome = 'rejected' THEN 'rejected'
-                    ELSE 'held' END,
+               CASE WHEN s.codes IS NOT NULL THEN 'rejected'
+                    ELSE COALESCE(o.outcome, 'created') END,
                COALESCE(s.nik_text, s.nik::text),
                COALESCE(s.codes, '{{}}') || COALESCE(o.codes, '{{}}'),
                COALESCE(s.messages, '{{}}') || COALESCE(o.messages, '{{}}'),
-               string_to_array(s.original, E'\\x1f')
+               string_to_array(s.original, E'\\x1f'),
+               COALESCE(s.nik_warnings, '{{}}')
         FROM {tables.stage} s LEFT JOIN {tables.outcome} o USING (row_number)
-        WHERE s.codes IS NOT NULL OR o.outcome IN {outcomes}
+        WHERE s.codes IS NOT NULL OR {kept}
         """,
         batch_id,
     )
+
+
+async def nik_warnings(connection: asyncpg.Connection, tables: StageTables) -> list[Any]:
+    """(code, rows, first row numbers) of the NIK warnings of the rows not rejected."""
+    return list(
+        await connection.fetch(
+            f"""
+            SELECT w.code, count(*) AS rows,
+                   (array_agg(s.row_number ORDER BY s.row_number))[1:{WARNED_ROWS_SHOWN}] AS first
+            FROM {tables.stage} s LEFT JOIN {tables.outcome} o USING (row_number)
+            CROSS JOIN LATERAL unnest(s.nik_warnings) AS w (code)
+            WHERE s.codes IS NULL AND o.outcome IS DISTINCT FROM 'rejected'
+            GROUP BY w.code
+            """
+        )
+    )
+
+
+# The row numbers a batch's warning names (all of them are in the errors file).
+WARNED_ROWS_SHOWN = 20
 
 
 async def over_planned(

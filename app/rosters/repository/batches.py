@@ -80,14 +80,16 @@ def batch_lock(batch_id: uuid.UUID) -> str:
 
 
 async def fail_interrupted(session: AsyncSession, *, older_than_seconds: int) -> list[uuid.UUID]:
-    """Marks failed the unfinished batches that no live process holds (see batch_lock)."""
+    """Marks failed the unfinished batches that no live process holds (see batch_lock): at
+    once when `processing` (its process took the lock before saying so), and when `received`
+    only once older than `older_than_seconds` (its task may not have taken it yet)."""
     rows = await session.execute(
         text(
             "UPDATE roster_batches SET status = 'failed', error = 'interrupted', "
             "error_detail = :detail, finished_at = now(), updated_at = now(), "
             "processed_rows = LEAST(processed_rows, total_rows) "
-            "WHERE status IN ('received', 'processing') "
-            "AND created_at < now() - make_interval(secs => :age) "
+            "WHERE (status = 'processing' OR (status = 'received' "
+            "AND created_at < now() - make_interval(secs => :age))) "
             "AND pg_try_advisory_xact_lock(hashtextextended(:prefix || id::text, 0)) "
             "RETURNING id"
         ),
@@ -100,6 +102,31 @@ INTERRUPTED_DETAIL = (
     "The process handling this roster stopped before it finished; nothing was applied. "
     "Send the roster again (the same Idempotency-Key may be reused)."
 )
+
+
+async def purge_refused_rows(
+    session: AsyncSession, *, older_than_hours: int, limit: int = 100
+) -> list[uuid.UUID]:
+    """The NIKs and cells of the rejected rows of rosters refused whole (atomic, 422) that
+    finished more than `older_than_hours` ago, emptied; their codes and reasons stay. Nothing
+    of such a roster was registered: its rows were kept for the errors file alone."""
+    rows = await session.execute(
+        text(
+            "WITH purged AS ("
+            " UPDATE roster_batches SET errors_purged_at = now(), updated_at = now()"
+            " WHERE id IN (SELECT id FROM roster_batches"
+            "  WHERE error = 'roster_rejected' AND errors_purged_at IS NULL"
+            "  AND finished_at < now() - make_interval(hours => :hours)"
+            "  ORDER BY finished_at LIMIT :limit FOR UPDATE SKIP LOCKED)"
+            " RETURNING id),"
+            " emptied AS ("
+            " UPDATE roster_batch_rows r SET nik = NULL, original = '{}'"
+            " FROM purged WHERE r.batch_id = purged.id)"
+            " SELECT id FROM purged"
+        ),
+        {"hours": older_than_hours, "limit": limit},
+    )
+    return [row[0] for row in rows]
 
 
 # Prepared halves of batches (app/rosters/lanes.py), on a connection outside any transaction

@@ -1,4 +1,13 @@
-"""The staging tables of a batch (their columns from columns.py), filled by COPY."""
+"""The staging tables of a batch (their columns from columns.py), filled by COPY.
+
+The batch's own connection stages in temporary tables of its transaction. The second
+connection (lanes.py) cannot: a transaction to be prepared may not use temporary tables. Its
+tables are unlogged ones, made and committed BEFORE its transaction begins, never emptied
+inside it (a chunk table per chunk, no TRUNCATE) and dropped after it ends: a relation made or
+given a new file inside a transaction that is rolled back by a backend outliving a killed
+postmaster leaves a zero-byte file that crash recovery then fails on ("could not create file
+...: File exists"). Tables whose process died are dropped by the sweep (lanes.py).
+"""
 
 import uuid
 from dataclasses import dataclass
@@ -8,6 +17,8 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.rosters.columns import STAGE_COLUMNS, STAGE_DDL
+
+LANE_PREFIX = "roster_lane_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +40,31 @@ class StageTables:
             f"roster_duplicates_{batch_id.hex}",
         )
 
+    @classmethod
+    def for_lane(cls, batch_id: uuid.UUID) -> "StageTables":
+        """The second connection's (its chunk: the first of lane_chunks)."""
+        base = f"{LANE_PREFIX}{batch_id.hex}"
+        return cls(
+            f"{base}_stage", f"{base}_outcome", f"{base}_known", f"{base}_chunk_0",
+            f"{base}_duplicates",
+        )  # fmt: skip
+
+    def names(self) -> tuple[str, ...]:
+        return (self.stage, self.outcome, self.known, self.chunk, self.duplicates)
+
+
+def lane_chunks(batch_id: uuid.UUID, count: int) -> list[str]:
+    """The second connection's chunk tables, one per chunk it may take."""
+    return [f"{LANE_PREFIX}{batch_id.hex}_chunk_{n}" for n in range(count)]
+
+
+def lane_batch(table: str) -> uuid.UUID | None:
+    """The batch of a second connection's table."""
+    try:
+        return uuid.UUID(hex=table.removeprefix(LANE_PREFIX)[:32])
+    except ValueError:
+        return None
+
 
 async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
     connection = await session.connection()
@@ -39,11 +75,16 @@ async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
 
 
 async def create_stage(
-    connection: asyncpg.Connection, tables: StageTables, *, temporary: bool = True
+    connection: asyncpg.Connection,
+    tables: StageTables,
+    *,
+    temporary: bool = True,
+    chunks: tuple[str, ...] = (),
 ) -> None:
-    """Temporary tables, or (for a transaction to be prepared, where temporary tables may not
-    be used) unlogged ones that drop_stage drops before the PREPARE."""
+    """Temporary tables dropped at commit, or (for the second connection, outside any
+    transaction) unlogged ones, with `chunks` as its chunk tables, for drop_tables to drop."""
     kind, drop = ("TEMP", " ON COMMIT DROP") if temporary else ("UNLOGGED", "")
+    chunk_tables = chunks or (tables.chunk,)
     await connection.execute(
         f"""
         CREATE {kind} TABLE {tables.stage} ({STAGE_DDL}){drop};
@@ -58,15 +99,30 @@ async def create_stage(
             messages text[]
         ){drop};
         CREATE {kind} TABLE {tables.known} (nik bigint PRIMARY KEY){drop};
-        CREATE {kind} TABLE {tables.chunk} (LIKE {tables.stage}){drop};
-        CREATE {kind} TABLE {tables.duplicates} (nik bigint PRIMARY KEY){drop}
+        CREATE {kind} TABLE {tables.duplicates} (nik bigint PRIMARY KEY){drop};
         """
+        + "".join(f"CREATE {kind} TABLE {t} (LIKE {tables.stage}){drop};" for t in chunk_tables)
     )
 
 
-async def drop_stage(connection: asyncpg.Connection, tables: StageTables) -> None:
-    names = (tables.stage, tables.outcome, tables.known, tables.chunk, tables.duplicates)
-    await connection.execute(f"DROP TABLE {', '.join(names)}")
+async def drop_tables(connection: asyncpg.Connection, names: list[str]) -> None:
+    if names:
+        await connection.execute(f"DROP TABLE IF EXISTS {', '.join(names)}")
+
+
+async def lane_tables(connection: asyncpg.Connection) -> dict[uuid.UUID, list[str]]:
+    """The second connections' tables in the database, by batch."""
+    rows = await connection.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+        "AND starts_with(tablename, $1)",
+        LANE_PREFIX,
+    )
+    found: dict[uuid.UUID, list[str]] = {}
+    for row in rows:
+        batch_id = lane_batch(row["tablename"])
+        if batch_id is not None:
+            found.setdefault(batch_id, []).append(row["tablename"])
+    return found
 
 
 async def copy_duplicates(

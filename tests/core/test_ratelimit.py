@@ -1,0 +1,99 @@
+"""Rate limits per API key and failed authentications per client address."""
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.settings import Settings
+from app.main import create_app
+from tests.conftest import app_settings
+from tests.factories import issue_key, organization_id
+
+
+@pytest.fixture
+async def limited_app(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[FastAPI]:
+    settings = app_settings(database_url).model_copy(
+        update={"rate_limit_per_key": "5/minute", "rate_limit_failed_auth": "3/minute"}
+    )
+    app = create_app(settings)
+    app.state.sessionmaker = sessionmaker
+    yield app
+
+
+def client_from(app: FastAPI, address: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
+def rate(response: httpx.Response) -> dict[str, int]:
+    match = re.fullmatch(r'"key";r=(\d+);t=(\d+)', response.headers["ratelimit"])
+    assert match, response.headers["ratelimit"]
+    return {"remaining": int(match[1]), "reset": int(match[2])}
+
+
+async def test_each_key_has_its_limit_then_429(limited_app: FastAPI) -> None:
+    async with client_from(limited_app, "10.0.0.1") as client:
+        integrator = await issue_key(
+            client, await organization_id(client, "integrator"), ["coverage:read"]
+        )
+        other = await issue_key(
+            client, await organization_id(client, "integrator"), ["coverage:read"]
+        )
+        url = "/v1/coverage/1209185705900001"
+        seen = []
+        for _ in range(5):
+            response = await client.get(url, headers=integrator.headers)
+            assert response.status_code == 200
+            assert response.headers["ratelimit-policy"] == '"key";q=5;w=60'
+            seen.append(rate(response)["remaining"])
+        assert seen == [4, 3, 2, 1, 0]
+        refused = await client.get(url, headers=integrator.headers)
+        assert refused.status_code == 429
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == "rate_limited"
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert rate(refused)["remaining"] == 0
+        # Another key of the same address is counted on its own; bodies count too.
+        assert (await client.get(url, headers=other.headers)).status_code == 200
+        batch = await client.post(
+            "/v1/coverage/checks",
+            json={"on": "2024-11-20", "niks": ["1209185705900001"]},
+            headers=integrator.headers,
+        )
+        assert batch.status_code == 429
+
+
+async def test_failed_authentications_are_throttled_per_address(limited_app: FastAPI) -> None:
+    async with client_from(limited_app, "10.0.0.2") as client:
+        caller = await issue_key(
+            client, await organization_id(client, "integrator"), ["coverage:read"]
+        )
+        url = "/v1/coverage/1209185705900001"
+        assert (await client.get(url, headers=caller.headers)).status_code == 200  # now cached
+
+        def guess() -> dict[str, str]:
+            return {"Authorization": f"Bearer prs_{uuid.uuid4().hex[:10]}.guess"}
+
+        statuses = [(await client.get(url, headers=guess())).status_code for _ in range(5)]
+        assert statuses == [401, 401, 401, 429, 429]
+        refused = await client.get("/v1/registrations", headers=guess())
+        assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+        assert int(refused.headers["retry-after"]) >= 1
+        # The valid key of that address goes on working.
+        assert (await client.get(url, headers=caller.headers)).status_code == 200
+    # Another address is not held back by this one's failures.
+    async with client_from(limited_app, "10.0.0.3") as elsewhere:
+        assert (await elsewhere.get(url, headers=guess())).status_code == 401
+
+
+def test_a_limit_that_does_not_parse_stops_the_start() -> None:
+    with pytest.raises(ValueError, match="rate_limit_per_key"):
+        Settings(environment="test", rate_limit_per_key="lots")
+    assert Settings(environment="test", rate_limit_failed_auth="20 per second")

@@ -109,7 +109,7 @@ async def sample(url: str) -> dict[str, Any]:
             " WHERE number = 'PKS/000/2024'"
         )
         registrations = [
-            str(row[0])
+            int(row[0])
             for row in await connection.fetch(
                 "SELECT r.id FROM registrations r WHERE r.agreement_id = $1"
                 " AND r.status = 'active' AND r.role_code = 'KPPS'"
@@ -249,7 +249,7 @@ def batch_loop(base: str, token: str, niks: list[int], until: float, op: Operati
 
 
 def claims_loop(
-    base: str, filer: dict[str, str], reviewer: dict[str, str], ids: list[str], until: float,
+    base: str, filer: dict[str, str], reviewer: dict[str, str], ids: list[int], until: float,
     filed: Operation, moved: Operation,
 ) -> None:  # fmt: skip
     from bench.bench_claims import claim_body

@@ -13,7 +13,6 @@ from datetime import date
 from typing import Any
 
 import orjson
-from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.accesslog import AccessLogWriter, record_reads
@@ -175,19 +174,15 @@ async def check_many_json(
     data: CoverageCheckRequest,
     access_log: AccessLogWriter | None,
 ) -> bytes:
-    """`check_many`'s answer as JSON. The answers for up to 10,000 NIKs and their encoding are
-    built in a worker thread with the collector paused: on the event loop, that CPU (about
-    100 ms for a 10,000-NIK batch) would hold back every lookup of the process meanwhile
-    (bench/bench_mixed.py: the lookups' p99 during batch checks). The objects are all freed
-    before the collector is back on: alive then, the first collection after the pause would
-    walk every one of them (measured, 15 ms a 10,000-NIK batch)."""
-    read = await _read_many(connect, principal, data=data, access_log=access_log)
+    """`check_many`'s answer as JSON, built and encoded with the collector paused.
 
-    def encode() -> bytes:
-        with collector_paused():
-            return orjson.dumps(_answers(read), default=str)
-
-    return await to_thread.run_sync(encode)
+    The answer's objects are all freed before the collector is back on: alive then, the first
+    collection after the pause would walk every one of them (measured, 15 ms a 10,000-NIK batch).
+    """
+    with collector_paused():
+        return orjson.dumps(
+            await check_many(connect, principal, data=data, access_log=access_log), default=str
+        )
 
 
 async def check_many(
@@ -198,27 +193,6 @@ async def check_many(
     access_log: AccessLogWriter | None,
 ) -> dict[str, Any]:
     """Answers in request order from one query over the distinct valid NIKs."""
-    return _answers(await _read_many(connect, principal, data=data, access_log=access_log))
-
-
-@dataclass(slots=True)
-class _ManyRead:
-    """A batch as asked (entries with their parsed NIKs) and the registrations found."""
-
-    default_on: date
-    entries: list[tuple[Any, date]]
-    values: list[int | None]
-    disclosure: Disclosure
-    by_nik: dict[int, list[Any]]
-
-
-async def _read_many(
-    connect: Connect,
-    principal: Principal,
-    *,
-    data: CoverageCheckRequest,
-    access_log: AccessLogWriter | None,
-) -> _ManyRead:
     if (data.niks is None) == (data.items is None):
         raise Unprocessable("Send either `niks` or `items`", code="niks_or_items")
     default_on = data.on or today()
@@ -235,6 +209,8 @@ async def _read_many(
     distinct = list(dict.fromkeys(value for value in values if value is not None))
     disclosure = Disclosure.of(principal)
     by_nik: dict[int, list[Any]] = {}
+    answers: dict[tuple[int, date], dict[str, Any]] = {}
+    results: list[dict[str, Any]] = []
     async with connect() as connection:
         if distinct:
             rows = await repository.coverage_of_niks(
@@ -250,14 +226,7 @@ async def _read_many(
             endpoint=ENDPOINT_MANY,
             reads=[(value, len(by_nik.get(value, ()))) for value in distinct],
         )
-    return _ManyRead(default_on, entries, values, disclosure, by_nik)
-
-
-def _answers(read: _ManyRead) -> dict[str, Any]:
-    disclosure, by_nik = read.disclosure, read.by_nik
-    answers: dict[tuple[int, date], dict[str, Any]] = {}
-    results: list[dict[str, Any]] = []
-    for (raw, on), value in zip(read.entries, read.values, strict=True):
+    for (raw, on), value in zip(entries, values, strict=True):
         if value is None:
             echoed = raw if isinstance(raw, str) else None
             if echoed is not None and not disclosure.nik:
@@ -270,7 +239,7 @@ def _answers(read: _ManyRead) -> dict[str, Any]:
                 value, on, by_nik.get(value, ()), disclosure=disclosure
             )
         results.append(found)
-    return {"on": read.default_on, "results": results}
+    return {"on": default_on, "results": results}
 
 
 async def list_access_log(

@@ -178,6 +178,15 @@ async def _covered(client: httpx.AsyncClient, p: Parties, serial: int) -> bool:
     return bool(response.json()["covered"])
 
 
+async def _until_covered(client: httpx.AsyncClient, p: Parties, serial: int) -> None:
+    """Until a lookup of the officer answers covered: within the lag limit, or fail. (The
+    replica's lag is sampled every TICK_SECONDS: just after a write it may still read 0.)"""
+    deadline = time.monotonic() + MAX_LAG + 1
+    while not await _covered(client, p, serial):
+        assert time.monotonic() < deadline, f"officer {serial} never covered"
+        await asyncio.sleep(0.05)
+
+
 async def _push(client: httpx.AsyncClient, p: Parties, serials: range) -> None:
     response = await client.post(
         p.rosters_url,
@@ -206,7 +215,8 @@ async def test_lookups_read_on_the_standby_and_never_staler_than_the_limit(
     replicated: Replicated, world: Parties
 ) -> None:
     async with httpx.AsyncClient(base_url=replicated.server.base, timeout=30) as client:
-        await _until_ready_says(client, "in_use", 10, caught_up=True)
+        await _until_ready_says(client, "in_use", 10)
+        await _until_covered(client, world, 1)  # the standby replays the world's roster
         before = await _reads(client)
         assert await _covered(client, world, 1)
         assert (await _reads(client))["replica"] == before["replica"] + 1
@@ -227,6 +237,7 @@ async def test_lookups_read_on_the_standby_and_never_staler_than_the_limit(
 
         await _on_standby(replicated, "SELECT pg_wal_replay_resume()")
         await _until_ready_says(client, "in_use", 10, caught_up=True)
+        await _until_covered(client, world, 4)
         before = await _reads(client)
         assert await _covered(client, world, 4)
         assert (await _reads(client))["replica"] == before["replica"] + 1

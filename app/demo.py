@@ -1,7 +1,7 @@
 """Demo data for `make run`: seeding the agreements of app/demo_data.py, their parties and keys.
 
 Loaded once: the operator, and then the agreements with their officers, are each seeded only
-when absent. The officers (about 70,800, every cohort at its planned headcount) are synthetic:
+when absent. The officers (67,268, each cohort at 95% of its planned headcount) are synthetic:
 see app/demo_officers.py.
 """
 
@@ -35,6 +35,8 @@ from app.rosters.repository import lookups as rosters_lookups
 DEMO_KEYS_FILE = "demo-keys.json"
 OPERATOR_NAME = "Perisai Operator (demo)"
 OFFICERS_SEED = 2024
+# Each cohort is filled to this share of its plan, so that a first push has room under it.
+ENROLLED_PERCENT = 95
 NDJSON = "application/x-ndjson"
 
 
@@ -135,7 +137,7 @@ async def _seed_agreements(session: AsyncSession, officers_scale: float) -> dict
 async def register_demo_officers(
     session: AsyncSession, agreements: Sequence[AgreementRead], *, scale: float = 1.0
 ) -> None:
-    """Register synthetic officers in each demo cohort, up to its planned headcount.
+    """Register synthetic officers in each demo cohort, up to ENROLLED_PERCENT of its plan.
 
     One roster per agreement goes through the roster service as an operator's push (applied
     in this transaction, however large). `scale` shrinks every cohort for tests (0.01: 1%).
@@ -158,7 +160,7 @@ async def _cohort_plans(
         CohortPlan(
             role=cohort.role,
             level=levels[cohort.role],
-            headcount=round(cohort.planned_headcount * scale),
+            headcount=round(cohort.planned_headcount * ENROLLED_PERCENT // 100 * scale),
             coverage_start=cohort.coverage_start,
             coverage_end=cohort.coverage_end,
             voting_day=limits[cohort.id].voting_day,

@@ -12,8 +12,9 @@ from app.claims.endpoints import router as claims_router
 from app.console import install_console
 from app.contract import SERVERS, TAGS, api_version, description
 from app.contributions.endpoints import router as contributions_router
-from app.core import accesslog
-from app.core.database import create_engine, create_sessionmaker, resolve_database_url
+from app.core import accesslog, runtime_metrics
+from app.core import replica as read_replica
+from app.core.database import create_sessionmaker, engine_for, resolve_database_url
 from app.core.errors import ConstraintErrors, install_error_handlers
 from app.core.health import router as health_router
 from app.core.manners import install_manners
@@ -62,16 +63,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with AsyncExitStack() as running:
         if not hasattr(app.state, "sessionmaker"):
             settings: Settings = app.state.settings
-            engine = create_engine(
-                resolve_database_url(settings),
-                pool_size=settings.db_pool_size,
-                max_overflow=settings.db_max_overflow,
-            )
+            engine = engine_for(resolve_database_url(settings), settings)
             running.push_async_callback(engine.dispose)
             app.state.engine = engine
             app.state.sessionmaker = create_sessionmaker(engine)
         running.push_async_callback((await accesslog.start_writer(app)).stop)
         running.push_async_callback((await coverage_runtime.start(app)).stop)  # the lookup pool
+        if (replica := await read_replica.start(app)) is not None:  # DATABASE_READ_URL
+            running.push_async_callback(replica.stop)
         yield
 
 
@@ -90,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    runtime_metrics.install(app, app.state.metrics.registry)
     install_error_handlers(app, CONSTRAINT_ERRORS)
     for router in ROUTERS:
         app.include_router(router)

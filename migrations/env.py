@@ -1,8 +1,13 @@
 """Alembic environment: async, on the URL the caller set or the service's own."""
 
 import asyncio
+import logging
+from collections.abc import Collection, Mapping
+from typing import Any
 
 from alembic import context
+from alembic.runtime.migration import MigrationContext, MigrationInfo
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -11,6 +16,12 @@ from app.core.settings import get_settings
 from app.models import Base
 
 target_metadata = Base.metadata
+logger = logging.getLogger("perisai.migrations")
+
+# Replicas that start together take this lock in turn: the first migrates, the others wait for
+# it and then find the database at head (alembic reads the version after it, in the same
+# transaction). A transaction lock, not a session one, so that it works behind PgBouncer too.
+MIGRATION_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended('perisai:migrations', 0))")
 
 
 def database_url() -> str:
@@ -19,9 +30,26 @@ def database_url() -> str:
 
 
 def run_with_connection(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata)
+    applied: list[str] = []
+
+    def count(
+        ctx: MigrationContext,
+        step: MigrationInfo,
+        heads: Collection[Any],
+        run_args: Mapping[str, Any],
+    ) -> None:
+        applied.append(step.up_revision_id or "")
+
+    context.configure(
+        connection=connection, target_metadata=target_metadata, on_version_apply=count
+    )
     with context.begin_transaction():
+        connection.execute(MIGRATION_LOCK)
         context.run_migrations()
+    if applied:
+        logger.info("migrations applied", extra={"fields": {"steps": len(applied)}})
+    else:
+        logger.info("migrations already at head")
 
 
 async def run_online() -> None:

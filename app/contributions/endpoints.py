@@ -19,6 +19,7 @@ from app.contributions.schemas import (
 from app.core.database import SessionDep
 from app.core.idempotency import IdempotencyKeyHeader, idempotent
 from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.core.replica import ReadSessionDep
 from app.core.responses import json_response
 from app.core.routing import api_router, problems
 from app.core.values import MONTH_PATTERN
@@ -65,7 +66,7 @@ AcceptHeader = Annotated[
 )
 async def get_contributions(
     agreement_id: uuid.UUID,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: ReportsRead,
     from_month: FromQuery = None,
     to_month: ToQuery = None,
@@ -97,7 +98,7 @@ async def get_contributions(
 )
 async def get_balance(
     agreement_id: uuid.UUID,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: ReportsRead,
     from_month: FromQuery = None,
     to_month: ToQuery = None,
@@ -173,7 +174,7 @@ async def list_payments(
 )
 async def get_summary(
     agreement_id: uuid.UUID,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: ReportsRead,
     accept: AcceptHeader = None,
 ) -> SummaryRead | Response:
@@ -193,7 +194,7 @@ async def get_summary(
     responses=exports.report_responses(403, description="The enrolment report."),
 )
 async def enrolment_report(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: ReportsRead,
     election: Annotated[
         str | None,

@@ -1,5 +1,6 @@
 """Engine, sessions, and the one transaction each request runs in."""
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -43,13 +44,48 @@ def asyncpg_url(engine: AsyncEngine) -> str:
     return plain_url(engine.url.render_as_string(hide_password=False))
 
 
-def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+def statement_cache_args(size: int) -> dict[str, Any]:
+    """asyncpg's statement cache; 0 (PgBouncer in transaction mode, before its 1.21 and
+    max_prepared_statements) also gives SQLAlchemy's statements unique names, so that two
+    clients' statements never meet on one server connection."""
+    if size > 0:
+        return {"statement_cache_size": size, "prepared_statement_cache_size": size}
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": lambda: f"__perisai_{uuid.uuid4().hex}__",
+    }
+
+
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    pool_timeout: float = 30,
+    statement_cache_size: int = 100,
+) -> AsyncEngine:
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
         pool_pre_ping=False,
-        connect_args={"server_settings": {"application_name": "perisai", "timezone": "UTC"}},
+        connect_args={
+            "server_settings": {"application_name": "perisai", "timezone": "UTC"},
+            **statement_cache_args(statement_cache_size),
+        },
+    )
+
+
+def engine_for(url: str, settings: Settings) -> AsyncEngine:
+    """The engine of a served process, sized by its settings."""
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        statement_cache_size=settings.db_statement_cache_size,
     )
 
 

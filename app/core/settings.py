@@ -74,6 +74,16 @@ class Settings(BaseSettings):
     webhook_read_timeout: float = Field(default=10.0, gt=0)
     webhook_lease_seconds: float = Field(default=60.0, gt=0)
     webhook_poll_seconds: float = Field(default=5.0, gt=0)
+    # Scale: how often each process sweeps interrupted roster batches; the connection pools of
+    # one process (README, "Sizing the connection pools") and PgBouncer in transaction mode.
+    roster_sweep_seconds: float = Field(default=60, gt=0)
+    coverage_pool_size: int = Field(default=10, ge=1)
+    db_pool_timeout: float = Field(default=30, gt=0)
+    db_statement_cache_size: int = Field(default=100, ge=0)
+    database_read_url: str | None = Field(
+        default=None, description="A streaming standby for the read-heavy paths (app/core/replica)."
+    )
+    read_max_lag_seconds: float = Field(default=5, ge=0)
 
     @model_validator(mode="after")
     def refuse_weak_admin_key(self) -> "Settings":

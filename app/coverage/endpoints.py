@@ -12,6 +12,7 @@ from app.core.accesslog import access_log_writer
 from app.core.auth import PrincipalDep
 from app.core.database import SessionDep
 from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.core.replica import read_on_replica
 from app.core.responses import json_response
 from app.core.routing import api_router, problems
 from app.coverage import service
@@ -41,12 +42,11 @@ async def get_coverage(
     on: OnQuery = None,
 ) -> Response:
     app = request.app
-    result = await service.check_one(
+    writer = access_log_writer(app)
+    result = await read_on_replica(
+        app,
+        lambda connect: service.check_one(connect, principal, nik=nik, on=on, access_log=writer),
         partial(lookup_connection, app),
-        principal,
-        nik=nik,
-        on=on,
-        access_log=access_log_writer(app),
     )
     return json_response(result)
 
@@ -84,8 +84,11 @@ async def check_coverage(
     request: Request, data: CoverageCheckRequest, principal: CoverageReader
 ) -> Response:
     app = request.app
-    body = await service.check_many_json(
-        partial(lookup_connection, app), principal, data=data, access_log=access_log_writer(app)
+    writer = access_log_writer(app)
+    body = await read_on_replica(
+        app,
+        lambda connect: service.check_many_json(connect, principal, data=data, access_log=writer),
+        partial(lookup_connection, app),
     )
     return Response(body, media_type="application/json")
 

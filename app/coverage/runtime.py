@@ -52,7 +52,8 @@ async def start(app: FastAPI) -> CoverageRuntime:
         pool = await asyncpg.create_pool(
             asyncpg_url(engine),
             min_size=1,
-            max_size=settings.db_pool_size,
+            max_size=settings.coverage_pool_size,
+            statement_cache_size=settings.db_statement_cache_size,
             reset=_no_reset,
             server_settings={"application_name": "perisai-coverage", "timezone": "UTC"},
         )

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from app.core.accesslog import AccessLogDep
 from app.core.database import SessionDep
 from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.core.replica import ReadSessionDep
 from app.core.responses import json_response
 from app.core.routing import api_router, problems
 from app.models import RegistrationStatus
@@ -51,7 +52,7 @@ ACCESS_LOG_NOTE = (
     responses=problems(403),
 )
 async def list_registrations(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: RegistrationsRead,
     access_log: AccessLogDep,
     agreement_id: uuid.UUID | None = Query(default=None),

@@ -5,7 +5,7 @@ advisory lock on the batch for its whole run, marks it `processing` (committed),
 applies it in ONE transaction that also completes the batch: a crash leaves a batch that says
 `processing` and no registration of it. A large one may also use a second connection, whose
 prepared transaction commits right after that one (lanes.py). A sweep (at start-up, then every
-minute) settles such prepared halves that a dead process left, and marks failed, with
+ROSTER_SWEEP_SECONDS) settles such prepared halves that a dead process left, and marks failed, with
 `interrupted`, the unfinished batches whose lock no process holds any more: a `processing` one
 at once, a `received` one after a grace period. The start-up sweep runs before the first
 request, so a retry with the same Idempotency-Key starts a new batch instead of replaying a
@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -40,7 +41,6 @@ from app.rosters.upload import Upload
 logger = logging.getLogger("perisai.rosters")
 
 MAX_RUNNING_JOBS = 2
-SWEEP_SECONDS = 60
 STARTUP_SWEEP_TIMEOUT_SECONDS = 10
 # A `received` batch younger than this may still be between its request's commit and its
 # task's lock.
@@ -50,12 +50,28 @@ DEFAULT_ERRORS_RETENTION_HOURS: int = Settings.model_fields["roster_errors_reten
 TEXT_FORMATS = (RosterFormat.CSV, RosterFormat.NDJSON)
 
 
+@dataclass
+class JobStats:
+    """What the finished background batches of this process did, for /metrics."""
+
+    batches: dict[str, int] = field(default_factory=lambda: {"completed": 0, "failed": 0})
+    rows: int = 0
+    last_rows_per_second: float = 0.0
+
+    def finished(self, *, applied: bool, rows: int, seconds: float) -> None:
+        self.batches["completed" if applied else "failed"] += 1
+        if applied:
+            self.rows += rows
+            self.last_rows_per_second = rows / seconds if seconds > 0 else 0.0
+
+
 class Jobs:
     """The background batches of one application."""
 
     def __init__(self) -> None:
         self.tasks: set[asyncio.Task[None]] = set()
         self.slots = asyncio.Semaphore(MAX_RUNNING_JOBS)
+        self.stats = JobStats()
 
     def start(self, app: FastAPI, job: pipeline.Job, upload: Upload, principal: Principal) -> None:
         task = asyncio.create_task(run(app, job, upload, principal), name=f"roster {job.batch_id}")
@@ -100,6 +116,7 @@ LauncherDep = Annotated[Launcher, Depends(background_launcher)]
 async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Principal) -> None:
     sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
     second: SecondLane | None = None
+    stats = jobs_of(app).stats
     try:
         async with sessionmaker() as session:
             await batches.lock(session, batches.batch_lock(job.batch_id))
@@ -108,7 +125,8 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
                 if _worth_a_second_lane(app, job, upload):
                     chunks = pipeline.second_lane_chunks(upload.newlines + 1)
                     second = await SecondLane.open(sessionmaker, job.batch_id, chunks=chunks)
-                await run_batch(
+                started = time.monotonic()
+                result = await run_batch(
                     session,
                     principal,
                     job=job,
@@ -120,13 +138,21 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
                 await session.commit()
                 if second is not None:
                     await second.commit()
+                stats.finished(
+                    applied=result.applied,
+                    rows=result.total_rows,
+                    seconds=time.monotonic() - started,
+                )
     except asyncio.CancelledError:
+        stats.finished(applied=False, rows=0, seconds=0)
         await _fail(sessionmaker, job, "interrupted", batches.INTERRUPTED_DETAIL)
         raise
     except AppError as exc:
+        stats.finished(applied=False, rows=0, seconds=0)
         await _fail(sessionmaker, job, exc.code, exc.detail)
     except Exception as exc:
         # The message may quote a row's values: log the type only.
+        stats.finished(applied=False, rows=0, seconds=0)
         logger.error(
             "roster batch failed",
             extra={"fields": {"batch_id": str(job.batch_id), "error": type(exc).__name__}},
@@ -259,7 +285,7 @@ async def sweep(
 async def _sweep_forever(app: FastAPI) -> None:
     retention = app.state.settings.roster_errors_retention_hours
     while True:
-        await asyncio.sleep(SWEEP_SECONDS)
+        await asyncio.sleep(app.state.settings.roster_sweep_seconds)
         with suppress(Exception):
             await sweep(app.state.sessionmaker, errors_retention_hours=retention)
 

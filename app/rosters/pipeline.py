@@ -8,7 +8,7 @@ A chunk is decided and applied as soon as it is staged, while the thread reads t
 so that the database's work (the bigger share: its indexes and the exclusion constraint) and
 Python's overlap. Two things would make a chunk's outcome depend on later rows, and are
 settled first or last instead: a NIK given twice in the file rejects every row with it, so the
-NIK column is read once before anything else (survey_file); and a replacement (PAW) must
+NIK column is read once before anything else (survey.survey_file); and a replacement (PAW) must
 find the replaced officer as they were before the roster, so replacing rows are settled after
 all the others. atomic=true stages the whole file before deciding anything, as one rejected
 row must leave everything unapplied.
@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
-from itertools import chain, cycle, islice
+from itertools import chain, cycle
 from typing import Any, BinaryIO
 
 import asyncpg
@@ -36,12 +36,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.collector import collector_paused
 from app.core.errors import Conflict
-from app.nik import nik_to_int
 from app.rosters.lanes import SecondLane
 from app.rosters.messages import clean
-from app.rosters.parsing import RoleVocabulary, RosterFileError, RosterFormat, RosterReader
+from app.rosters.parsing import RosterFormat, RosterReader
 from app.rosters.repository import apply, batches, decide, lookups, staging
 from app.rosters.repository.staging import StageTables
+from app.rosters.survey import survey_file
 from app.rosters.validation import ChunkResult, RosterContext, RowValidator
 
 logger = logging.getLogger("perisai.rosters")
@@ -87,26 +87,6 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Inspection:
-    rows: int = field(metadata={"doc": "rows counted, at most `limit` + 1"})
-    options: dict[str, object] = field(default_factory=dict)
-
-
-def inspect(
-    file: BinaryIO, fmt: RosterFormat, sheet: str | None, limit: int, roles: RoleVocabulary
-) -> Inspection:
-    """Counts the rows up to limit + 1 (enough to choose the synchronous or background path)
-    and reads the JSON body's options; blocking, so call it in a worker thread."""
-    file.seek(0)
-    reader = RosterReader(file, fmt, roles, sheet=sheet)
-    try:
-        rows = sum(1 for _ in islice(reader, limit + 1))
-        return Inspection(rows, dict(reader.options))
-    finally:
-        reader.close()
-
-
 @dataclass(slots=True)
 class Lane:
     """A connection with its own staging tables, in a transaction of its own. `fresh`: the
@@ -135,14 +115,6 @@ def second_lane_chunks(rows: int) -> int:
     """How many chunks a second connection takes, at most, of a file of at most `rows` rows
     (every other one)."""
     return -(-rows // CHUNK_ROWS) // 2 + 1
-
-
-@dataclass(frozen=True, slots=True)
-class Survey:
-    """What is read of the whole file before any row is applied."""
-
-    duplicates: list[int]
-    replacements: bool
 
 
 async def process(
@@ -267,36 +239,6 @@ async def _nik_warnings(lanes: list[Lane]) -> list[dict[str, Any]]:
         {"code": code, "rows": rows, "row_numbers": sorted(first)[: apply.WARNED_ROWS_SHOWN]}
         for code, (rows, first) in sorted(by_code.items())
     ]
-
-
-def survey_file(
-    file: BinaryIO, fmt: RosterFormat, sheet: str | None, roles: RoleVocabulary
-) -> Survey:
-    """The NIKs that more than one row of the file gives, and whether any row replaces
-    someone; blocking, so call it in a thread.
-
-    Read before anything is applied, so that a chunk can be applied as soon as it is staged:
-    every row with a repeated NIK is rejected, the first one too."""
-    file.seek(0)
-    seen: set[int] = set()
-    repeated: set[int] = set()
-    replacements = False
-    reader = RosterReader(file, fmt, roles, sheet=sheet)
-    try:
-        for text, replaces in reader.nik_cells():
-            replacements = replacements or replaces
-            nik = nik_to_int(text)
-            if nik is None:
-                continue
-            if nik in seen:
-                repeated.add(nik)
-            else:
-                seen.add(nik)
-    except RosterFileError:
-        pass  # the reading proper stops at the same place and says where
-    finally:
-        reader.close()
-    return Survey(sorted(repeated), replacements)
 
 
 class Clock:

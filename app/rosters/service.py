@@ -22,7 +22,7 @@ from app.core.database import release_connection
 from app.core.errors import Conflict, Forbidden, Unprocessable
 from app.core.settings import Settings
 from app.models import Agreement, RosterBatch, RosterBatchRow
-from app.rosters import pipeline
+from app.rosters import pipeline, survey
 from app.rosters.context import role_vocabulary
 from app.rosters.jobs import Launcher
 from app.rosters.options import RosterParams, body_format, format_from_content_type, read_options
@@ -92,7 +92,7 @@ async def push_roster(
 
 async def _inspect(
     upload: Upload, params: RosterParams, settings: Settings, roles: RoleVocabulary
-) -> tuple[RosterFormat, pipeline.Inspection]:
+) -> tuple[RosterFormat, survey.Inspection]:
     """The body's format, and its rows counted (to `sync_roster_max_rows` + 1) in a worker
     thread: an XLSX is checked for bombs and read here, before any connection is taken."""
     if upload.size == 0:
@@ -101,7 +101,7 @@ async def _inspect(
     limit = settings.sync_roster_max_rows
     try:
         inspection = await to_thread.run_sync(
-            pipeline.inspect, upload.file, fmt, params.sheet, limit, roles
+            survey.inspect, upload.file, fmt, params.sheet, limit, roles
         )
     except RosterFileError as exc:
         raise Unprocessable(exc.detail, code=exc.code) from exc
@@ -130,7 +130,7 @@ async def _submit(
     upload: Upload,
     params: RosterParams,
     fmt: RosterFormat,
-    inspection: pipeline.Inspection,
+    inspection: survey.Inspection,
     settings: Settings,
 ) -> tuple[Pushed, pipeline.Job | None]:
     """The batch made (and processed, unless it is left to the background job given back),

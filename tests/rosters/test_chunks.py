@@ -7,7 +7,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.rosters import pipeline
+from app.rosters import pipeline, survey
 from app.rosters.parsing import RoleVocabulary, RosterFormat
 from tests.rosters.helpers import (
     CSV,
@@ -98,7 +98,7 @@ def test_the_survey_reads_nik_and_replacement_cells_past_quoted_fields(roles: Ro
         f"Citra;{first};\r\n"
         f"Dedi;{third};{second}\r\n"
     ).encode()
-    survey = pipeline.survey_file(io.BytesIO(body), RosterFormat.CSV, None, roles)
-    assert survey == pipeline.Survey(duplicates=[int(first)], replacements=True)
+    surveyed = survey.survey_file(io.BytesIO(body), RosterFormat.CSV, None, roles)
+    assert surveyed == survey.Survey(duplicates=[int(first)], replacements=True)
     without = body.replace(f";{second}\r\n".encode(), b";\r\n")
-    assert not pipeline.survey_file(io.BytesIO(without), RosterFormat.CSV, None, roles).replacements
+    assert not survey.survey_file(io.BytesIO(without), RosterFormat.CSV, None, roles).replacements

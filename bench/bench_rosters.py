@@ -35,6 +35,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -411,9 +413,21 @@ def write_xlsx(csv_path: Path, xlsx_path: Path) -> None:
     workbook.save(xlsx_path)
 
 
-def measure_upload(server: str, rows: int, path: Path, content_type: str) -> dict[str, Any]:
-    """One upload to a server of its own on a fresh database: seconds, CPU, peak RSS."""
-    name = f"perisai_bench_rosters_{uuid.uuid4().hex[:8]}"
+@dataclass
+class Served:
+    """A server of its own on a fresh database, with an agreement and its counterpart's key."""
+
+    base: str
+    process: subprocess.Popen[bytes]
+    agreement_id: str
+    headers: dict[str, str]
+
+
+@contextmanager
+def served_agreement(server: str, rows: int, prefix: str) -> Iterator[Served]:
+    """`python -m app serve` on a new database named `prefix_...`, with an agreement planned
+    for `rows` officers; stopped and dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     asyncio.run(execute(server, f'CREATE DATABASE "{name}"'))
     admin_key = secrets.token_urlsafe(32)
     port = free_port()
@@ -424,6 +438,17 @@ def measure_upload(server: str, rows: int, path: Path, content_type: str) -> dic
         admin = {"Authorization": f"Bearer {admin_key}"}
         with httpx.Client(base_url=base, headers=admin, timeout=60) as client:
             agreement_id, headers = setup_through_api(client, rows)
+        yield Served(base, process, agreement_id, headers)
+    finally:
+        stop(process)
+        asyncio.run(execute(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def measure_upload(server: str, rows: int, path: Path, content_type: str) -> dict[str, Any]:
+    """One upload to a server of its own on a fresh database: seconds, CPU, peak RSS."""
+    with served_agreement(server, rows, "perisai_bench_rosters") as served:
+        base, process = served.base, served.process
+        agreement_id, headers = served.agreement_id, served.headers
         asyncio.run(checkpoint(server))
         sampler = Sampler(process.pid)
         sampler.start()
@@ -437,9 +462,6 @@ def measure_upload(server: str, rows: int, path: Path, content_type: str) -> dic
         assert batch["status"] == "completed", batch
         assert batch["counts"]["created"] == rows, batch["counts"]
         return {"seconds": seconds, "cpu": cpu, "rss": sampler.peak, "timings": batch["timings"]}
-    finally:
-        stop(process)
-        asyncio.run(execute(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def main_xlsx(rows: int) -> None:

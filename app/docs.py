@@ -6,6 +6,7 @@ offices and BPJS branch networks are, and nothing on the pages loads from anothe
 no web fonts. A Content-Security-Policy on the pages holds the browser to that.
 """
 
+import re
 from collections.abc import Awaitable, Callable
 from functools import cache
 from importlib.metadata import version
@@ -25,9 +26,9 @@ ASSET_TYPES = {
     "redoc.standalone.js": "text/javascript",
     "favicon.png": "image/png",
 }
-# ReDoc's side menu shows Redocly's logo from Redocly's CDN, with no option to turn it off. An
-# empty src fails at once, without a request, and ReDoc then leaves the logo out.
-REDOCLY_LOGO = b'"https://cdn.redoc.ly/redoc/logo-mini.svg"'
+# ReDoc's side menu shows Redocly's logo from Redocly's own host, with no option to turn it off.
+# An empty src fails at once, without a request, and ReDoc then leaves the logo out.
+REDOCLY_LOGO = re.compile(rb'"https://[a-z.]+/redoc/logo-mini\.svg"')
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'self'",
@@ -49,7 +50,7 @@ def asset(name: str) -> bytes:
     """An asset's bytes as served, read from the package once per process."""
     content = (files("fastapi_offline") / "static" / name).read_bytes()
     if name == "redoc.standalone.js":
-        content = content.replace(REDOCLY_LOGO, b'""')
+        content = REDOCLY_LOGO.sub(b'""', content)
     return content
 
 

@@ -66,24 +66,42 @@ def lookup_connection(app: Any) -> contextlib.AbstractAsyncContextManager[Any]:
     """An asyncpg connection for coverage reads: from the pool, else from a session."""
     runtime: CoverageRuntime | None = getattr(app.state, "coverage", None)
     if runtime is not None and runtime.pool is not None:
-        return _pool_connection(runtime.pool)
+        return _PoolConnection(runtime.pool)
     return _session_connection(app.state.sessionmaker)
 
 
-@contextlib.asynccontextmanager
-async def _pool_connection(pool: Any) -> AsyncIterator[Any]:
-    try:
-        async with pool.acquire() as connection:
-            try:
-                yield connection
-            except BaseException as exc:
-                if is_database_unavailable(exc):
-                    connection.terminate()  # released closed: the pool replaces it
-                raise
-    except BaseException as exc:
+class _PoolConnection:
+    """A pool connection for one lookup, and what a database gone away asks of the pool (see
+    the module docstring). A class: an asynccontextmanager's generator cost a microsecond."""
+
+    __slots__ = ("_connection", "_pool")
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+        self._connection: Any = None
+
+    async def __aenter__(self) -> Any:
+        try:
+            self._connection = await self._pool.acquire()
+        except BaseException as exc:
+            await self._if_unavailable(exc)
+            raise
+        return self._connection
+
+    async def __aexit__(self, kind: Any, exc: BaseException | None, traceback: Any) -> None:
+        if exc is not None and is_database_unavailable(exc):
+            self._connection.terminate()  # released closed: the pool replaces it
+        try:
+            await self._pool.release(self._connection)
+        except BaseException as released:
+            await self._if_unavailable(released)
+            raise
+        if exc is not None:
+            await self._if_unavailable(exc)
+
+    async def _if_unavailable(self, exc: BaseException) -> None:
         if is_database_unavailable(exc):
-            await pool.expire_connections()
-        raise
+            await self._pool.expire_connections()
 
 
 @contextlib.asynccontextmanager

@@ -11,6 +11,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core import ratelimit
+from app.core.errors import TooManyRequests
 from app.core.ratelimit import RateLimits
 from app.core.settings import Settings
 from app.main import create_app
@@ -103,8 +105,8 @@ def test_a_limit_that_does_not_parse_stops_the_start() -> None:
 
 
 def test_counting_starts_no_threads(monkeypatch: pytest.MonkeyPatch) -> None:
-    """limits' memory storage starts a timer thread on a count once its last one has run;
-    on the coverage lookup's path that cost more than the lookup (see SweptMemoryStorage)."""
+    """limits' memory storage started a timer thread on a count once its last one had run;
+    on the coverage lookup's path that cost more than the lookup (app.core.ratelimit)."""
     limits = RateLimits("1000/minute", "1000/minute")
     time.sleep(0.05)  # the storage's constructor starts one; it has run by now
     started: list[threading.Thread] = []
@@ -120,3 +122,35 @@ def test_counting_starts_no_threads(monkeypatch: pytest.MonkeyPatch) -> None:
         limits.note_failure("10.0.0.9")
         time.sleep(0.015)
     assert started == []
+
+
+def test_a_window_starts_again_once_it_has_ended(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    limits = RateLimits("2/minute", "2/minute")
+    limits.admit("key")
+    limits.admit("key")
+    with pytest.raises(TooManyRequests) as refused:
+        limits.admit("key")
+    assert (refused.value.headers or {})["Retry-After"] == "60"
+    clock[0] += 59.5
+    with pytest.raises(TooManyRequests) as refused:
+        limits.admit("key")
+    assert (refused.value.headers or {})["Retry-After"] == "1"
+    clock[0] += 0.5
+    assert dict(limits.admit("key"))[b"ratelimit"] == b'"key";r=1;t=60'
+
+
+def test_addresses_not_seen_again_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    limits = RateLimits("2/minute", "1/minute")
+    for address in range(100):
+        limits.note_failure(f"10.0.{address}.1")
+    with pytest.raises(TooManyRequests):
+        limits.refuse_failing_address("10.0.5.1")
+    clock[0] += ratelimit.SWEEP_SECONDS + 1
+    limits.note_failure("10.1.0.1")  # a new window: the sweep's turn
+    assert limits.failed_auth.peek("10.0.5.1") == (0, 0.0)
+    assert len(limits.failed_auth) == 1
+    limits.refuse_failing_address("10.0.5.1")

@@ -8,7 +8,8 @@ read-only statement: it needs no transaction around it, changes no session state
 nothing for a connection reset to clean up (so the pool skips asyncpg's reset query too).
 
 Without the lifespan (the tests build the app with a sessionmaker bound to their own
-transaction) there is no pool: lookups then run on a session of `app.state.sessionmaker`.
+transaction) there is no pool: lookups then run on a session of `app.state.sessionmaker`, one
+at a time.
 
 When the database goes away (a restart), a lookup that fails for it closes its connection and
 expires the others, so that the pool connects anew instead of handing out dead connections
@@ -17,6 +18,7 @@ one failed lookup at a time once the database is back.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -67,7 +69,16 @@ def lookup_connection(app: Any) -> contextlib.AbstractAsyncContextManager[Any]:
     runtime: CoverageRuntime | None = getattr(app.state, "coverage", None)
     if runtime is not None and runtime.pool is not None:
         return _PoolConnection(runtime.pool)
-    return _session_connection(app.state.sessionmaker)
+    return _session_connection(app.state.sessionmaker, _session_turns(app))
+
+
+def _session_turns(app: Any) -> asyncio.Lock:
+    """Sessions of one sessionmaker may share a connection (the tests bind theirs to one): the
+    reads of a batch check, which ask for connections at once, take them in turn."""
+    turns: asyncio.Lock | None = getattr(app.state, "lookup_session_turns", None)
+    if turns is None:
+        turns = app.state.lookup_session_turns = asyncio.Lock()
+    return turns
 
 
 class _PoolConnection:
@@ -106,8 +117,8 @@ class _PoolConnection:
 
 @contextlib.asynccontextmanager
 async def _session_connection(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    sessionmaker: async_sessionmaker[AsyncSession], turns: asyncio.Lock
 ) -> AsyncIterator[Any]:
-    async with sessionmaker() as session:
+    async with turns, sessionmaker() as session:
         yield await driver_connection(session)
         await session.commit()

@@ -5,6 +5,7 @@ hottest path of the service, and pydantic models or ORM objects per row would co
 the database lookup itself. schemas.py describes the same shapes for the docs.
 """
 
+import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -33,6 +34,14 @@ from app.nik import INVALID_NIK_MESSAGE, format_nik, mask_nik, nik_input_error, 
 ENDPOINT_ONE = "GET /v1/coverage/{nik}"
 ENDPOINT_MANY = "POST /v1/coverage/checks"
 COVERING = frozenset(COVERING_STATUSES)
+# A batch is read CHUNK NIKs a query, PARALLEL_QUERIES queries at a time, each on its own
+# connection: a chunk's answers are built while the next chunks are still in the database
+# (measured with bench/bench_coverage.py at 7.35M registrations: a 10,000-NIK batch's one query
+# took 110 to 250 ms and its answers about as long again; in chunks of 1,250 two at a time the
+# whole batch took 0.2 to 0.27 s against 0.41 s). Between two chunks' answers the event loop
+# turns, so a batch holds up the other requests of its process for a few ms at a time.
+CHUNK = 1_250
+PARALLEL_QUERIES = 2
 
 # Where a registration stands on the day asked about. When no registration covers the day the
 # answer's reason is the highest-ranked state among them: a held registration spanning the day
@@ -192,7 +201,7 @@ async def check_many(
     data: CoverageCheckRequest,
     access_log: AccessLogWriter | None,
 ) -> dict[str, Any]:
-    """Answers in request order from one query over the distinct valid NIKs."""
+    """Answers in request order, from one query per CHUNK of the NIKs asked (see CHUNK)."""
     if (data.niks is None) == (data.items is None):
         raise Unprocessable("Send either `niks` or `items`", code="niks_or_items")
     default_on = data.on or today()
@@ -206,40 +215,83 @@ async def check_many(
             f"At most {MAX_NIKS:,} NIKs per request; got {len(entries):,}", code="too_many_niks"
         )
     values = [nik_of_input(raw) for raw, _ in entries]
-    distinct = list(dict.fromkeys(value for value in values if value is not None))
-    disclosure = Disclosure.of(principal)
-    by_nik: dict[int, list[Any]] = {}
-    answers: dict[tuple[int, date], dict[str, Any]] = {}
-    results: list[dict[str, Any]] = []
+    batch = _Batch(connect, principal, Disclosure.of(principal), entries, values)
+    await asyncio.gather(*(batch.answer_chunk(start) for start in range(0, len(entries), CHUNK)))
+    distinct = dict.fromkeys(value for value in values if value is not None)
     async with connect() as connection:
-        if distinct:
-            rows = await repository.coverage_of_niks(
-                connection, distinct, principal.organization_id, personal=disclosure.nik
-            )
-            for row in rows:
-                by_nik.setdefault(row[0], []).append(row)
         await record_reads(
             connection,
             access_log,
             api_key_id=principal.key_id,
             organization_id=principal.organization_id,
             endpoint=ENDPOINT_MANY,
-            reads=[(value, len(by_nik.get(value, ()))) for value in distinct],
+            reads=[(value, batch.registrations[value]) for value in distinct],
         )
-    for (raw, on), value in zip(entries, values, strict=True):
-        if value is None:
-            echoed = raw if isinstance(raw, str) else None
-            if echoed is not None and not disclosure.nik:
-                echoed = mask_nik(echoed)
-            results.append({"nik": echoed, "on": on, "error": nik_input_error(raw)})
-            continue
-        found = answers.get((value, on))
-        if found is None:
-            found = answers[(value, on)] = answer(
-                value, on, by_nik.get(value, ()), disclosure=disclosure
+    return {"on": default_on, "results": batch.results}
+
+
+class _Batch:
+    """A batch check's answers, filled in chunk by chunk as each chunk's rows arrive."""
+
+    def __init__(
+        self,
+        connect: Connect,
+        principal: Principal,
+        disclosure: Disclosure,
+        entries: list[tuple[Any, date]],
+        values: list[int | None],
+    ) -> None:
+        self.connect = connect
+        self.organization_id = principal.organization_id
+        self.disclosure = disclosure
+        self.entries = entries
+        self.values = values
+        self.results: list[Any] = [None] * len(entries)
+        self.registrations: dict[int, int] = {}  # NIK -> its registrations found
+        self._answers: dict[tuple[int, date], dict[str, Any]] = {}
+        self._queries = asyncio.Semaphore(PARALLEL_QUERIES)
+
+    async def answer_chunk(self, start: int) -> None:
+        end = start + CHUNK
+        niks = list(dict.fromkeys(value for value in self.values[start:end] if value is not None))
+        by_nik: dict[int, list[Any]] = {}
+        if niks:
+            async with self._queries, self.connect() as connection:
+                rows = await repository.coverage_of_niks(
+                    connection, niks, self.organization_id, personal=self.disclosure.nik
+                )
+            for row in rows:
+                by_nik.setdefault(row[0], []).append(row)
+        for nik in niks:
+            self.registrations[nik] = len(by_nik.get(nik, ()))
+        for index in range(start, min(end, len(self.entries))):
+            raw, on = self.entries[index]
+            self.results[index] = _result(
+                raw, on, self.values[index], by_nik, self._answers, self.disclosure
             )
-        results.append(found)
-    return {"on": default_on, "results": results}
+
+
+def _result(
+    raw: Any,
+    on: date,
+    value: int | None,
+    by_nik: dict[int, list[Any]],
+    answers: dict[tuple[int, date], dict[str, Any]],
+    disclosure: Disclosure,
+) -> dict[str, Any]:
+    """One entry of a batch's results: the error of a malformed NIK, or its answer on `on`
+    (made once for each NIK and day asked)."""
+    if value is None:
+        echoed = raw if isinstance(raw, str) else None
+        if echoed is not None and not disclosure.nik:
+            echoed = mask_nik(echoed)
+        return {"nik": echoed, "on": on, "error": nik_input_error(raw)}
+    found = answers.get((value, on))
+    if found is None:
+        found = answers[(value, on)] = answer(
+            value, on, by_nik.get(value, ()), disclosure=disclosure
+        )
+    return found
 
 
 async def list_access_log(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import clock
 from app.core.database import driver_connection
 from app.coverage.schemas import CoverageChecksRead, CoverageRead, CoverageRegistration
+from app.coverage.service import CHUNK
 from tests.access_log import access_log_rows
 from tests.coverage.helpers import (
     KPPS_2024,
@@ -307,6 +308,27 @@ async def test_batch_in_order_with_duplicates_and_errors(
     assert results[0] == results[4]
 
 
+async def test_a_batch_of_several_chunks_keeps_the_order_asked(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """The NIKs are read CHUNK at a time, some chunks at once: each answer still lands where its
+    NIK was asked."""
+    await seed_reasons(client, session)
+    asked = [NOBODY, COVERED, HELD, TERMINATED]
+    niks = [str(asked[index % 4]) if index % 7 else "bad" for index in range(2 * CHUNK + 500)]
+    response = await client.post(
+        "/v1/coverage/checks", json={"on": "2024-11-20", "niks": niks}, headers=ADMIN
+    )
+    assert response.status_code == 200, response.text
+    expected = [
+        None if nik == "bad" else {"covered": nik == str(COVERED), "nik": nik} for nik in niks
+    ]
+    results = response.json()["results"]
+    assert [
+        None if "error" in r else {"covered": r["covered"], "nik": r["nik"]} for r in results
+    ] == expected
+
+
 async def test_batch_with_own_dates_and_masking(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
@@ -333,7 +355,7 @@ async def test_batch_with_own_dates_and_masking(
     assert "full_name" not in results[1]["registrations"][0]
 
 
-async def test_batch_is_one_database_round_trip(
+async def test_a_batch_of_one_chunk_is_one_query(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     await seed_reasons(client, session)

@@ -111,28 +111,30 @@ async def current_version(session: AsyncSession, claim_id: uuid.UUID) -> int | N
     return version
 
 
-async def benefits_of(session: AsyncSession, claim_id: uuid.UUID) -> list[ClaimBenefit]:
+async def benefits_of(session: AsyncSession, claim_ids: Sequence[uuid.UUID]) -> list[ClaimBenefit]:
     rows = await session.scalars(
         select(ClaimBenefit)
-        .where(ClaimBenefit.claim_id == claim_id)
-        .order_by(ClaimBenefit.position)
+        .where(ClaimBenefit.claim_id.in_(claim_ids))
+        .order_by(ClaimBenefit.claim_id, ClaimBenefit.position)
         .execution_options(populate_existing=True)
     )
     return list(rows)
 
 
-async def documents_of(session: AsyncSession, claim_id: uuid.UUID) -> list[ClaimDocument]:
+async def documents_of(
+    session: AsyncSession, claim_ids: Sequence[uuid.UUID]
+) -> list[ClaimDocument]:
     rows = await session.scalars(
         select(ClaimDocument)
-        .where(ClaimDocument.claim_id == claim_id)
+        .where(ClaimDocument.claim_id.in_(claim_ids))
         .execution_options(populate_existing=True)
     )
     return list(rows)
 
 
-async def events_of(session: AsyncSession, claim_id: uuid.UUID) -> list[ClaimEvent]:
+async def events_of(session: AsyncSession, claim_ids: Sequence[uuid.UUID]) -> list[ClaimEvent]:
     rows = await session.scalars(
-        select(ClaimEvent).where(ClaimEvent.claim_id == claim_id).order_by(ClaimEvent.id)
+        select(ClaimEvent).where(ClaimEvent.claim_id.in_(claim_ids)).order_by(ClaimEvent.id)
     )
     return list(rows)
 

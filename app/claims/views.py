@@ -8,6 +8,7 @@ every answer that shows a claim writes a row to the access log with the key.
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, time
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +34,7 @@ from app.core.auth import Principal
 from app.core.clock import JAKARTA
 from app.core.errors import invalid_field
 from app.core.pagination import Page, keyset_page
-from app.models import Agreement, Claim, ClaimDocument
+from app.models import Agreement, Claim, ClaimBenefit, ClaimDocument, ClaimEvent
 from app.nik import format_nik, mask_nik
 
 ENDPOINT_LIST = "GET /v1/claims"
@@ -91,10 +92,51 @@ async def claim_read(
     endpoint: str,
 ) -> ClaimRead:
     """The full claim (three more queries) and its access-log row."""
-    benefits = await repository.benefits_of(session, claim.id)
-    documents = await repository.documents_of(session, claim.id)
-    events = await repository.events_of(session, claim.id)
-    await _log_reads(session, principal, access_log, endpoint, [claim.nik])
+    return (await claim_reads(session, principal, [claim], access_log, endpoint))[0]
+
+
+async def claim_reads(
+    session: AsyncSession,
+    principal: Principal,
+    claims: Sequence[Claim],
+    access_log: AccessLogWriter | None,
+    endpoint: str,
+) -> list[ClaimRead]:
+    """The full claims, with three more queries for all of them, and an access-log row each."""
+    ids = [claim.id for claim in claims]
+    benefits = _by_claim(await repository.benefits_of(session, ids))
+    documents = _by_claim(await repository.documents_of(session, ids))
+    events = _by_claim(await repository.events_of(session, ids))
+    await _log_reads(session, principal, access_log, endpoint, [claim.nik for claim in claims])
+    return [
+        _full_read(
+            principal,
+            claim,
+            benefits.get(claim.id, []),
+            documents.get(claim.id, []),
+            events.get(claim.id, []),
+        )
+        for claim in claims
+    ]
+
+
+_Part = TypeVar("_Part", ClaimBenefit, ClaimDocument, ClaimEvent)
+
+
+def _by_claim(parts: Sequence[_Part]) -> dict[uuid.UUID, list[_Part]]:
+    grouped: dict[uuid.UUID, list[_Part]] = {}
+    for part in parts:
+        grouped.setdefault(part.claim_id, []).append(part)
+    return grouped
+
+
+def _full_read(
+    principal: Principal,
+    claim: Claim,
+    benefits: list[ClaimBenefit],
+    documents: list[ClaimDocument],
+    events: list[ClaimEvent],
+) -> ClaimRead:
     order = {kind: index for index, kind in enumerate(KINDS)}
     documents.sort(key=lambda document: _document_order(document, order))
     pii = _shows_pii(principal)
@@ -220,19 +262,7 @@ async def list_claims(
     access_log: AccessLogWriter | None,
 ) -> Page[ClaimSummary]:
     """Oldest filed first; every claim on the page is an access-log row."""
-    if (
-        filters.incident_from is not None
-        and filters.incident_to is not None
-        and filters.incident_from > filters.incident_to
-    ):
-        invalid_field("invalid_range", "`from` is after `to`", ["query", "from"])
-    if filters.agreement_id is not None:
-        await get_visible_agreement(session, principal, filters.agreement_id)
-    stmt = repository.claims_query(filters, principal)
-    rows, next_cursor = await keyset_page(
-        session, stmt, keys=[Claim.created_at, Claim.id], limit=limit, cursor=cursor
-    )
-    claims: list[Claim] = [row[0] for row in rows]
+    claims, next_cursor = await _claims_page(session, principal, filters, limit, cursor)
     await _log_reads(session, principal, access_log, ENDPOINT_LIST, [c.nik for c in claims])
     pii = _shows_pii(principal)
     items = [
@@ -256,3 +286,41 @@ async def list_claims(
         for claim in claims
     ]
     return Page(items=items, next_cursor=next_cursor)
+
+
+async def list_full_claims(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    filters: ClaimFilters,
+    limit: int,
+    cursor: str | None,
+    access_log: AccessLogWriter | None,
+) -> Page[ClaimRead]:
+    """`list_claims` with each claim in full (the console's queue): four queries in all."""
+    claims, next_cursor = await _claims_page(session, principal, filters, limit, cursor)
+    items = await claim_reads(session, principal, claims, access_log, ENDPOINT_LIST)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+async def _claims_page(
+    session: AsyncSession,
+    principal: Principal,
+    filters: ClaimFilters,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Claim], str | None]:
+    """The claims the caller sees that match `filters`, oldest filed first, a page of them."""
+    if (
+        filters.incident_from is not None
+        and filters.incident_to is not None
+        and filters.incident_from > filters.incident_to
+    ):
+        invalid_field("invalid_range", "`from` is after `to`", ["query", "from"])
+    if filters.agreement_id is not None:
+        await get_visible_agreement(session, principal, filters.agreement_id)
+    stmt = repository.claims_query(filters, principal)
+    rows, next_cursor = await keyset_page(
+        session, stmt, keys=[Claim.created_at, Claim.id], limit=limit, cursor=cursor
+    )
+    return [row[0] for row in rows], next_cursor

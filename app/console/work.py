@@ -199,7 +199,8 @@ async def _claims(
 ) -> Response:
     principal = user.principal
     ensure_any(principal, "claims:write", "claims:review")
-    listed = await claims.list_claims(
+    # The full claims: their missing documents and history show in the queue.
+    listed = await claims.list_full_claims(
         session,
         principal,
         filters=ClaimFilters(status=status),
@@ -207,11 +208,7 @@ async def _claims(
         cursor=cursor,
         access_log=access_log,
     )
-    # The full claim carries its missing documents and history (the list does not).
-    full = [
-        await claims.get_claim(session, principal, claim_id=c.id, access_log=access_log)
-        for c in listed.items
-    ]
+    full = listed.items
     models = await _agreements(session, user, {c.agreement_id for c in full})
     reviewer = {
         id_

@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Claim, RosterBatch
@@ -66,6 +66,40 @@ async def test_a_reviewer_moves_a_claim_with_the_etag_rules_of_the_api(
         | {"status": "verified", "to": "approved", "version": str(int(claim["version"]) + 1)},
     )
     assert approve.status_code == 409 and "documents_missing" in approve.text
+
+
+async def test_the_queue_reads_its_claims_in_full_with_one_query_each_kind(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Three claims in the queue: each shown with its missing documents, one access-log row each,
+    and their documents, benefits and history read by one query per kind, not per claim."""
+    setup = await claims.world(client, session)
+    filed = []
+    for _ in range(3):
+        registration_id, _ = await setup.officer()
+        filed.append(await claims.file(client, setup.counterpart, claims.jkk(registration_id)))
+    await sign_in(client, token_of(setup.branch.headers))
+    statements: list[str] = []
+    connection = (await session.connection()).sync_connection
+    assert connection is not None
+
+    def log(*args: Any) -> None:  # before_cursor_execute(conn, cursor, statement, ...)
+        statements.append(args[2])
+
+    event.listen(connection, "before_cursor_execute", log)
+    try:
+        before = await session.scalar(text("SELECT count(*) FROM access_log"))
+        queue = await client.get("/console/klaim")
+        after = await session.scalar(text("SELECT count(*) FROM access_log"))
+    finally:
+        event.remove(connection, "before_cursor_execute", log)
+    assert queue.status_code == 200
+    for claim in filed:
+        assert f'id="claim-{claim["id"]}"' in queue.text
+    assert queue.text.count("Formulir KK1") >= 3
+    assert (after or 0) - (before or 0) == 3
+    for table in ("claim_documents", "claim_benefits", "claim_events"):
+        assert sum(f"FROM {table}" in sql for sql in statements) == 1, (table, statements)
 
 
 async def test_parties_that_do_not_review_cannot_move_and_outsiders_see_no_claim(

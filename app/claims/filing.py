@@ -27,7 +27,7 @@ from app.claims.views import claim_read, incident_moment
 from app.core import audit
 from app.core.accesslog import AccessLogWriter
 from app.core.auth import Principal
-from app.core.clock import JAKARTA, today
+from app.core.clock import JAKARTA, day_of, today
 from app.core.errors import NotFound, Unprocessable, constraint_of, invalid_field
 from app.coverage.service import COVERS, REASONS, state_on
 from app.events import service as events
@@ -116,7 +116,7 @@ def _check_times(data: ClaimCreate) -> tuple[datetime, list[str]]:
             "Give incident_at as local time in Asia/Jakarta (WIB), without an offset",
             ["body", "incident_at"],
         )
-    if data.incident_date > now.astimezone(JAKARTA).date():
+    if data.incident_date > day_of(now):
         invalid_field(
             "incident_in_future", "The incident date is in the future", ["body", "incident_date"]
         )

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.console.labels import MONTHS, label
+from app.core.clock import day_of
 from app.core.errors import AppError, PayloadTooLarge, UnsupportedMediaType
 
 HERE = Path(__file__).resolve().parent
@@ -40,11 +41,13 @@ def number(value: int | None) -> str:
 
 
 def tanggal(value: date | datetime | str | None) -> str:
-    """A date as 11 Nov 2024."""
+    """A date as 11 Nov 2024; a moment by its day in Jakarta."""
     if value is None:
         return "-"
     if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
+        value = datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = day_of(value)
     return f"{value.day} {MONTHS[value.month - 1][:3]} {value.year}"
 
 

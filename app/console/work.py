@@ -25,7 +25,7 @@ from app.console.routing import page_router
 from app.console.sessions import ConsoleUser, ConsoleUserDep
 from app.core.accesslog import AccessLogDep, access_log_writer
 from app.core.auth import ensure, ensure_any
-from app.core.clock import today
+from app.core.clock import day_of, today
 from app.core.database import SessionDep
 from app.core.errors import AppError, Unprocessable
 from app.coverage import service as coverage
@@ -221,7 +221,7 @@ async def _claims(
             "claim": claim,
             "agreement_number": models[claim.agreement_id].number,
             "waiting": (
-                today() - (claim.history[-1].at if claim.history else claim.created_at).date()
+                today() - day_of(claim.history[-1].at if claim.history else claim.created_at)
             ).days,
             "moves": sorted(
                 (to for source, to in workflow.MOVES if source == claim.status),

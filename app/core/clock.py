@@ -12,3 +12,8 @@ def now() -> datetime:
 
 def today() -> date:
     return datetime.now(JAKARTA).date()
+
+
+def day_of(moment: datetime) -> date:
+    """The day in Jakarta of an aware moment (the database gives them in UTC)."""
+    return moment.astimezone(JAKARTA).date()

@@ -48,15 +48,21 @@ def second_lane_open(world: FaultWorld) -> bool:
     return world.server.psql(sql).strip() == "1"
 
 
-def until_mid_batch(base: str, world: FaultWorld, batch_id: str) -> None:
-    """Waits until both connections are in the batch's transactions (a chunk copied)."""
+def until_mid_batch(base: str, world: FaultWorld, batch_id: str, service: Serving) -> None:
+    """Waits until both connections are in the batch's transactions (a chunk copied); when
+    that does not come, says what was last seen, and the service's last log lines."""
+
+    seen: dict[str, Any] = {}
 
     def mid_batch() -> bool:
-        batch = batch_of(base, world, batch_id)
+        seen["batch"] = batch = batch_of(base, world, batch_id)
         assert batch["status"] in ("received", "processing"), batch
-        return batch["processed_rows"] >= 20_000 and second_lane_open(world)
+        seen["lanes"] = lanes = second_lane_open(world)
+        return batch["processed_rows"] >= 20_000 and lanes
 
-    assert wait_for(mid_batch, timeout=30, step=0.1)
+    if not wait_for(mid_batch, timeout=60, step=0.1):
+        log = service.log.read_text(errors="replace").splitlines()[-15:]
+        pytest.fail(f"never mid-batch: {seen}, service log: {log}")
 
 
 def test_every_start_recovers_after_the_postmaster_is_killed_mid_batch(world: FaultWorld):
@@ -66,7 +72,7 @@ def test_every_start_recovers_after_the_postmaster_is_killed_mid_batch(world: Fa
     for _ in range(KILLS):
         accepted = push_roster(world.base, world)
         assert accepted.status_code == 202, accepted.text
-        until_mid_batch(world.base, world, accepted.json()["id"])
+        until_mid_batch(world.base, world, accepted.json()["id"], world.service)
         postmaster = world.server.postmaster_pid()
         assert postmaster is not None
         os.kill(postmaster, signal.SIGKILL)
@@ -96,7 +102,7 @@ def test_a_batch_of_a_killed_service_is_settled_at_start_up_and_a_retry_starts_a
         accepted = push_roster(base, world, key)
         assert accepted.status_code == 202, accepted.text
         batch_id = accepted.json()["id"]
-        until_mid_batch(base, world, batch_id)
+        until_mid_batch(base, world, batch_id, dead)
         dead.kill()
     # Its backends roll back once they see it gone (one may finish a statement first).
     assert wait_for(lambda: batch_lock_free(world, batch_id), timeout=15, step=0.2)

@@ -4,8 +4,10 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -42,6 +44,12 @@ def plain_url(url: str) -> str:
 def asyncpg_url(engine: AsyncEngine) -> str:
     """The engine's URL, password included, for a connection or pool of asyncpg's own."""
     return plain_url(engine.url.render_as_string(hide_password=False))
+
+
+def engine_of(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncEngine | None:
+    """The app's own engine; None when its sessions share one connection (the tests')."""
+    bind = sessionmaker.kw.get("bind")
+    return bind if isinstance(bind, AsyncEngine) else None
 
 
 def statement_cache_args(size: int) -> dict[str, Any]:
@@ -93,11 +101,16 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-async def driver_connection(session: AsyncSession) -> Any:
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection under the session (the request's, or the test's transaction)."""
-    connection = await session.connection()
+    return await driver_of(await session.connection())
+
+
+async def driver_of(connection: AsyncConnection) -> asyncpg.Connection:
     raw = await connection.get_raw_connection()
-    return raw.driver_connection
+    driver = raw.driver_connection
+    assert isinstance(driver, asyncpg.Connection)
+    return driver
 
 
 async def release_connection(session: AsyncSession) -> None:

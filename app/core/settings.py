@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     sync_roster_max_rows: int = Field(default=5_000, ge=1)
     roster_parallel_min_rows: int = Field(default=100_000, ge=1)
+    roster_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="The nice value of a background roster's database backends when "
+        "PostgreSQL runs on this machine (app/core/priority.py); 0 leaves them as the others.",
+    )
     roster_errors_retention_hours: int = Field(
         default=72,
         ge=1,

@@ -4,7 +4,8 @@ The batch row is committed (`received`) before the task starts. The task holds a
 advisory lock on the batch for its whole run, marks it `processing` (committed), then stages and
 applies it in ONE transaction that also completes the batch: a crash leaves a batch that says
 `processing` and no registration of it. A large one may also use a second connection, whose
-prepared transaction commits right after that one (lanes.py). A sweep (at start-up, then every
+prepared transaction commits right after that one (lanes.py); such a batch reads `processing`
+(applied) until both have committed, then `completed`. A sweep (at start-up, then every
 ROSTER_SWEEP_SECONDS) settles such prepared halves that a dead process left, and marks failed, with
 `interrupted`, the unfinished batches whose lock no process holds any more: a `processing` one
 at once, a `received` one after a grace period. The start-up sweep runs before the first
@@ -19,14 +20,15 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import BackgroundTasks, Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core import priority
 from app.core.auth import Principal
-from app.core.clock import JAKARTA
+from app.core.clock import now
+from app.core.database import driver_of, engine_of
 from app.core.errors import AppError
 from app.core.settings import Settings
 from app.events import service as events
@@ -35,7 +37,7 @@ from app.rosters import pipeline
 from app.rosters.lanes import SecondLane, drop_orphan_tables, resolve_prepared
 from app.rosters.parsing import RosterFormat, xlsx_rows
 from app.rosters.repository import batches
-from app.rosters.runner import batch_event, run_batch
+from app.rosters.runner import batch_event, complete_applied, run_batch
 from app.rosters.upload import Upload
 
 logger = logging.getLogger("perisai.rosters")
@@ -118,13 +120,15 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
     second: SecondLane | None = None
     stats = jobs_of(app).stats
     try:
-        async with sessionmaker() as session:
+        async with _batch_session(app) as session:
             await batches.lock(session, batches.batch_lock(job.batch_id))
             async with jobs_of(app).slots:
-                await _update(sessionmaker, job.batch_id, status="processing", started_at=_now())
+                await _update(sessionmaker, job.batch_id, status="processing", started_at=now())
                 if _worth_a_second_lane(app, job, upload):
                     chunks = pipeline.second_lane_chunks(upload.newlines + 1)
-                    second = await SecondLane.open(sessionmaker, job.batch_id, chunks=chunks)
+                    second = await SecondLane.open(
+                        sessionmaker, job.batch_id, chunks=chunks, nice=_nice(app)
+                    )
                 started = time.monotonic()
                 result = await run_batch(
                     session,
@@ -138,6 +142,7 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
                 await session.commit()
                 if second is not None:
                     await second.commit()
+                    await _complete(sessionmaker, job.batch_id)
                 stats.finished(
                     applied=result.applied,
                     rows=result.total_rows,
@@ -162,6 +167,32 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
         upload.close()
         if second is not None:
             await asyncio.shield(second.close())
+
+
+def _nice(app: FastAPI) -> int:
+    settings: Settings = app.state.settings
+    return settings.roster_nice
+
+
+@asynccontextmanager
+async def _batch_session(app: FastAPI) -> AsyncIterator[AsyncSession]:
+    """The batch's session, on a connection of its own for the whole batch, its backend at
+    ROSTER_NICE (app/core/priority.py); a reniced connection is closed afterwards, not given
+    back to the pool."""
+    sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
+    engine = engine_of(sessionmaker)
+    if engine is None:  # the tests' shared connection
+        async with sessionmaker() as session:
+            yield session
+        return
+    async with engine.connect() as connection:
+        lowered = await priority.lower(await driver_of(connection), _nice(app))
+        try:
+            async with sessionmaker(bind=connection) as session:
+                yield session
+        finally:
+            if lowered:
+                await asyncio.shield(connection.invalidate())
 
 
 def _worth_a_second_lane(app: FastAPI, job: pipeline.Job, upload: Upload) -> bool:
@@ -201,6 +232,20 @@ async def _update(
         await session.commit()
 
 
+async def _complete(sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID) -> None:
+    """A batch applied on two connections, completed now that both committed. Never raises:
+    what it cannot do (the database gone, the second half not yet committed), the sweep does."""
+    try:
+        async with sessionmaker() as session:
+            await complete_applied(session, batch_id)
+            await session.commit()
+    except Exception as exc:
+        logger.warning(
+            "a roster's completion was left to the sweep",
+            extra={"fields": {"batch_id": str(batch_id), "error": type(exc).__name__}},
+        )
+
+
 async def _fail(
     sessionmaker: async_sessionmaker[AsyncSession], job: pipeline.Job, code: str, detail: str
 ) -> None:
@@ -223,7 +268,7 @@ async def _record_failure(
             applied=False,
             error=code,
             error_detail=detail,
-            finished_at=_now(),
+            finished_at=now(),
         )
         await events.record(
             session,
@@ -235,17 +280,14 @@ async def _record_failure(
         await session.commit()
 
 
-def _now() -> datetime:
-    return datetime.now(JAKARTA)
-
-
 async def sweep(
     sessionmaker: async_sessionmaker[AsyncSession],
     *,
     errors_retention_hours: int = DEFAULT_ERRORS_RETENTION_HOURS,
 ) -> list[uuid.UUID]:
-    """Settles the prepared second halves whose batch no live process holds (lanes.py), marks
-    failed the unfinished batches no live process holds (see the module's doc), and purges the
+    """Settles the prepared second halves whose batch no live process holds (lanes.py),
+    completes the batches both of whose halves have committed, marks failed the unfinished
+    batches no live process holds (see the module's doc), and purges the
     rejected rows of refused rosters kept longer than `errors_retention_hours`."""
     settled = await resolve_prepared(sessionmaker)
     if settled:
@@ -257,6 +299,7 @@ async def sweep(
             extra={"fields": {"batches": [str(i) for i in dropped]}},
         )
     async with sessionmaker() as session:
+        await complete_applied(session)
         interrupted = await batches.fail_interrupted(
             session, older_than_seconds=UNCLAIMED_GRACE_SECONDS
         )

@@ -20,9 +20,10 @@ import uuid
 from contextlib import suppress
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.database import asyncpg_url
+from app.core import priority
+from app.core.database import asyncpg_url, engine_of
 from app.events import service as events
 from app.rosters.repository import batches, staging
 from app.rosters.repository.staging import StageTables
@@ -50,11 +51,11 @@ def batch_of(gid: str) -> uuid.UUID | None:
 
 async def connect(sessionmaker: async_sessionmaker[AsyncSession]) -> asyncpg.Connection | None:
     """A connection of its own to the app's database, when the app has an engine."""
-    bind = sessionmaker.kw.get("bind")
-    if not isinstance(bind, AsyncEngine):
+    engine = engine_of(sessionmaker)
+    if engine is None:
         return None
     connection: asyncpg.Connection = await asyncpg.connect(
-        asyncpg_url(bind),
+        asyncpg_url(engine),
         server_settings={"application_name": "perisai-roster", "timezone": "UTC"},
     )
     return connection
@@ -75,15 +76,22 @@ class SecondLane:
 
     @classmethod
     async def open(
-        cls, sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, *, chunks: int
+        cls,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        batch_id: uuid.UUID,
+        *,
+        chunks: int,
+        nice: int = 0,
     ) -> "SecondLane | None":
         """None when the app or the server cannot give one: the roster then uses one. Its
-        tables are committed before its transaction begins."""
+        tables are committed before its transaction begins; its backend runs at `nice`
+        where it can (app/core/priority.py)."""
         connection = None
         try:
             connection = await connect(sessionmaker)
             if connection is None:
                 return None
+            await priority.lower(connection, nice)
             if int(await connection.fetchval("SHOW max_prepared_transactions")) < 1:
                 await connection.close()
                 return None

@@ -35,6 +35,7 @@ from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.collector import collector_paused
+from app.core.database import driver_connection
 from app.core.errors import Conflict
 from app.rosters.lanes import SecondLane
 from app.rosters.messages import clean
@@ -130,7 +131,7 @@ async def process(
     second one's transaction is prepared at the end (the caller commits it after its own)."""
     clock = Clock()
     survey = await to_thread.run_sync(survey_file, file, job.format, job.sheet, context.roles)
-    lanes = [Lane(await staging.raw_connection(session), StageTables.for_batch(job.batch_id))]
+    lanes = [Lane(await driver_connection(session), StageTables.for_batch(job.batch_id))]
     if second is not None and two_lanes_allowed(job) and not survey.replacements:
         lanes.append(
             Lane(second.connection, second.tables, temporary=False, fresh=list(second.chunks))

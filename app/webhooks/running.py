@@ -6,9 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.core.database import asyncpg_url, plain_url
+from app.core.database import asyncpg_url, engine_of, plain_url
 from app.core.settings import Settings
 from app.webhooks.dispatcher import Dispatcher
 
@@ -31,11 +30,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Merged into the application's lifespan by the webhooks router (after the engine exists);
     nothing runs when WEBHOOK_DISPATCHER=false or the app has no engine of its own."""
     settings: Settings = app.state.settings
-    bind = app.state.sessionmaker.kw.get("bind")
-    if not settings.webhook_dispatcher or not isinstance(bind, AsyncEngine):
+    engine = engine_of(app.state.sessionmaker)
+    if not settings.webhook_dispatcher or engine is None:
         yield
         return
-    task = asyncio.create_task(_forever(Dispatcher(asyncpg_url(bind), settings)), name="webhooks")
+    dispatcher = Dispatcher(asyncpg_url(engine), settings)
+    task = asyncio.create_task(_forever(dispatcher), name="webhooks")
     try:
         yield
     finally:

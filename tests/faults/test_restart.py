@@ -5,64 +5,24 @@ import os
 import signal
 import time
 import uuid
-from typing import Any
 
 import httpx
 import pytest
 
 from app.rosters.repository.batches import batch_lock
-from tests.faults.conftest import FaultWorld, Serving, backends_of, wait_for
+from tests.faults.conftest import (
+    FaultWorld,
+    Serving,
+    backends_of,
+    batch_of,
+    push_roster,
+    until_mid_batch,
+    wait_for,
+)
 
 pytestmark = pytest.mark.faults
 
 KILLS = 5
-
-
-def push_roster(base: str, world: FaultWorld, key: str | None = None) -> httpx.Response:
-    """The 100,000-row roster, sent again while the service answers 503 (the database coming
-    back); any other answer is returned."""
-    headers = {**world.counterpart, "Content-Type": "text/csv"}
-    headers["Idempotency-Key"] = key or f"faults-{uuid.uuid4()}"
-    body = world.roster.read_bytes()
-    deadline = time.monotonic() + 30
-    while True:
-        response = httpx.post(
-            f"{base}/v1/agreements/{world.agreement_id}/rosters",
-            content=body,
-            headers=headers,
-            timeout=60,
-        )
-        if response.status_code != 503 or time.monotonic() > deadline:
-            return response
-        time.sleep(0.2)
-
-
-def batch_of(base: str, world: FaultWorld, batch_id: str) -> dict[str, Any]:
-    response = httpx.get(f"{base}/v1/roster-batches/{batch_id}", headers=world.counterpart)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-def second_lane_open(world: FaultWorld) -> bool:
-    sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'perisai-roster'"
-    return world.server.psql(sql).strip() == "1"
-
-
-def until_mid_batch(base: str, world: FaultWorld, batch_id: str, service: Serving) -> None:
-    """Waits until both connections are in the batch's transactions (a chunk copied); when
-    that does not come, says what was last seen, and the service's last log lines."""
-
-    seen: dict[str, Any] = {}
-
-    def mid_batch() -> bool:
-        seen["batch"] = batch = batch_of(base, world, batch_id)
-        assert batch["status"] in ("received", "processing"), batch
-        seen["lanes"] = lanes = second_lane_open(world)
-        return batch["processed_rows"] >= 20_000 and lanes
-
-    if not wait_for(mid_batch, timeout=60, step=0.1):
-        log = service.log.read_text(errors="replace").splitlines()[-15:]
-        pytest.fail(f"never mid-batch: {seen}, service log: {log}")
 
 
 def test_every_start_recovers_after_the_postmaster_is_killed_mid_batch(world: FaultWorld):

@@ -4,7 +4,7 @@ import asyncio
 import csv
 import io
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -179,13 +179,21 @@ async def problem_rows(
     return list(response.json()["items"])
 
 
+def ended(batch: dict[str, Any]) -> bool:
+    return batch["status"] in ("completed", "failed")
+
+
 async def finished(
-    client: httpx.AsyncClient, location: str, headers: dict[str, str]
+    client: httpx.AsyncClient,
+    location: str,
+    headers: dict[str, str],
+    until: Callable[[dict[str, Any]], bool] = ended,
 ) -> dict[str, Any]:
-    """The batch at `location` once it is completed or failed (polled, at most 20 s)."""
+    """The batch at `location` once it is completed or failed, or `until` says so (polled, at
+    most 20 s)."""
     for _ in range(400):
         batch = (await client.get(location, headers=headers)).json()
-        if batch["status"] in ("completed", "failed"):
+        if until(batch):
             return dict(batch)
         await asyncio.sleep(0.05)
     raise AssertionError(f"the batch did not finish: {batch}")

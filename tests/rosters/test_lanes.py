@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.database import asyncpg_url
@@ -19,6 +20,7 @@ from tests.rosters.helpers import (
     Parties,
     committed_parties,
     csv_body,
+    ended,
     finished,
     held_by_a_live_process,
     json_body,
@@ -198,15 +200,27 @@ async def test_a_process_killed_between_the_two_commits_loses_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ):
     """The batch's own transaction commits, the second one stays prepared (as when the process
-    dies right then): the second half shows once the sweep has committed it."""
+    dies right then): the batch reads processing, applied, until the sweep has committed the
+    second half; then it is completed, with every row, and announced once."""
     p = await committed_parties(committing_app, committing_client)
 
     async def killed(self: lanes.SecondLane) -> None:
         self.batch_committed = True
 
     monkeypatch.setattr(lanes.SecondLane, "commit", killed)
-    batch = await big_push(committing_client, p, [officer(n) for n in range(1, 31)])
-    assert (batch["status"], batch["counts"]["created"]) == ("completed", 30)
+    response = await push(committing_client, p, csv_body([officer(n) for n in range(1, 31)]), CSV)
+    assert response.status_code == 202, response.text
+    location = response.headers["Location"]
+    batch = await finished(
+        committing_client, location, p.counterpart, until=lambda b: b["applied"] or ended(b)
+    )
+    await asyncio.sleep(0.2)  # what the job does after its second commit, it has done
+    batch = (await committing_client.get(location, headers=p.counterpart)).json()
+    assert (batch["status"], batch["applied"], batch["counts"]["created"]) == (
+        "processing",
+        True,
+        30,
+    )
     registered = "SELECT count(*) FROM registrations WHERE batch_id = :b"
     assert await scalar(engine, registered, b=batch["id"]) == 16  # rows 2-5, 10-13, ...
     assert await scalar(engine, "SELECT count(*) FROM pg_prepared_xacts") == 1
@@ -214,6 +228,19 @@ async def test_a_process_killed_between_the_two_commits_loses_nothing(
     await jobs.sweep(committing_app.state.sessionmaker)
     assert await scalar(engine, registered, b=batch["id"]) == 30
     assert await scalar(engine, "SELECT count(*) FROM pg_prepared_xacts") == 0
+    batch = (await committing_client.get(location, headers=p.counterpart)).json()
+    assert (batch["status"], batch["applied"]) == ("completed", True)
+    announced = (
+        "SELECT count(*) FROM events WHERE type = 'roster_batch.completed' AND agreement_id = :a"
+    )
+    assert await scalar(engine, announced, a=p.agreement.id) == 1
+    await jobs.sweep(committing_app.state.sessionmaker)
+    assert await scalar(engine, announced, a=p.agreement.id) == 1
+    # Applied is completed, or processing while the second half commits: never failed.
+    with pytest.raises(IntegrityError, match="applied_completed"):
+        await scalar(
+            engine, "UPDATE roster_batches SET status = 'failed' WHERE id = :b", b=batch["id"]
+        )
 
 
 async def test_a_second_lane_whose_connection_died_closes_quietly_and_is_swept(

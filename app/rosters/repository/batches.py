@@ -91,7 +91,7 @@ async def fail_interrupted(
             "UPDATE roster_batches SET status = 'failed', error = 'interrupted', "
             "error_detail = :detail, finished_at = now(), updated_at = now(), "
             "processed_rows = LEAST(processed_rows, total_rows) "
-            "WHERE (status = 'processing' OR (status = 'received' "
+            "WHERE ((status = 'processing' AND NOT applied) OR (status = 'received' "
             "AND created_at < now() - make_interval(secs => :age))) "
             "AND pg_try_advisory_xact_lock(hashtextextended(:prefix || id::text, 0)) "
             "RETURNING id, agreement_id"
@@ -99,6 +99,28 @@ async def fail_interrupted(
         {"age": older_than_seconds, "detail": INTERRUPTED_DETAIL, "prefix": BATCH_LOCK_PREFIX},
     )
     return [(row[0], row[1]) for row in rows]
+
+
+async def complete_applied(
+    session: AsyncSession, *, gid_prefix: str, batch_id: uuid.UUID | None = None
+) -> list[tuple[uuid.UUID, uuid.UUID, int, dict[str, int]]]:
+    """Marks completed the batches applied on two connections (`batch_id`, or any) whose
+    prepared half has committed and whose lock no process holds: its id, agreement, rows and
+    counts. Until then such a batch reads `processing`, so that `completed` means every row of
+    it can be read."""
+    rows = await session.execute(
+        text(
+            "UPDATE roster_batches SET status = 'completed', updated_at = now() "
+            "WHERE status = 'processing' AND applied "
+            "AND (CAST(:id AS uuid) IS NULL OR id = :id) "
+            "AND NOT EXISTS (SELECT 1 FROM pg_prepared_xacts "
+            "  WHERE gid = :gid_prefix || replace(id::text, '-', '')) "
+            "AND pg_try_advisory_xact_lock(hashtextextended(:prefix || id::text, 0)) "
+            "RETURNING id, agreement_id, total_rows, counts"
+        ),
+        {"id": batch_id, "gid_prefix": gid_prefix, "prefix": BATCH_LOCK_PREFIX},
+    )
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
 
 
 INTERRUPTED_DETAIL = (

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.rosters.columns import STAGE_COLUMNS, STAGE_DDL
 
@@ -64,14 +63,6 @@ def lane_batch(table: str) -> uuid.UUID | None:
         return uuid.UUID(hex=table.removeprefix(LANE_PREFIX)[:32])
     except ValueError:
         return None
-
-
-async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert isinstance(driver, asyncpg.Connection)
-    return driver
 
 
 async def create_stage(

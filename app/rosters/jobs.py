@@ -171,13 +171,13 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
 
 def _nice(app: FastAPI) -> int:
     settings: Settings = app.state.settings
-    return settings.roster_nice
+    return settings.bulk_nice
 
 
 @asynccontextmanager
 async def _batch_session(app: FastAPI) -> AsyncIterator[AsyncSession]:
     """The batch's session, on a connection of its own for the whole batch, its backend at
-    ROSTER_NICE (app/core/priority.py); a reniced connection is closed afterwards, not given
+    BULK_NICE (app/core/priority.py); a reniced connection is closed afterwards, not given
     back to the pool."""
     sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
     engine = engine_of(sessionmaker)

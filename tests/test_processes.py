@@ -183,7 +183,6 @@ async def test_metrics_show_the_process_its_pools_and_its_roster_jobs(pair: Pair
     assert any(line.startswith("process_resident_memory_bytes ") for line in lines)
     assert 'perisai_db_pool_max_connections{pool="sqlalchemy"} 20.0' in lines
     assert 'perisai_db_pool_max_connections{pool="coverage"} 10.0' in lines
-    assert 'perisai_db_pool_max_connections{pool="coverage_bulk"} 4.0' in lines
     assert 'perisai_roster_jobs_total{outcome="completed"} 1.0' in lines
     assert "perisai_roster_jobs_running 0.0" in lines
     rate = next(line for line in lines if line.startswith("perisai_roster_job_rows_per_second "))

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -103,10 +102,7 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection under the session (the request's, or the test's transaction)."""
-    return await driver_of(await session.connection())
-
-
-async def driver_of(connection: AsyncConnection) -> asyncpg.Connection:
+    connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert isinstance(driver, asyncpg.Connection)

@@ -51,10 +51,8 @@ def _pools(state: Any) -> Iterator[Any]:
 
 def _asyncpg_pools(state: Any) -> Iterator[tuple[str, Any]]:
     coverage = getattr(state, "coverage", None)
-    for name in ("pool", "bulk_pool"):
-        pool = getattr(coverage, name, None)
-        if pool is not None:
-            yield "coverage" if name == "pool" else "coverage_bulk", pool
+    if coverage is not None and coverage.pool is not None:
+        yield "coverage", coverage.pool
     replica = getattr(state, "read_replica", None)
     if replica is not None:
         yield "read_replica", replica.pool

@@ -78,17 +78,6 @@ class Settings(BaseSettings):
     # one process (README, "Sizing the connection pools") and PgBouncer in transaction mode.
     roster_sweep_seconds: float = Field(default=60, gt=0)
     coverage_pool_size: int = Field(default=10, ge=1)
-    coverage_bulk_pool_size: int = Field(
-        default=4, ge=1, description="Connections of the batch checks' own pool, per process."
-    )
-    bulk_nice: int = Field(
-        default=10,
-        ge=0,
-        le=19,
-        description="The nice value of the database backends doing bulk work (background "
-        "rosters, batch checks) when PostgreSQL runs on this machine (app/core/priority.py); "
-        "0 leaves them as the others.",
-    )
     db_pool_timeout: float = Field(default=30, gt=0)
     db_statement_cache_size: int = Field(default=100, ge=0)
     database_read_url: str | None = Field(

@@ -18,7 +18,7 @@ from app.core.routing import api_router, problems
 from app.coverage import service
 from app.coverage.auth import CoverageReader
 from app.coverage.dependencies import LookupRoute
-from app.coverage.runtime import bulk_connection, lookup_connection
+from app.coverage.runtime import lookup_connection
 from app.coverage.schemas import (
     AccessLogRead,
     CoverageCheckRequest,
@@ -88,7 +88,7 @@ async def check_coverage(
     body = await read_on_replica(
         app,
         lambda connect: service.check_many_json(connect, principal, data=data, access_log=writer),
-        partial(bulk_connection, app),
+        partial(lookup_connection, app),
     )
     return Response(body, media_type="application/json")
 

@@ -1,5 +1,4 @@
-"""What the coverage domain keeps running in a served app: the lookup pool, and the batch
-checks' pool.
+"""What the coverage domain keeps running in a served app: the lookup pool.
 
 The coverage lookup is the hottest path of the service, so it does not go through the
 request's SQLAlchemy session: a session per request (open, commit, close, with a connection
@@ -12,10 +11,6 @@ Without the lifespan (the tests build the app with a sessionmaker bound to their
 transaction) there is no pool: lookups then run on a session of `app.state.sessionmaker`, one
 at a time.
 
-Batch checks read on a pool of their own (COVERAGE_BULK_POOL_SIZE), whose backends run at
-BULK_NICE where they can (app/core/priority.py): ten thousand NIKs wait behind one, and a
-process runs at most that many of their queries at once.
-
 When the database goes away (a restart), a lookup that fails for it closes its connection and
 expires the others, so that the pool connects anew instead of handing out dead connections
 one failed lookup at a time once the database is back.
@@ -27,17 +22,14 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import asyncpg
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core import priority
 from app.core.database import asyncpg_url, driver_connection
 from app.core.errors import is_database_unavailable
-from app.core.settings import Settings
 
 
 async def _no_reset(connection: Any) -> None:
@@ -47,51 +39,29 @@ async def _no_reset(connection: Any) -> None:
 @dataclass
 class CoverageRuntime:
     pool: Any | None
-    bulk_pool: Any | None = None
 
     async def stop(self) -> None:
-        for pool in (self.pool, self.bulk_pool):
-            if pool is not None:
-                await pool.close()
+        if self.pool is not None:
+            await self.pool.close()
 
 
 async def start(app: FastAPI) -> CoverageRuntime:
-    """Open the lookup and batch pools when the app owns an engine."""
-    settings: Settings = app.state.settings
-    runtime = CoverageRuntime(None)
+    """Open the lookup pool when the app owns an engine."""
+    settings = app.state.settings
+    pool = None
     engine = getattr(app.state, "engine", None)
     if engine is not None:
-        runtime.pool = await _pool(
-            engine, settings, "perisai-coverage", settings.coverage_pool_size
+        pool = await asyncpg.create_pool(
+            asyncpg_url(engine),
+            min_size=1,
+            max_size=settings.coverage_pool_size,
+            statement_cache_size=settings.db_statement_cache_size,
+            reset=_no_reset,
+            server_settings={"application_name": "perisai-coverage", "timezone": "UTC"},
         )
-        runtime.bulk_pool = await _pool(
-            engine,
-            settings,
-            "perisai-coverage-bulk",
-            settings.coverage_bulk_pool_size,
-            init=partial(_behind_lookups, nice=settings.bulk_nice),
-            min_size=0,
-        )
+    runtime = CoverageRuntime(pool)
     app.state.coverage = runtime
     return runtime
-
-
-async def _pool(
-    engine: Any, settings: Settings, name: str, size: int, *, min_size: int = 1, init: Any = None
-) -> Any:
-    return await asyncpg.create_pool(
-        asyncpg_url(engine),
-        min_size=min_size,
-        max_size=size,
-        statement_cache_size=settings.db_statement_cache_size,
-        reset=_no_reset,
-        init=init,
-        server_settings={"application_name": name, "timezone": "UTC"},
-    )
-
-
-async def _behind_lookups(connection: Any, *, nice: int) -> None:
-    await priority.lower(connection, nice)
 
 
 def lookup_connection(app: Any) -> contextlib.AbstractAsyncContextManager[Any]:
@@ -100,14 +70,6 @@ def lookup_connection(app: Any) -> contextlib.AbstractAsyncContextManager[Any]:
     if runtime is not None and runtime.pool is not None:
         return _PoolConnection(runtime.pool)
     return _session_connection(app.state.sessionmaker, _session_turns(app))
-
-
-def bulk_connection(app: Any) -> contextlib.AbstractAsyncContextManager[Any]:
-    """An asyncpg connection for a batch check's reads: from the batch pool, else as above."""
-    runtime: CoverageRuntime | None = getattr(app.state, "coverage", None)
-    if runtime is not None and runtime.bulk_pool is not None:
-        return _PoolConnection(runtime.bulk_pool)
-    return lookup_connection(app)
 
 
 def _session_turns(app: Any) -> asyncio.Lock:

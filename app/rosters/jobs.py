@@ -25,10 +25,8 @@ from typing import Annotated, Any
 from fastapi import BackgroundTasks, Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core import priority
 from app.core.auth import Principal
 from app.core.clock import now
-from app.core.database import driver_of, engine_of
 from app.core.errors import AppError
 from app.core.settings import Settings
 from app.events import service as events
@@ -120,15 +118,13 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
     second: SecondLane | None = None
     stats = jobs_of(app).stats
     try:
-        async with _batch_session(app) as session:
+        async with sessionmaker() as session:
             await batches.lock(session, batches.batch_lock(job.batch_id))
             async with jobs_of(app).slots:
                 await _update(sessionmaker, job.batch_id, status="processing", started_at=now())
                 if _worth_a_second_lane(app, job, upload):
                     chunks = pipeline.second_lane_chunks(upload.newlines + 1)
-                    second = await SecondLane.open(
-                        sessionmaker, job.batch_id, chunks=chunks, nice=_nice(app)
-                    )
+                    second = await SecondLane.open(sessionmaker, job.batch_id, chunks=chunks)
                 started = time.monotonic()
                 result = await run_batch(
                     session,
@@ -167,32 +163,6 @@ async def run(app: FastAPI, job: pipeline.Job, upload: Upload, principal: Princi
         upload.close()
         if second is not None:
             await asyncio.shield(second.close())
-
-
-def _nice(app: FastAPI) -> int:
-    settings: Settings = app.state.settings
-    return settings.bulk_nice
-
-
-@asynccontextmanager
-async def _batch_session(app: FastAPI) -> AsyncIterator[AsyncSession]:
-    """The batch's session, on a connection of its own for the whole batch, its backend at
-    BULK_NICE (app/core/priority.py); a reniced connection is closed afterwards, not given
-    back to the pool."""
-    sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
-    engine = engine_of(sessionmaker)
-    if engine is None:  # the tests' shared connection
-        async with sessionmaker() as session:
-            yield session
-        return
-    async with engine.connect() as connection:
-        lowered = await priority.lower(await driver_of(connection), _nice(app))
-        try:
-            async with sessionmaker(bind=connection) as session:
-                yield session
-        finally:
-            if lowered:
-                await asyncio.shield(connection.invalidate())
 
 
 def _worth_a_second_lane(app: FastAPI, job: pipeline.Job, upload: Upload) -> bool:
@@ -261,15 +231,8 @@ async def _record_failure(
     sessionmaker: async_sessionmaker[AsyncSession], job: pipeline.Job, code: str, detail: str
 ) -> None:
     async with sessionmaker() as session:
-        await batches.set_batch(
-            session,
-            job.batch_id,
-            status="failed",
-            applied=False,
-            error=code,
-            error_detail=detail,
-            finished_at=now(),
-        )
+        if not await batches.fail_unapplied(session, job.batch_id, code=code, detail=detail):
+            return
         await events.record(
             session,
             EventType.ROSTER_BATCH_FAILED,

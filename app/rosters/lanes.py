@@ -22,7 +22,6 @@ from contextlib import suppress
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core import priority
 from app.core.database import asyncpg_url, engine_of
 from app.events import service as events
 from app.rosters.repository import batches, staging
@@ -76,22 +75,15 @@ class SecondLane:
 
     @classmethod
     async def open(
-        cls,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        batch_id: uuid.UUID,
-        *,
-        chunks: int,
-        nice: int = 0,
+        cls, sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, *, chunks: int
     ) -> "SecondLane | None":
         """None when the app or the server cannot give one: the roster then uses one. Its
-        tables are committed before its transaction begins; its backend runs at `nice`
-        where it can (app/core/priority.py)."""
+        tables are committed before its transaction begins."""
         connection = None
         try:
             connection = await connect(sessionmaker)
             if connection is None:
                 return None
-            await priority.lower(connection, nice)
             if int(await connection.fetchval("SHOW max_prepared_transactions")) < 1:
                 await connection.close()
                 return None

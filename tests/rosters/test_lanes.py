@@ -243,6 +243,40 @@ async def test_a_process_killed_between_the_two_commits_loses_nothing(
         )
 
 
+async def test_a_batch_stopped_after_its_own_commit_is_completed_not_failed(
+    committing_app: FastAPI,
+    committing_client: httpx.AsyncClient,
+    engine: AsyncEngine,
+    two_phase: None,
+    small_lanes: None,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """A shutdown cancelling the job between its two commits: the batch is applied, so it is
+    not failed (which would roll back the prepared half); the sweep completes it whole."""
+    p = await committed_parties(committing_app, committing_client)
+
+    async def cancelled(self: lanes.SecondLane) -> None:
+        self.batch_committed = True
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(lanes.SecondLane, "commit", cancelled)
+    response = await push(committing_client, p, csv_body([officer(n) for n in range(1, 31)]), CSV)
+    assert response.status_code == 202, response.text
+    location = response.headers["Location"]
+    batch = await finished(
+        committing_client, location, p.counterpart, until=lambda b: b["applied"] or ended(b)
+    )
+    await asyncio.sleep(0.2)
+    batch = (await committing_client.get(location, headers=p.counterpart)).json()
+    assert (batch["status"], batch["applied"], batch["error"]) == ("processing", True, None)
+
+    await jobs.sweep(committing_app.state.sessionmaker)
+    batch = (await committing_client.get(location, headers=p.counterpart)).json()
+    assert (batch["status"], batch["applied"]) == ("completed", True)
+    registered = "SELECT count(*) FROM registrations WHERE batch_id = :b"
+    assert await scalar(engine, registered, b=batch["id"]) == 30
+
+
 async def test_a_second_lane_whose_connection_died_closes_quietly_and_is_swept(
     committing_app: FastAPI, engine: AsyncEngine, two_phase: None
 ):

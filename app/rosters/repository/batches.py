@@ -60,6 +60,22 @@ async def set_batch(session: AsyncSession, batch_id: uuid.UUID, **values: Any) -
     )
 
 
+async def fail_unapplied(
+    session: AsyncSession, batch_id: uuid.UUID, *, code: str, detail: str
+) -> bool:
+    """Marks the batch failed unless it has ended or was applied (a batch whose own transaction
+    committed is the sweep's to complete, never failed): whether it did."""
+    failed = await session.execute(
+        text(
+            "UPDATE roster_batches SET status = 'failed', error = :code, error_detail = :detail, "
+            "finished_at = now(), updated_at = now() "
+            "WHERE id = :id AND NOT applied AND status IN ('received', 'processing')"
+        ),
+        {"id": batch_id, "code": code, "detail": detail},
+    )
+    return bool(failed.rowcount)  # type: ignore[attr-defined]
+
+
 async def set_progress(session: AsyncSession, batch_id: uuid.UUID, processed: int) -> None:
     await session.execute(
         text(
@@ -110,13 +126,16 @@ async def complete_applied(
     it can be read."""
     rows = await session.execute(
         text(
-            "UPDATE roster_batches SET status = 'completed', updated_at = now() "
-            "WHERE status = 'processing' AND applied "
-            "AND (CAST(:id AS uuid) IS NULL OR id = :id) "
-            "AND NOT EXISTS (SELECT 1 FROM pg_prepared_xacts "
-            "  WHERE gid = :gid_prefix || replace(id::text, '-', '')) "
-            "AND pg_try_advisory_xact_lock(hashtextextended(:prefix || id::text, 0)) "
-            "RETURNING id, agreement_id, total_rows, counts"
+            # The lock is tried only on the batches left once the other filters ran.
+            "WITH ready AS MATERIALIZED (SELECT id FROM roster_batches "
+            " WHERE status = 'processing' AND applied "
+            " AND (CAST(:id AS uuid) IS NULL OR id = :id) "
+            " AND NOT EXISTS (SELECT 1 FROM pg_prepared_xacts "
+            "  WHERE gid = :gid_prefix || replace(id::text, '-', ''))) "
+            "UPDATE roster_batches b SET status = 'completed', updated_at = now() FROM ready "
+            "WHERE b.id = ready.id AND b.status = 'processing' "
+            "AND pg_try_advisory_xact_lock(hashtextextended(:prefix || b.id::text, 0)) "
+            "RETURNING b.id, b.agreement_id, b.total_rows, b.counts"
         ),
         {"id": batch_id, "gid_prefix": gid_prefix, "prefix": BATCH_LOCK_PREFIX},
     )

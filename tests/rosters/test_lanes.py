@@ -58,6 +58,19 @@ async def big_push(client: httpx.AsyncClient, p: Parties, rows: list[dict[str, A
     return await finished(client, response.headers["Location"], p.counterpart)
 
 
+async def pushed_past_its_own_commit(
+    client: httpx.AsyncClient, p: Parties
+) -> tuple[str, dict[str, Any]]:
+    """A 30-row roster on two connections, read once its own transaction has committed and
+    the job has done what it does after its second commit: its location and the batch."""
+    response = await push(client, p, csv_body([officer(n) for n in range(1, 31)]), CSV)
+    assert response.status_code == 202, response.text
+    location = response.headers["Location"]
+    await finished(client, location, p.counterpart, until=lambda b: b["applied"] or ended(b))
+    await asyncio.sleep(0.2)
+    return location, (await client.get(location, headers=p.counterpart)).json()
+
+
 async def test_a_large_roster_is_settled_by_two_connections_as_one_batch(
     committing_app: FastAPI,
     committing_client: httpx.AsyncClient,
@@ -208,14 +221,7 @@ async def test_a_process_killed_between_the_two_commits_loses_nothing(
         self.batch_committed = True
 
     monkeypatch.setattr(lanes.SecondLane, "commit", killed)
-    response = await push(committing_client, p, csv_body([officer(n) for n in range(1, 31)]), CSV)
-    assert response.status_code == 202, response.text
-    location = response.headers["Location"]
-    batch = await finished(
-        committing_client, location, p.counterpart, until=lambda b: b["applied"] or ended(b)
-    )
-    await asyncio.sleep(0.2)  # what the job does after its second commit, it has done
-    batch = (await committing_client.get(location, headers=p.counterpart)).json()
+    location, batch = await pushed_past_its_own_commit(committing_client, p)
     assert (batch["status"], batch["applied"], batch["counts"]["created"]) == (
         "processing",
         True,
@@ -260,14 +266,7 @@ async def test_a_batch_stopped_after_its_own_commit_is_completed_not_failed(
         raise asyncio.CancelledError
 
     monkeypatch.setattr(lanes.SecondLane, "commit", cancelled)
-    response = await push(committing_client, p, csv_body([officer(n) for n in range(1, 31)]), CSV)
-    assert response.status_code == 202, response.text
-    location = response.headers["Location"]
-    batch = await finished(
-        committing_client, location, p.counterpart, until=lambda b: b["applied"] or ended(b)
-    )
-    await asyncio.sleep(0.2)
-    batch = (await committing_client.get(location, headers=p.counterpart)).json()
+    location, batch = await pushed_past_its_own_commit(committing_client, p)
     assert (batch["status"], batch["applied"], batch["error"]) == ("processing", True, None)
 
     await jobs.sweep(committing_app.state.sessionmaker)

@@ -41,6 +41,11 @@ def gid_of(batch_id: uuid.UUID) -> str:
     return f"{GID_PREFIX}{batch_id.hex}"
 
 
+def gid_sql(batch_id_column: str) -> str:
+    """gid_of in SQL, of a uuid column."""
+    return f"'{GID_PREFIX}' || replace({batch_id_column}::text, '-', '')"
+
+
 def batch_of(gid: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(hex=gid.removeprefix(GID_PREFIX))

@@ -112,7 +112,7 @@ async def complete_applied(session: AsyncSession, batch_id: uuid.UUID | None = N
     """Completes and announces the batches applied on two connections whose second half has
     committed (`batch_id`, or any that no process holds): how many."""
     completed = await batches.complete_applied(
-        session, gid_prefix=lanes.GID_PREFIX, batch_id=batch_id
+        session, gid_sql=lanes.gid_sql("id"), batch_id=batch_id
     )
     for id_, agreement_id, total_rows, counts in completed:
         await _announce(

@@ -118,12 +118,12 @@ async def fail_interrupted(
 
 
 async def complete_applied(
-    session: AsyncSession, *, gid_prefix: str, batch_id: uuid.UUID | None = None
+    session: AsyncSession, *, gid_sql: str, batch_id: uuid.UUID | None = None
 ) -> list[tuple[uuid.UUID, uuid.UUID, int, dict[str, int]]]:
     """Marks completed the batches applied on two connections (`batch_id`, or any) whose
     prepared half has committed and whose lock no process holds: its id, agreement, rows and
     counts. Until then such a batch reads `processing`, so that `completed` means every row of
-    it can be read."""
+    it can be read. `gid_sql` gives a prepared half's name of the column `id`."""
     rows = await session.execute(
         text(
             # The lock is tried only on the batches left once the other filters ran.
@@ -131,13 +131,13 @@ async def complete_applied(
             " WHERE status = 'processing' AND applied "
             " AND (CAST(:id AS uuid) IS NULL OR id = :id) "
             " AND NOT EXISTS (SELECT 1 FROM pg_prepared_xacts "
-            "  WHERE gid = :gid_prefix || replace(id::text, '-', ''))) "
+            f"  WHERE gid = {gid_sql})) "
             "UPDATE roster_batches b SET status = 'completed', updated_at = now() FROM ready "
             "WHERE b.id = ready.id AND b.status = 'processing' "
             "AND pg_try_advisory_xact_lock(hashtextextended(:prefix || b.id::text, 0)) "
             "RETURNING b.id, b.agreement_id, b.total_rows, b.counts"
         ),
-        {"id": batch_id, "gid_prefix": gid_prefix, "prefix": BATCH_LOCK_PREFIX},
+        {"id": batch_id, "prefix": BATCH_LOCK_PREFIX},
     )
     return [(row[0], row[1], row[2], row[3]) for row in rows]
 

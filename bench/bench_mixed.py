@@ -1,7 +1,8 @@
 """Election-day mixed load: 7,000,000 registrations, then everything at once for 60 seconds.
 
     flock /tmp/perisai-bench.lock .venv/bin/python bench/bench_mixed.py \
-        [--rows 7000000] [--database NAME] [--duration 60] [--alone 20] [--push-rows 200000]
+        [--rows 7000000] [--database NAME] [--duration 60] [--alone 20] [--push-rows 200000] \
+        [--without batch|claims]
 
 The database (default `perisai_bench_mixed` on $DATABASE_URL's server, else the embedded one)
 is kept: the first run migrates it and loads --rows NIKs with bench_coverage.py's COPY path
@@ -403,6 +404,11 @@ def run(args: argparse.Namespace, url: str, scratch: Path) -> None:
                 ),
             ),
         ]
+        threads = [
+            t
+            for t, name in zip(threads, ("push", "batch", "claims"), strict=True)
+            if name not in args.without
+        ]
         for thread in threads:
             thread.start()
         mixed = lookup_samples(lookups)
@@ -506,6 +512,13 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--push-rows", type=int, default=200_000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the server")
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=("batch", "claims"),
+        help="leave this operation out of the mixed minute (to see what each costs the lookups)",
+    )
     parser.add_argument("--load-only", action="store_true", help="load the database and stop")
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
     parser.add_argument(

@@ -9,6 +9,7 @@ postmaster leaves a zero-byte file that crash recovery then fails on ("could not
 ...: File exists"). Tables whose process died are dropped by the sweep (lanes.py).
 """
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -153,7 +154,30 @@ async def settle_replacements_last(connection: asyncpg.Connection, tables: Stage
 async def copy_rows(
     connection: asyncpg.Connection, table: str, records: list[tuple[Any, ...]]
 ) -> None:
-    await connection.copy_records_to_table(table, records=records, columns=list(STAGE_COLUMNS))
+    """COPY of `records`, given up when the connection is lost: asyncpg (0.32) waits for the
+    socket to take more data without end when the server goes while it is full (seen with
+    the postmaster killed mid-roster: the batch never finished, its slot never freed)."""
+    lost = asyncio.get_running_loop().create_future()
+
+    def on_lost(_: Any) -> None:
+        if not lost.done():
+            lost.set_result(None)
+
+    connection.add_termination_listener(on_lost)
+    copy = asyncio.ensure_future(
+        connection.copy_records_to_table(table, records=records, columns=list(STAGE_COLUMNS))
+    )
+    try:
+        await asyncio.wait({copy, lost}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        copy.cancel()
+        raise
+    finally:
+        connection.remove_termination_listener(on_lost)
+    if not copy.done():
+        copy.cancel()
+        raise asyncpg.ConnectionDoesNotExistError("the connection was lost during COPY")
+    copy.result()
 
 
 async def analyze(connection: asyncpg.Connection, table: str) -> None:

@@ -22,6 +22,7 @@ from app.core.observability import Metrics, RequestContextMiddleware
 from app.core.openapi import document_routes, operation_id
 from app.core.ratelimit import RateLimits
 from app.core.settings import Settings, get_settings
+from app.coverage import batches as coverage_batches
 from app.coverage import runtime as coverage_runtime
 from app.coverage.endpoints import router as coverage_router
 from app.docs import install_docs
@@ -69,6 +70,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.sessionmaker = create_sessionmaker(engine)
         running.push_async_callback((await accesslog.start_writer(app)).stop)
         running.push_async_callback((await coverage_runtime.start(app)).stop)  # the lookup pool
+        if (batch_workers := await coverage_batches.start(app)) is not None:
+            running.push_async_callback(batch_workers.stop)
         if (replica := await read_replica.start(app)) is not None:  # DATABASE_READ_URL
             running.push_async_callback(replica.stop)
         yield

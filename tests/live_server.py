@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 
 from bench.bench_rosters import free_port, start_server, stop, wait_ready
 from tests.conftest import ADMIN_KEY, REPO
@@ -30,6 +31,14 @@ def real_server(database_url: str, admin_key: str) -> Iterator[str]:
 
 
 START_SECONDS = 90
+
+
+def worker_processes(server_pid: int) -> list[psutil.Process]:
+    """A server's worker processes (app/core/workers.py), oldest first: the batch checks' one
+    starts with the server, the roster ones with their first background batch."""
+    children = psutil.Process(server_pid).children()
+    found = [child for child in children if "spawn_main" in " ".join(child.cmdline())]
+    return sorted(found, key=lambda child: child.create_time())
 
 
 @dataclass

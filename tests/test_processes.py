@@ -14,6 +14,7 @@ import httpx
 import pytest
 from alembic.script import ScriptDirectory
 
+from app.core import workers
 from app.core.database import plain_url
 from tests.conftest import (
     _execute_on_server,
@@ -22,8 +23,13 @@ from tests.conftest import (
     with_database,
 )
 from tests.factories import ADMIN
-from tests.live_server import ServerProcess, start_server_process, wait_until_ready
-from tests.rosters.helpers import Parties, finished, json_body, officer, parties
+from tests.live_server import (
+    ServerProcess,
+    start_server_process,
+    wait_until_ready,
+    worker_processes,
+)
+from tests.rosters.helpers import Parties, finished, json_body, officer, officer_nik, parties
 
 pytestmark = pytest.mark.concurrency
 
@@ -193,3 +199,51 @@ async def test_metrics_show_the_process_its_pools_and_its_roster_jobs(pair: Pair
         and 'status="200"' in line
         for line in lines
     ), [line for line in lines if "duration_seconds_count" in line]
+
+
+async def _check(client: httpx.AsyncClient, niks: list[str]) -> list[dict[str, Any]]:
+    response = await client.post(
+        "/v1/coverage/checks", json={"on": "2024-11-20", "niks": niks}, headers=ADMIN
+    )
+    assert response.status_code == 200, response.text
+    return list(response.json()["results"])
+
+
+async def test_batch_checks_are_answered_by_a_worker_and_by_the_server_when_it_dies(
+    pair: Pair, db: asyncpg.Connection
+) -> None:
+    """After the tests above: officers 1 to 3 are covered, through the survivor."""
+    server = pair.second
+    niks = [str(officer_nik(n)) for n in (1, 2, 3, 4)] + ["12345"]
+    worker = worker_processes(server.process.pid)[0]
+    assert worker.nice() == workers.NICE  # the server's own loop runs first
+    async with httpx.AsyncClient(base_url=server.base, timeout=30) as client:
+        results = await _check(client, niks)
+        assert [result.get("covered") for result in results] == [True, True, True, False, None]
+        assert results[4]["error"]["code"] == "invalid_nik"
+        refused = await client.post(
+            "/v1/coverage/checks", json={"niks": niks, "items": []}, headers=ADMIN
+        )
+        assert refused.status_code == 422 and refused.json()["code"] == "niks_or_items"
+
+        many = {"on": "2024-11-20", "niks": [niks[0]] * 300}
+        for accepted, encoding in (("gzip", "gzip"), ("identity", None)):
+            headers = {**ADMIN, "Accept-Encoding": accepted}
+            answered = await client.post("/v1/coverage/checks", json=many, headers=headers)
+            assert answered.headers.get("content-encoding") == encoding  # gzipped by the worker
+            assert [r["covered"] for r in answered.json()["results"]] == [True] * 300
+
+        worker.kill()
+        assert await _check(client, niks) == results  # answered in the server's own loop
+        replaced = worker_processes(server.process.pid)[0]
+        assert replaced.pid != worker.pid
+        assert await _check(client, niks) == results  # by the new worker
+
+    logged = (
+        "SELECT count(*) FROM access_log WHERE nik = $1 AND endpoint = 'POST /v1/coverage/checks'"
+    )
+    for _ in range(100):  # the writers flush within a second or so
+        if await db.fetchval(logged, officer_nik(1)) == 5:
+            break
+        await asyncio.sleep(0.1)
+    assert await db.fetchval(logged, officer_nik(1)) == 5

@@ -71,13 +71,14 @@ def create_engine(
     max_overflow: int = 10,
     pool_timeout: float = 30,
     statement_cache_size: int = 100,
+    pre_ping: bool = False,
 ) -> AsyncEngine:
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
-        pool_pre_ping=False,
+        pool_pre_ping=pre_ping,
         connect_args={
             "server_settings": {"application_name": "perisai", "timezone": "UTC"},
             **statement_cache_args(statement_cache_size),
@@ -85,12 +86,15 @@ def create_engine(
     )
 
 
-def engine_for(url: str, settings: Settings) -> AsyncEngine:
-    """The engine of a served process, sized by its settings."""
+def engine_for(url: str, settings: Settings, *, connections: int | None = None) -> AsyncEngine:
+    """The engine of a served process, sized by its settings; a worker process's holds
+    `connections`, each pinged when taken (a worker may sit idle across a database restart,
+    with no request of its own to find its connections dead)."""
     return create_engine(
         url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
+        pre_ping=connections is not None,
+        pool_size=settings.db_pool_size if connections is None else connections,
+        max_overflow=settings.db_max_overflow if connections is None else 0,
         pool_timeout=settings.db_pool_timeout,
         statement_cache_size=settings.db_statement_cache_size,
     )

@@ -3,6 +3,7 @@ and other origins. The request middleware (app.core.observability) applies the p
 parts and compression; app/main.py installs CORS and the OPTIONS answers with
 `install_manners`."""
 
+import gzip
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,6 +21,8 @@ from app.core.ratelimit import RATE_HEADERS_KEY
 from app.core.settings import Settings
 
 NO_STORE = (b"cache-control", b"no-store")
+GZIP_LEVEL = 5
+ACCEPTS_GZIP = "accepts_gzip"  # the request's state, set by the request middleware
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # What a browser on another origin may send and read (when CORS_ORIGINS allows it).
 CORS_REQUEST_HEADERS = (
@@ -130,8 +133,19 @@ def compression(app: ASGIApp, *, minimum_size: int) -> ASGIApp:
     chunk; XLSX (a zip already) is left alone."""
     excluded = (*DEFAULT_EXCLUDED_CONTENT_TYPES, XLSX)
     return GZipMiddleware(
-        app, minimum_size=minimum_size, compresslevel=5, exclude_content_types=excluded
+        app, minimum_size=minimum_size, compresslevel=GZIP_LEVEL, exclude_content_types=excluded
     )
+
+
+def accepts_gzip(request: Request) -> bool:
+    """Whether the request middleware found that the client accepts gzip."""
+    return bool(getattr(request.state, ACCEPTS_GZIP, False))
+
+
+def gzipped(body: bytes, minimum_size: int) -> bytes | None:
+    """`body` compressed as the middleware would (None when it is too small to be worth it),
+    for an answer made where the middleware is not: a worker's."""
+    return gzip.compress(body, compresslevel=GZIP_LEVEL) if len(body) >= minimum_size else None
 
 
 def install_manners(app: FastAPI, settings: Settings) -> None:

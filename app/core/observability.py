@@ -16,7 +16,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.auth import CALLER_KEY
 from app.core.errors import PayloadTooLarge, internal_error, render
-from app.core.manners import compression, matches_etag, not_modified, response_headers
+from app.core.manners import (
+    ACCEPTS_GZIP,
+    compression,
+    matches_etag,
+    not_modified,
+    response_headers,
+)
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 access_logger = logging.getLogger("perisai.access")
@@ -167,6 +173,9 @@ class RequestContextMiddleware:
                 await send_with_id({"type": "http.response.start", "status": 413, "headers": []})
                 await send_with_id({"type": "http.response.body", "body": b""})
                 return
+            if gzip:
+                # An endpoint that compresses its answer elsewhere (a worker) asks here.
+                scope.setdefault("state", {})[ACCEPTS_GZIP] = True
             inner = self.gzip if gzip else self.app
             await inner(scope, limit.receive, send_with_id)
         except Exception as exc:

@@ -193,18 +193,32 @@ async def read_on_replica(
     """`work` on a replica connection while it is usable, else (or when the standby turns out to
     be gone meanwhile) on `primary`'s."""
     replica = replica_of(app)
-    if replica is None:
+    if replica is None:  # the lookups' path: no frame more than the read itself
         return await work(primary)
+    pool = replica.pool
+
+    async def on(on_replica: bool) -> T:
+        return await work(pool.acquire if on_replica else primary)
+
+    return await on_replica_or_primary(app, on)
+
+
+async def on_replica_or_primary(app: Any, work: Callable[[bool], Awaitable[T]]) -> T:
+    """`work(True)` (read on the standby) while the replica is usable, else (or when the standby
+    turns out to be gone meanwhile: `work` raised one of UNREACHABLE) `work(False)`."""
+    replica = replica_of(app)
+    if replica is None:
+        return await work(False)
     if replica.usable:
         try:
-            result = await work(replica.pool.acquire)
+            result = await work(True)
         except UNREACHABLE:
             replica.mark_unreachable()
         else:
             replica.count(True)
             return result
     replica.count(False)
-    return await work(primary)
+    return await work(False)
 
 
 async def get_read_session(request: Request, session: SessionDep) -> AsyncIterator[AsyncSession]:

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     sync_roster_max_rows: int = Field(default=5_000, ge=1)
     roster_parallel_min_rows: int = Field(default=100_000, ge=1)
+    roster_processes: bool = Field(
+        default=True,
+        description="Run background rosters in processes of their own (app/core/workers.py), "
+        "so that their Python does not hold up the coverage lookups; off: in the server's loop.",
+    )
     roster_errors_retention_hours: int = Field(
         default=72,
         ge=1,
@@ -78,6 +83,12 @@ class Settings(BaseSettings):
     # one process (README, "Sizing the connection pools") and PgBouncer in transaction mode.
     roster_sweep_seconds: float = Field(default=60, gt=0)
     coverage_pool_size: int = Field(default=10, ge=1)
+    coverage_batch_processes: int = Field(
+        default=1,
+        ge=0,
+        description="Worker processes for the batch checks (app/coverage/batches.py) of each "
+        "server process; 0: in the server's own loop.",
+    )
     db_pool_timeout: float = Field(default=30, gt=0)
     db_statement_cache_size: int = Field(default=100, ge=0)
     database_read_url: str | None = Field(

@@ -11,11 +11,12 @@ from fastapi.responses import Response
 from app.core.accesslog import access_log_writer
 from app.core.auth import PrincipalDep
 from app.core.database import SessionDep
+from app.core.manners import accepts_gzip
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.replica import read_on_replica
 from app.core.responses import json_response
 from app.core.routing import api_router, problems
-from app.coverage import service
+from app.coverage import batches, service
 from app.coverage.auth import CoverageReader
 from app.coverage.dependencies import LookupRoute
 from app.coverage.runtime import lookup_connection
@@ -83,14 +84,11 @@ router.add_api_route(
 async def check_coverage(
     request: Request, data: CoverageCheckRequest, principal: CoverageReader
 ) -> Response:
-    app = request.app
-    writer = access_log_writer(app)
-    body = await read_on_replica(
-        app,
-        lambda connect: service.check_many_json(connect, principal, data=data, access_log=writer),
-        partial(lookup_connection, app),
-    )
-    return Response(body, media_type="application/json")
+    answer = await batches.check_many_json(request.app, principal, data, gzip=accepts_gzip(request))
+    if answer.encoding is None:
+        return Response(answer.body, media_type="application/json")
+    headers = {"Content-Encoding": answer.encoding, "Vary": "Accept-Encoding"}
+    return Response(answer.body, media_type="application/json", headers=headers)
 
 
 @router.get(

@@ -45,20 +45,25 @@ class CoverageRuntime:
             await self.pool.close()
 
 
+async def lookup_pool(url: str, settings: Any, *, size: int, min_size: int = 1) -> Any:
+    """A pool for coverage reads on `url` (asyncpg's form of it)."""
+    return await asyncpg.create_pool(
+        url,
+        min_size=min_size,
+        max_size=size,
+        statement_cache_size=settings.db_statement_cache_size,
+        reset=_no_reset,
+        server_settings={"application_name": "perisai-coverage", "timezone": "UTC"},
+    )
+
+
 async def start(app: FastAPI) -> CoverageRuntime:
     """Open the lookup pool when the app owns an engine."""
     settings = app.state.settings
     pool = None
     engine = getattr(app.state, "engine", None)
     if engine is not None:
-        pool = await asyncpg.create_pool(
-            asyncpg_url(engine),
-            min_size=1,
-            max_size=settings.coverage_pool_size,
-            statement_cache_size=settings.db_statement_cache_size,
-            reset=_no_reset,
-            server_settings={"application_name": "perisai-coverage", "timezone": "UTC"},
-        )
+        pool = await lookup_pool(asyncpg_url(engine), settings, size=settings.coverage_pool_size)
     runtime = CoverageRuntime(pool)
     app.state.coverage = runtime
     return runtime
@@ -68,7 +73,7 @@ def lookup_connection(app: Any) -> contextlib.AbstractAsyncContextManager[Any]:
     """An asyncpg connection for coverage reads: from the pool, else from a session."""
     runtime: CoverageRuntime | None = getattr(app.state, "coverage", None)
     if runtime is not None and runtime.pool is not None:
-        return _PoolConnection(runtime.pool)
+        return PoolConnection(runtime.pool)
     return _session_connection(app.state.sessionmaker, _session_turns(app))
 
 
@@ -81,7 +86,7 @@ def _session_turns(app: Any) -> asyncio.Lock:
     return turns
 
 
-class _PoolConnection:
+class PoolConnection:
     """A pool connection for one lookup, and what a database gone away asks of the pool (see
     the module docstring). A class: an asynccontextmanager's generator cost a microsecond."""
 

@@ -194,6 +194,17 @@ async def check_many_json(
         )
 
 
+def require_checkable(data: CoverageCheckRequest) -> None:
+    """A batch asks either `niks` or `items`, at most MAX_NIKS of them."""
+    if (data.niks is None) == (data.items is None):
+        raise Unprocessable("Send either `niks` or `items`", code="niks_or_items")
+    asked = len(data.niks if data.niks is not None else data.items or ())
+    if asked > MAX_NIKS:
+        raise Unprocessable(
+            f"At most {MAX_NIKS:,} NIKs per request; got {asked:,}", code="too_many_niks"
+        )
+
+
 async def check_many(
     connect: Connect,
     principal: Principal,
@@ -202,18 +213,13 @@ async def check_many(
     access_log: AccessLogWriter | None,
 ) -> dict[str, Any]:
     """Answers in request order, from one query per CHUNK of the NIKs asked (see CHUNK)."""
-    if (data.niks is None) == (data.items is None):
-        raise Unprocessable("Send either `niks` or `items`", code="niks_or_items")
+    require_checkable(data)
     default_on = data.on or today()
     entries: list[tuple[Any, date]]
     if data.niks is not None:
         entries = [(raw, default_on) for raw in data.niks]
     else:
         entries = [(item.nik, item.on or default_on) for item in data.items or ()]
-    if len(entries) > MAX_NIKS:
-        raise Unprocessable(
-            f"At most {MAX_NIKS:,} NIKs per request; got {len(entries):,}", code="too_many_niks"
-        )
     values = [nik_of_input(raw) for raw, _ in entries]
     batch = _Batch(connect, principal, Disclosure.of(principal), entries, values)
     await asyncio.gather(*(batch.answer_chunk(start) for start in range(0, len(entries), CHUNK)))

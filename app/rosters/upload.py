@@ -11,7 +11,7 @@ import hashlib
 import tempfile
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -39,6 +39,16 @@ class Upload:
 
     def close(self) -> None:
         self.file.close()
+
+    def fields(self) -> dict[str, Any]:
+        """All but the file, to make the same Upload of it elsewhere."""
+        return {
+            "sha256": self.sha256,
+            "size": self.size,
+            "newlines": self.newlines,
+            "head": self.head,
+            "content_type": self.content_type,
+        }
 
 
 class _Spool:

@@ -60,6 +60,18 @@ async def set_batch(session: AsyncSession, batch_id: uuid.UUID, **values: Any) -
     )
 
 
+async def claim(session: AsyncSession, batch_id: uuid.UUID) -> bool:
+    """Marks a `received` batch `processing`, its job started: whether it was still received."""
+    claimed = await session.execute(
+        text(
+            "UPDATE roster_batches SET status = 'processing', started_at = now(), "
+            "updated_at = now() WHERE id = :id AND status = 'received'"
+        ),
+        {"id": batch_id},
+    )
+    return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
 async def fail_unapplied(
     session: AsyncSession, batch_id: uuid.UUID, *, code: str, detail: str
 ) -> bool:

@@ -4,10 +4,20 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import ApiKey, ConsoleSession, Organization
+
+
+async def delete_ended_sessions(session: AsyncSession) -> None:
+    """Sessions expired or signed out are of no more use: gone at the next sign-in, so that
+    the table holds the live ones only."""
+    await session.execute(
+        delete(ConsoleSession).where(
+            or_(ConsoleSession.expires_at <= func.now(), ConsoleSession.revoked_at.is_not(None))
+        )
+    )
 
 
 async def insert_session(

@@ -92,6 +92,7 @@ async def sign_in(request: Request, session: SessionDep, api_key: str) -> tuple[
         )
     token = secrets.token_urlsafe(32)
     expires = clock.now() + timedelta(hours=settings.console_session_hours)
+    await repository.delete_ended_sessions(session)
     await repository.insert_session(
         session, token_hash=token_hash(token), api_key_id=principal.key_id, expires_at=expires
     )

@@ -65,6 +65,32 @@ async def test_an_expired_session_signs_in_again(
     assert response.status_code == 303 and response.headers["location"].startswith("/console/masuk")
 
 
+async def test_a_sign_in_deletes_the_sessions_that_ended(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    key, _ = await a_key(client, session)
+    for _ in range(2):
+        await sign_in(client, key)
+    csrf = await sign_in(client, key)
+    signed_out = await client.post("/console/keluar", data={"csrf_token": csrf})
+    assert signed_out.status_code == 303
+    await session.execute(
+        text(
+            "UPDATE console_sessions SET created_at = now() - interval '9 hours', "
+            "expires_at = now() - interval '1 hour' WHERE id = "
+            "(SELECT id FROM console_sessions WHERE revoked_at IS NULL ORDER BY created_at LIMIT 1)"
+        )
+    )
+    states = text(
+        "SELECT count(*) FILTER (WHERE revoked_at IS NOT NULL), "
+        "count(*) FILTER (WHERE expires_at <= now()), count(*) FROM console_sessions"
+    )
+    assert tuple((await session.execute(states)).one()) == (1, 1, 3)
+    await sign_in(client, key)
+    # The signed-out one and the expired one are gone; the live one and the new one stay.
+    assert tuple((await session.execute(states)).one()) == (0, 0, 2)
+
+
 async def test_production_cookies_are_secure_and_last_the_configured_hours(
     database_url: str,
     client: httpx.AsyncClient,

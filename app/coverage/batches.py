@@ -75,8 +75,8 @@ async def start(app: FastAPI) -> BatchWorkers | None:
         return None
     url = engine.url.render_as_string(hide_password=False)
     started = [_start(url, settings) for _ in range(settings.coverage_batch_processes)]
-    app.state.batch_workers = BatchWorkers(url, settings, started)
-    return app.state.batch_workers  # type: ignore[no-any-return]
+    workers = app.state.batch_workers = BatchWorkers(url, settings, started)
+    return workers
 
 
 def _start(url: str, settings: Settings) -> Worker:

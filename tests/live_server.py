@@ -33,12 +33,9 @@ def real_server(database_url: str, admin_key: str) -> Iterator[str]:
 START_SECONDS = 90
 
 
-def worker_processes(server_pid: int) -> list[psutil.Process]:
-    """A server's worker processes (app/core/workers.py), oldest first: the batch checks' one
-    starts with the server, the roster ones with their first background batch."""
-    children = psutil.Process(server_pid).children()
-    found = [child for child in children if "spawn_main" in " ".join(child.cmdline())]
-    return sorted(found, key=lambda child: child.create_time())
+def worker_processes(server_pid: int, name: str) -> list[psutil.Process]:
+    """A server's worker processes (app/core/workers.py) that go by `name`."""
+    return [child for child in psutil.Process(server_pid).children() if child.name() == name]
 
 
 @dataclass

@@ -32,6 +32,7 @@ logger = logging.getLogger("perisai.workers")
 # Above the server's 0: on a full CPU the kernel runs the server first.
 NICE = 10
 PR_SET_PDEATHSIG = 1
+PR_SET_NAME = 15
 STOP_SECONDS = 5
 STOP_GRACE_SECONDS = 2
 HEADER = struct.Struct("!Q")  # the length of the pickled message that follows
@@ -168,12 +169,14 @@ async def _exactly(loop: asyncio.AbstractEventLoop, sock: socket.socket, count: 
 # ---------------------------------------------------------------- in the worker
 
 
-def detach(parent_pid: int) -> None:
-    """Dies with the parent, leaves Ctrl-C to it (it stops the work), and yields it the CPU."""
+def detach(parent_pid: int, name: str) -> None:
+    """Dies with the parent, leaves Ctrl-C to it (it stops the work), yields it the CPU, and
+    goes by `name` (at most 15 bytes) in ps and top."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        libc.prctl(PR_SET_NAME, name.encode()[:15])
     if os.getppid() != parent_pid:  # it died before the prctl
         os._exit(1)
     with suppress(OSError):

@@ -1,11 +1,12 @@
 """Batch checks in worker processes (app/core/workers.py), so that a 10,000-NIK batch's Python
 (its answers built, 4 MB of JSON encoded) never holds up the lookups of the server's loop.
 
-A served app starts COVERAGE_BATCH_PROCESSES workers with its lifespan. The server checks the
-request (`require_checkable`) and decides where it reads (`on_replica_or_primary`); the worker
-reads on pools of its own, writes the access log through a writer of its own (its spool beside
-the server's: what a dead worker spooled, the next writer to start replays) and answers the
-JSON. A worker that dies is replaced, and its batch is answered in the server's own loop.
+A served app has up to COVERAGE_BATCH_PROCESSES workers, each started with its first batch. The
+server checks the request (`require_checkable`) and decides where it reads
+(`on_replica_or_primary`); the worker reads on pools of its own, writes the access log through a
+writer of its own (its spool beside the server's: what a dead worker spooled, the next writer to
+start replays) and answers the JSON. A worker that dies is replaced, and its batch is answered
+in the server's own loop.
 """
 
 import asyncio
@@ -42,11 +43,12 @@ UNAVAILABLE = _Unavailable()
 
 @dataclass
 class BatchWorkers:
-    """The workers of a served app, taken in turn."""
+    """The workers of a served app, taken in turn, each started with the first batch it gets
+    (an app that is never asked a batch starts none)."""
 
     url: str
     settings: Settings
-    workers: list[Worker]
+    workers: list[Worker | None]
     _turns: Any = field(init=False)
 
     def __post_init__(self) -> None:
@@ -54,16 +56,19 @@ class BatchWorkers:
 
     def next(self) -> tuple[int, Worker]:
         index = next(self._turns)
-        return index, self.workers[index]
+        worker = self.workers[index]
+        if worker is None:
+            worker = self.workers[index] = _start(self.url, self.settings)
+        return index, worker
 
     async def replace(self, index: int, gone: Worker) -> None:
-        """A new worker in the place of `gone` (unless a call beside this one did it)."""
+        """The place of `gone` left for a new worker (unless a call beside this one did it)."""
         if self.workers[index] is gone:
-            self.workers[index] = _start(self.url, self.settings)
+            self.workers[index] = None
         await gone.stop()  # reaped
 
     async def stop(self) -> None:
-        await asyncio.gather(*(worker.stop() for worker in self.workers))
+        await asyncio.gather(*(worker.stop() for worker in self.workers if worker is not None))
 
 
 async def start(app: FastAPI) -> BatchWorkers | None:
@@ -74,8 +79,8 @@ async def start(app: FastAPI) -> BatchWorkers | None:
         app.state.batch_workers = None
         return None
     url = engine.url.render_as_string(hide_password=False)
-    started = [_start(url, settings) for _ in range(settings.coverage_batch_processes)]
-    workers = app.state.batch_workers = BatchWorkers(url, settings, started)
+    slots: list[Worker | None] = [None] * settings.coverage_batch_processes
+    workers = app.state.batch_workers = BatchWorkers(url, settings, slots)
     return workers
 
 
@@ -130,7 +135,7 @@ async def _in_this_loop(app: FastAPI, principal: Principal, data: CoverageCheckR
 
 
 def serve_batches(sock: socket.socket, parent_pid: int, url: str, settings: Settings) -> None:
-    detach(parent_pid)
+    detach(parent_pid, NAME)
     configure_logging(settings.log_level)
     asyncio.run(_serve(sock, url, settings))
 

@@ -37,7 +37,15 @@ from app.rosters.lanes import drop_orphan_tables, resolve_prepared
 from app.rosters.repository import batches
 from app.rosters.runner import batch_event, complete_applied
 from app.rosters.upload import Upload
-from app.rosters.work import Finished, JobEnv, fail, fail_unexpectedly, serve_in_process, work
+from app.rosters.work import (
+    ROSTER_PROCESS_NAME,
+    Finished,
+    JobEnv,
+    fail,
+    fail_unexpectedly,
+    serve_in_process,
+    work,
+)
 
 logger = logging.getLogger("perisai.rosters")
 
@@ -194,7 +202,7 @@ def _idle_process(jobs: Jobs) -> Worker | None:
 def _start_process(app: FastAPI) -> Worker:
     engine: AsyncEngine = app.state.engine
     url = engine.url.render_as_string(hide_password=False)
-    return Worker(serve_in_process, url, app.state.settings, name="perisai-roster")
+    return Worker(serve_in_process, url, app.state.settings, name=ROSTER_PROCESS_NAME)
 
 
 async def sweep(

@@ -35,6 +35,7 @@ logger = logging.getLogger("perisai.rosters")
 # completion) beside it; the second lane connects on its own.
 ROSTER_PROCESS_CONNECTIONS = 3
 PROGRESS_SECONDS = 0.5
+ROSTER_PROCESS_NAME = "perisai-roster"
 TEXT_FORMATS = (RosterFormat.CSV, RosterFormat.NDJSON)
 
 
@@ -58,7 +59,7 @@ class JobEnv:
 
 def serve_in_process(sock: socket.socket, parent_pid: int, url: str, settings: Settings) -> None:
     """A roster process's life: the batches it is given, one at a time (app/core/workers.py)."""
-    workers.detach(parent_pid)
+    workers.detach(parent_pid, ROSTER_PROCESS_NAME)
     configure_logging(settings.log_level)
     asyncio.run(_serve(sock, url, settings))
 

@@ -15,7 +15,7 @@ from app.core.workers import Worker, WorkerFailed, WorkerGone
 
 
 def serve_echo(sock: socket.socket, parent_pid: int) -> None:
-    workers.detach(parent_pid)
+    workers.detach(parent_pid, "perisai-echo")
     asyncio.run(workers.serve(sock, _echo))
 
 
@@ -65,6 +65,7 @@ async def test_a_worker_runs_below_its_parent_and_a_killed_one_is_gone(worker: W
     assert worker.pid is not None
     child = psutil.Process(worker.pid)
     assert child.nice() == workers.NICE
+    assert child.name() == "perisai-echo"  # as ps and top show it
     call = asyncio.create_task(worker.call(("sleep", 30)))
     await asyncio.sleep(0.5)
     child.kill()

@@ -9,6 +9,7 @@ import psutil
 import pytest
 
 from app.core import workers
+from app.rosters.work import ROSTER_PROCESS_NAME
 from tests.faults.conftest import (
     FaultWorld,
     Serving,
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.faults
 
 def roster_processes_of(service: Serving) -> list[psutil.Process]:
     assert service.process is not None
-    return worker_processes(service.process.pid)[1:]  # the first answers batch checks
+    return worker_processes(service.process.pid, ROSTER_PROCESS_NAME)
 
 
 def mid_batch_in_a_roster_process(

@@ -574,7 +574,7 @@ def report(label: str, summary: dict[str, dict[str, float]]) -> None:
             f" {row['cpu_us']:18.0f}"
         )
     print(
-        f"  app / bare: {app['rps'] / bare['rps']:.2f} in req/s (target >= 0.80),"
+        f"  app / bare: {app['rps'] / bare['rps']:.2f} in req/s (target >= 0.90),"
         f" {bare['cpu_us'] / app['cpu_us']:.2f} in server CPU per request"
     )
 

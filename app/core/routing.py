@@ -1,7 +1,7 @@
 """The route class every router uses, and the problem responses the docs show."""
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import APIRouter, Request
 from fastapi.dependencies.models import Dependant
@@ -28,6 +28,8 @@ NO_STORE_TAGS = frozenset({"coverage", "registrations", "rosters", "claims", "or
 class AppRoute(APIRoute):
     """Knows the caller before reading a body, holds a JSON body to MAX_JSON_BYTES, refuses
     one sent as anything but (UTF-8) JSON, and says whether its answers may be stored."""
+
+    express: ClassVar[bool] = False  # see app.core.express
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)

@@ -49,7 +49,10 @@ class LookupRoute(AppRoute):
     below instead of FastAPI's generic dependency solver: measured with
     bench/bench_coverage.py, the solver alone cost about as much CPU as the bare lookup.
     The endpoint must take exactly `request`, `nik`, `principal` (CoverageReader) and `on`.
+    An express route (app.core.express): requests reach it past FastAPI's router.
     """
+
+    express = True
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         endpoint = self.endpoint

@@ -284,6 +284,26 @@ def push(
 # ---------------------------------------------------------------- figures
 
 
+def collector_pauses(base: str) -> dict[str, float]:
+    """The server's garbage-collector pauses so far, from /metrics (one worker's, with --workers
+    > 1): full collections and their seconds, and pauses of any generation over 10 ms."""
+    values: dict[str, float] = {}
+    for line in httpx.get(f"{base}/metrics", timeout=30).text.splitlines():
+        if line.startswith("perisai_gc_pause_seconds"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    generations = ("0", "1", "2")
+
+    def bucket(generation: str, bound: str) -> float:
+        return values[f'perisai_gc_pause_seconds_bucket{{generation="{generation}",le="{bound}"}}']
+
+    return {
+        "full": values['perisai_gc_pause_seconds_count{generation="2"}'],
+        "full_s": values['perisai_gc_pause_seconds_sum{generation="2"}'],
+        "over_10ms": sum(bucket(g, "+Inf") - bucket(g, "0.01") for g in generations),
+    }
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
@@ -409,11 +429,13 @@ def run(args: argparse.Namespace, url: str, scratch: Path) -> None:
             for t, name in zip(threads, ("push", "batch", "claims"), strict=True)
             if name not in args.without
         ]
+        pauses_before = collector_pauses(base)
         for thread in threads:
             thread.start()
         mixed = lookup_samples(lookups)
         for thread in threads:
             thread.join()
+        pauses = {k: v - pauses_before[k] for k, v in collector_pauses(base).items()}
         window = args.duration
         push_start, push_seconds, _ = ops["push"].samples[0]
         during = [s for s in mixed if push_start <= s[0] <= push_start + push_seconds]
@@ -429,6 +451,10 @@ def run(args: argparse.Namespace, url: str, scratch: Path) -> None:
         print(
             f"\nlookup p99 while the push ran / alone: {during_p99 / alone_p99:.2f}"
             f" ({during_p99 * 1000:.1f} / {alone_p99 * 1000:.1f} ms; goal <= 3)"
+        )
+        print(
+            f"the server's garbage collector in the mix: {pauses['full']:.0f} full collections,"
+            f" {pauses['full_s'] * 1000:.0f} ms in all; {pauses['over_10ms']:.0f} pauses over 10 ms"
         )
         batches = [s for _, s, ok in ops["batch"].samples if ok]
         if batches:

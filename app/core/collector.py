@@ -5,10 +5,14 @@ a reference cycle (reference counting frees them all). Each collection they set 
 whole heap of the process: measured, that doubled the CPU of a coverage batch and of a roster's
 parsing and validation. Nested, concurrent and threaded users share one pause; the collector
 is back on when the last of them ends. A collector someone else turned off stays off.
+
+A served process also freezes what it built at start-up, and times every collection.
 """
 
+import bisect
 import gc
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -34,3 +38,56 @@ def collector_paused() -> Iterator[None]:
                 _pauses -= 1
                 if _pauses == 0:
                     gc.enable()
+
+
+@contextmanager
+def startup_frozen() -> Iterator[None]:
+    """Every object alive on entry (the app with its routes and models, SQLAlchemy's mappers,
+    the pools) out of the collector's sight until the exit: a full collection meanwhile walks
+    only what came later.
+
+    A served app holds about 170,000 such objects; a full collection walking them took 40 to
+    75 ms, a pause of the event loop that every request in flight waits out.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+# The upper bounds of the pause histogram's buckets, in seconds (the last is +Inf).
+PAUSE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, float("inf"))
+
+
+class Pauses:
+    """The collector's pauses in this process, by generation, as a histogram's buckets and sum
+    (exposed by app.core.runtime_metrics at each scrape)."""
+
+    def __init__(self) -> None:
+        self.buckets = [[0] * len(PAUSE_BUCKETS) for _ in range(3)]
+        self.seconds = [0.0, 0.0, 0.0]
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        took = time.perf_counter() - self._started
+        generation = info["generation"]
+        self.seconds[generation] += took
+        self.buckets[generation][bisect.bisect_left(PAUSE_BUCKETS, took)] += 1
+
+
+def pauses() -> Pauses:
+    """This process's pause counter, timing every collection from the first call on."""
+    global _pause_counter
+    with _lock:
+        if _pause_counter is None:
+            _pause_counter = Pauses()
+            gc.callbacks.append(_pause_counter)
+        return _pause_counter
+
+
+_pause_counter: Pauses | None = None

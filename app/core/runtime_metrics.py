@@ -1,20 +1,26 @@
-"""Metrics read from the running app at each scrape: the process, the connection pools, the
-background roster jobs and the read replica (the request metrics are observability.Metrics)."""
+"""Metrics read from the running app at each scrape: the process, its collector's pauses, the
+connection pools, the background roster jobs and the read replica (the request metrics are
+observability.Metrics)."""
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+
+from app.core import collector
 
 
 class AppCollector(Collector):
     def __init__(self, app: Any) -> None:
         self.app = app
+        self.pauses = collector.pauses()
 
     def collect(self) -> Iterator[Any]:
         state = self.app.state
+        yield from _collector_pauses(self.pauses)
         yield from _pools(state)
         yield from _roster_jobs(state)
         yield from _replica(state)
@@ -23,6 +29,29 @@ class AppCollector(Collector):
 def install(app: Any, registry: CollectorRegistry) -> None:
     ProcessCollector(registry=registry)  # process_cpu_seconds_total, resident memory, fds
     registry.register(AppCollector(app))
+
+
+def _collector_pauses(pauses: collector.Pauses) -> Iterator[Any]:
+    histogram = HistogramMetricFamily(
+        "perisai_gc_pause_seconds",
+        "How long each garbage collection held this process",
+        labels=["generation"],
+    )
+    for generation in range(3):
+        counts = itertools.accumulate(pauses.buckets[generation])
+        histogram.add_metric(
+            [str(generation)],
+            [
+                (_bound(le), count)
+                for le, count in zip(collector.PAUSE_BUCKETS, counts, strict=True)
+            ],
+            pauses.seconds[generation],
+        )
+    yield histogram
+
+
+def _bound(seconds: float) -> str:
+    return "+Inf" if seconds == float("inf") else str(seconds)
 
 
 def _pools(state: Any) -> Iterator[Any]:

@@ -1,12 +1,16 @@
-"""The shared pause of the cyclic garbage collector: back on when the last user ends."""
+"""The shared pause of the cyclic garbage collector (back on when the last user ends), what a
+served app hides from it, and its pauses in /metrics."""
 
 import gc
 import threading
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from app.core.collector import collector_paused
+from app.main import create_app
+from tests.conftest import app_settings
 
 
 @pytest.fixture(autouse=True)
@@ -62,3 +66,30 @@ def test_overlapping_pauses_in_two_threads() -> None:
         thread.join(10)
     assert seen == [False]
     assert gc.isenabled()
+
+
+def full_collections(text: str, bound: str = "+Inf") -> float:
+    prefix = f'perisai_gc_pause_seconds_bucket{{generation="2",le="{bound}"}} '
+    (line,) = [line for line in text.splitlines() if line.startswith(prefix)]
+    return float(line.removeprefix(prefix))
+
+
+async def test_metrics_show_the_collectors_pauses(client: httpx.AsyncClient) -> None:
+    before = (await client.get("/metrics")).text
+    gc.collect()
+    after = (await client.get("/metrics")).text
+    assert full_collections(after) >= full_collections(before) + 1
+    # A full collection of the tests' heap takes more than a millisecond.
+    slow_after = full_collections(after) - full_collections(after, "0.001")
+    assert slow_after >= full_collections(before) - full_collections(before, "0.001") + 1
+    assert 'perisai_gc_pause_seconds_count{generation="0"}' in after
+
+
+async def test_a_served_app_hides_what_it_built_from_the_collector_until_it_stops(
+    database_url: str,
+) -> None:
+    app = create_app(app_settings(database_url))
+    assert gc.get_freeze_count() == 0
+    async with app.router.lifespan_context(app):
+        assert gc.get_freeze_count() > 100_000  # the app, its routes and models, the mappers
+    assert gc.get_freeze_count() == 0

@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.orm import configure_mappers
 
 from app.agreements import exceptions as agreements_exceptions
 from app.agreements.endpoints import router as agreements_router
@@ -14,7 +15,7 @@ from app.contract import SERVERS, TAGS, api_version, description
 from app.contributions.endpoints import router as contributions_router
 from app.core import accesslog, express, runtime_metrics
 from app.core import replica as read_replica
-from app.core.collector import startup_frozen
+from app.core.collector import collector_for_serving
 from app.core.database import create_sessionmaker, engine_for, resolve_database_url
 from app.core.errors import ConstraintErrors, install_error_handlers
 from app.core.health import router as health_router
@@ -76,7 +77,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             running.push_async_callback(batch_workers.stop)
         if (replica := await read_replica.start(app)) is not None:  # DATABASE_READ_URL
             running.push_async_callback(replica.stop)
-        running.enter_context(startup_frozen())
+        configure_mappers()  # now, not at the first query: its objects are then hidden too
+        running.enter_context(collector_for_serving())
         yield
 
 

@@ -85,11 +85,14 @@ async def test_metrics_show_the_collectors_pauses(client: httpx.AsyncClient) -> 
     assert 'perisai_gc_pause_seconds_count{generation="0"}' in after
 
 
-async def test_a_served_app_hides_what_it_built_from_the_collector_until_it_stops(
+async def test_a_served_app_hides_its_start_up_from_the_collector_and_collects_fully_less(
     database_url: str,
 ) -> None:
     app = create_app(app_settings(database_url))
     assert gc.get_freeze_count() == 0
+    default = gc.get_threshold()
     async with app.router.lifespan_context(app):
         assert gc.get_freeze_count() > 100_000  # the app, its routes and models, the mappers
+        assert gc.get_threshold()[2] == 10 * default[2]
     assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == default

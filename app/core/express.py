@@ -1,7 +1,7 @@
 """Express routes: the requests of the hottest routes go straight to their handler.
 
 FastAPI's way to a route's handler (the router walking every included router, twice, and the
-route's exit stacks for dependencies with yield) cost about 55 us of CPU per coverage lookup,
+route's exit stacks for dependencies with yield) cost about 50 us of CPU per coverage lookup,
 measured in process with 16 concurrent callers: more than the app's own work on it. A route
 class that sets `express = True` is matched here instead, innermost of the user middleware, by
 FastAPI's own matching for that one route, and its handler is called with the app's exception
@@ -21,7 +21,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.middleware import Middleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
-from starlette.routing import Match
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 ExpressTable = list[tuple[Any, Any, ASGIApp]]  # (route context, route, handler app)
@@ -67,11 +67,15 @@ def express_table(app: Any) -> ExpressTable:
 
 
 def _refuse_shadows(context: Any, earlier: list[Any]) -> None:
+    """Only a route of one fixed path (not a mount, not a template) that the express route does
+    not match may come before it."""
     for before in earlier:
         path = getattr(before, "path_format", None)
-        if path is None or "{" in path or context.path_regex.match(path):
+        fixed = isinstance(before.original_route, Route) and path and "{" not in path
+        if not fixed or context.path_regex.match(path):
             raise ShadowedExpressRoute(
-                f"{path or before!r} comes before the express route {context.path_format}"
+                f"{path or before.original_route!r} comes before the express route"
+                f" {context.path_format}"
             )
 
 

@@ -28,9 +28,11 @@ class Express(APIRoute):
         return handler
 
 
-def small_app(*before: str) -> FastAPI:
-    """Routes at the paths `before`, then the express `GET /items/{number}`."""
+def small_app(*before: str, mount: str | None = None) -> FastAPI:
+    """A mount at `mount`, routes at the paths `before`, then the express `GET /items/{number}`."""
     app = FastAPI()
+    if mount is not None:
+        app.mount(mount, JSONResponse({"mounted": True}))
     router = APIRouter()
 
     async def fixed(request: Request) -> dict[str, str]:
@@ -62,6 +64,11 @@ def small_app(*before: str) -> FastAPI:
 def test_an_app_whose_express_route_could_lose_a_request_is_refused(before: str) -> None:
     with pytest.raises(express.ShadowedExpressRoute, match="before the express route"):
         express.install(small_app(before))
+
+
+def test_a_mount_before_an_express_route_is_refused_whatever_its_path() -> None:
+    with pytest.raises(express.ShadowedExpressRoute, match="things"):
+        express.install(small_app(mount="/things"))
 
 
 async def test_an_express_route_answers_with_the_apps_handlers_and_leaves_the_rest() -> None:

@@ -13,7 +13,7 @@ from app.claims.endpoints import router as claims_router
 from app.console import install_console
 from app.contract import SERVERS, TAGS, api_version, description
 from app.contributions.endpoints import router as contributions_router
-from app.core import accesslog, express, runtime_metrics
+from app.core import accesslog, express, ratelimit, runtime_metrics
 from app.core import replica as read_replica
 from app.core.collector import collector_for_serving
 from app.core.database import create_sessionmaker, engine_for, resolve_database_url
@@ -77,6 +77,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             running.push_async_callback(batch_workers.stop)
         if (replica := await read_replica.start(app)) is not None:  # DATABASE_READ_URL
             running.push_async_callback(replica.stop)
+        await running.enter_async_context(ratelimit.shared(app))
         configure_mappers()  # now, not at the first query: its objects are then hidden too
         running.enter_context(collector_for_serving())
         yield

@@ -1,6 +1,7 @@
 """Two real `python -m app serve` processes on one database behave as one service: they start
 together on a fresh database and migrate it once, an Idempotency-Key sent to both at once
-applies once, and a roster batch whose process is killed is swept by the other."""
+applies once, a roster batch whose process is killed is swept by the other, and a key's rate
+limit holds across them."""
 
 import asyncio
 import signal
@@ -23,7 +24,7 @@ from tests.conftest import (
     server_url,
     with_database,
 )
-from tests.factories import ADMIN
+from tests.factories import ADMIN, organization_with_key
 from tests.live_server import (
     ServerProcess,
     start_server_process,
@@ -249,3 +250,35 @@ async def test_batch_checks_are_answered_by_a_worker_and_by_the_server_when_it_d
             break
         await asyncio.sleep(0.1)
     assert await db.fetchval(logged, officer_nik(1)) == 5
+
+
+async def test_a_keys_limit_holds_across_two_servers(
+    pair: Pair, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Two more servers with a limit of 20 requests a day (a window that does not end during
+    the test): 15 on one, then 6 on the other, once the first has shared its count."""
+    logs = tmp_path_factory.mktemp("limited")
+    limited = {"RATE_LIMIT_PER_KEY": "20/day"}
+    servers = [start_server_process(pair.url, logs / f"{n}.log", limited) for n in (1, 2)]
+    try:
+        for server in servers:
+            wait_until_ready(server)
+        async with httpx.AsyncClient(base_url=servers[0].base, timeout=30) as admin:
+            _, key = await organization_with_key(admin, "integrator", scopes=["coverage:read"])
+        url = f"/v1/coverage/{officer_nik(900)}"
+        async with (
+            httpx.AsyncClient(base_url=servers[0].base, headers=key, timeout=30) as a,
+            httpx.AsyncClient(base_url=servers[1].base, headers=key, timeout=30) as b,
+        ):
+            assert [(await a.get(url)).status_code for _ in range(15)] == [200] * 15
+            await asyncio.sleep(2.5)  # each server shares its counts once a second
+            assert (await b.get(url)).status_code == 200  # b counts 1, then learns of the 15
+            await asyncio.sleep(2.5)
+            statuses = [(await b.get(url)).status_code for _ in range(6)]
+            assert statuses == [200] * 4 + [429] * 2
+            await asyncio.sleep(2.5)
+            refused = await a.get(url)
+            assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+    finally:
+        for server in servers:
+            server.stop()

@@ -1,70 +1,107 @@
 """Rate limits: requests per API key, and failed authentications per client address.
 
 The limits are written as the `limits` library (pinned in pyproject.toml) parses them
-(`6000/minute`, `20 per minute`) and counted here in fixed windows in memory, per process:
-with several uvicorn workers or replicas each counts on its own, so a key may make up to
-(processes x limit) requests in a window. That is deliberate: the limits guard the service
-against a runaway client or a key-guessing loop, they are not a billing quota, and a shared
-store would add a round trip to the coverage lookup. The counting is ours, not the library's
-storage: its memory storage takes a lock, wraps every call and starts a timer thread to expire
-counters, and the per-key count runs on every request (measured with bench/bench_coverage.py,
-it was a tenth of what the lookup added over its baseline).
+(`6000/minute`, `20 per minute`) and counted here, in fixed windows aligned on the clock (a
+minute's window starts at each whole minute), in memory on the request's path: no round trip.
+Once a second each process adds what it counted to its windows' rows in the database
+(`rate_limit_windows`, one upsert for all of them, `share`) and learns the others' counts from
+the same statement, so a key's limit holds across uvicorn workers and replicas. A window may let
+through up to (processes x one second's requests) more than its limit before the counts meet;
+with the database gone, each process goes on counting on its own and adds its counts on
+reconnection. The counting is ours, not the library's storage: its memory storage takes a lock,
+wraps every call and starts a timer thread to expire counters, and the per-key count runs on
+every request (measured with bench/bench_coverage.py, it was a tenth of what the lookup added
+over its baseline).
 
 Answers carry the IETF draft's headers (draft-ietf-httpapi-ratelimit-headers):
 `RateLimit-Policy: "key";q=6000;w=60` and `RateLimit: "key";r=5999;t=42` (quota, window
 seconds, remaining, seconds to the reset); a refusal is 429 `rate_limited` with `Retry-After`.
 """
 
+import asyncio
+import contextlib
+import logging
 import math
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 from limits import RateLimitItem, parse
 
+from app.core.database import driver_connection
 from app.core.errors import TooManyRequests
+
+logger = logging.getLogger("perisai.ratelimit")
 
 # Where the request's rate headers wait for the response (app.core.observability adds them).
 RATE_HEADERS_KEY = "perisai.rate_headers"
 Headers = list[tuple[bytes, bytes]]
 SWEEP_SECONDS = 60.0
+SHARE_SECONDS = 1.0
+
+
+@dataclass(slots=True)
+class Window:
+    index: int  # the window's start, in window lengths since the epoch
+    shared: int = 0  # every process's count, as the database last said (ours in it)
+    unshared: int = 0  # ours since
 
 
 class FixedWindows:
-    """Counts per name in fixed windows of one limit's length: a window starts with the
-    first count after the last one ended. Windows past their end are swept at most once a
-    minute, inline (names never seen again, as the addresses of failed guesses are)."""
+    """Counts per name in fixed windows of one limit's length, aligned on the clock. Windows past
+    their end are swept at most once a minute, inline (names never seen again, as the addresses
+    of failed guesses are)."""
 
-    def __init__(self, item: RateLimitItem) -> None:
+    def __init__(self, name: str, item: RateLimitItem) -> None:
+        self.name = name
         self.amount = item.amount
         self.seconds = item.get_expiry()
-        self._windows: dict[str, list[float]] = {}  # name -> [window end, count]
-        self._next_sweep = time.monotonic() + SWEEP_SECONDS
+        # The rows' limit_name: processes whose windows differ in length share no counts.
+        self.shared_as = f"{name}/{self.seconds}"
+        self._windows: dict[str, Window] = {}
+        self._next_sweep = time.time() + SWEEP_SECONDS
 
     def hit(self, name: str) -> tuple[int, float]:
         """Count one for `name`: the count in its window and the seconds until the window ends."""
-        now = time.monotonic()
-        window = self._windows.get(name)
-        if window is None or window[0] <= now:
-            if now >= self._next_sweep:
-                self._sweep(now)
-            window = self._windows[name] = [now + self.seconds, 0]
-        window[1] += 1
-        return int(window[1]), window[0] - now
+        window, left = self._current(name, create=True)
+        assert window is not None
+        window.unshared += 1
+        return window.shared + window.unshared, left
 
     def peek(self, name: str) -> tuple[int, float]:
         """The count of `name`'s window (0 when none is open) and the seconds it has left."""
-        now = time.monotonic()
-        window = self._windows.get(name)
-        if window is None or window[0] <= now:
+        window, left = self._current(name, create=False)
+        if window is None:
             return 0, 0.0
-        return int(window[1]), window[0] - now
+        return window.shared + window.unshared, left
 
     def __len__(self) -> int:
         """How many names hold a window (some may have ended since the last sweep)."""
         return len(self._windows)
 
-    def _sweep(self, now: float) -> None:
+    def open_windows(self) -> list[tuple[str, Window]]:
+        """The windows not ended yet, for `share`."""
+        index = int(time.time() // self.seconds)
+        return [(name, window) for name, window in self._windows.items() if window.index == index]
+
+    def _current(self, name: str, *, create: bool) -> tuple[Window | None, float]:
+        now = time.time()
+        index = int(now // self.seconds)
+        left = (index + 1) * self.seconds - now
+        window = self._windows.get(name)
+        if window is not None and window.index == index:
+            return window, left
+        if not create:
+            return None, left
+        if now >= self._next_sweep:
+            self._sweep(now, index)
+        window = self._windows[name] = Window(index)
+        return window, left
+
+    def _sweep(self, now: float, index: int) -> None:
         self._next_sweep = now + SWEEP_SECONDS
-        for name in [name for name, window in self._windows.items() if window[0] <= now]:
+        for name in [name for name, window in self._windows.items() if window.index != index]:
             del self._windows[name]
 
 
@@ -72,9 +109,9 @@ class RateLimits:
     """The per-key limit and the failed-authentication limit of one process."""
 
     def __init__(self, per_key: str, failed_auth: str) -> None:
-        self.per_key = FixedWindows(parse(per_key))
-        self.failed_auth = FixedWindows(parse(failed_auth))
-        self._key_policy = _policy("key", self.per_key)
+        self.per_key = FixedWindows("key", parse(per_key))
+        self.failed_auth = FixedWindows("failed_auth", parse(failed_auth))
+        self._key_policy = _policy(self.per_key)
 
     def admit(self, owner: str) -> Headers:
         """Count a request of `owner` (a key id, or "admin"); its rate headers, or 429."""
@@ -94,7 +131,7 @@ class RateLimits:
             return
         seconds = max(1, math.ceil(left))
         headers = [
-            (b"ratelimit-policy", _policy("failed_auth", self.failed_auth)),
+            (b"ratelimit-policy", _policy(self.failed_auth)),
             (b"ratelimit", f'"failed_auth";r=0;t={seconds}'.encode()),
         ]
         raise _refusal("Too many failed authentications from this address", headers, seconds)
@@ -103,8 +140,8 @@ class RateLimits:
         self.failed_auth.hit(address)
 
 
-def _policy(name: str, windows: FixedWindows) -> bytes:
-    return f'"{name}";q={windows.amount};w={windows.seconds}'.encode()
+def _policy(windows: FixedWindows) -> bytes:
+    return f'"{windows.name}";q={windows.amount};w={windows.seconds}'.encode()
 
 
 def _refusal(detail: str, headers: Headers, seconds: int) -> TooManyRequests:
@@ -112,3 +149,64 @@ def _refusal(detail: str, headers: Headers, seconds: int) -> TooManyRequests:
     return TooManyRequests(
         f"{detail}; try again in {seconds} s", headers={**named, "Retry-After": str(seconds)}
     )
+
+
+# Adds each open window's unshared count to its row, and answers every row's total.
+SHARE = """
+INSERT INTO rate_limit_windows AS w (limit_name, name, window_index, hits, ends_at)
+SELECT u.limit_name, u.name, u.window_index, u.hits, to_timestamp(u.ends_at)
+FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::float8[])
+    AS u (limit_name, name, window_index, hits, ends_at)
+ORDER BY 1, 2, 3
+ON CONFLICT (limit_name, name, window_index) DO UPDATE SET hits = w.hits + EXCLUDED.hits
+RETURNING limit_name, name, window_index, hits
+"""
+FORGET_ENDED = "DELETE FROM rate_limit_windows WHERE ends_at < now() - interval '1 minute'"
+
+
+async def share(connection: Any, limits: RateLimits) -> None:
+    """One round trip on an asyncpg connection: our open windows' counts added to the database's,
+    theirs learnt. Rows are written in key order, so two processes sharing never deadlock."""
+    sent: dict[tuple[str, str, int], tuple[Window, int]] = {}
+    ends: list[float] = []
+    for windows in (limits.per_key, limits.failed_auth):
+        for name, window in windows.open_windows():
+            sent[(windows.shared_as, name, window.index)] = (window, window.unshared)
+            ends.append((window.index + 1) * windows.seconds)
+    if not sent:
+        return
+    limit_names, names, indexes = (list(column) for column in zip(*sent, strict=True))
+    counts = [count for _, count in sent.values()]
+    rows = await connection.fetch(SHARE, limit_names, names, indexes, counts, ends)
+    for limit_name, name, index, hits in rows:
+        window, count = sent[(limit_name, name, index)]
+        window.shared = hits
+        window.unshared -= count
+
+
+@contextlib.asynccontextmanager
+async def shared(app: Any) -> AsyncIterator[None]:
+    """While the served app runs: its counts shared every SHARE_SECONDS, ended rows deleted."""
+    task = asyncio.create_task(_share_forever(app), name="rate limits shared")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _share_forever(app: Any) -> None:
+    rounds = 0
+    while True:
+        await asyncio.sleep(SHARE_SECONDS)
+        try:
+            async with app.state.sessionmaker() as session:
+                connection = await driver_connection(session)
+                await share(connection, app.state.rate_limits)
+                if rounds % int(SWEEP_SECONDS / SHARE_SECONDS) == 0:
+                    await connection.execute(FORGET_ENDED)
+                await session.commit()
+        except Exception as exc:  # the database gone: counted on here, shared when it is back
+            logger.warning("rate limits not shared: %s", type(exc).__name__)
+        rounds += 1

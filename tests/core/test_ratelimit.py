@@ -1,4 +1,4 @@
-"""Rate limits per API key and failed authentications per client address."""
+"""Rate limits per API key and failed authentications per client address, shared by processes."""
 
 import re
 import threading
@@ -6,12 +6,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import ratelimit
+from app.core.database import plain_url
 from app.core.errors import TooManyRequests
 from app.core.ratelimit import RateLimits
 from app.core.settings import Settings
@@ -125,8 +127,8 @@ def test_counting_starts_no_threads(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_window_starts_again_once_it_has_ended(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = [1000.0]
-    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    clock = [960.0]  # a whole minute: windows are aligned on the clock
+    monkeypatch.setattr(time, "time", lambda: clock[0])
     limits = RateLimits("2/minute", "2/minute")
     limits.admit("key")
     limits.admit("key")
@@ -143,7 +145,7 @@ def test_a_window_starts_again_once_it_has_ended(monkeypatch: pytest.MonkeyPatch
 
 def test_addresses_not_seen_again_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [1000.0]
-    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(time, "time", lambda: clock[0])
     limits = RateLimits("2/minute", "1/minute")
     for address in range(100):
         limits.note_failure(f"10.0.{address}.1")
@@ -154,3 +156,39 @@ def test_addresses_not_seen_again_are_forgotten(monkeypatch: pytest.MonkeyPatch)
     assert limits.failed_auth.peek("10.0.5.1") == (0, 0.0)
     assert len(limits.failed_auth) == 1
     limits.refuse_failing_address("10.0.5.1")
+
+
+async def test_processes_share_their_counts_through_the_database(database_url: str) -> None:
+    """Two processes' limits, as each server keeps them, sharing as their lifespans do once a
+    second; a day's windows, so that no window ends during the test."""
+    first, second = RateLimits("10/day", "4/day"), RateLimits("10/day", "4/day")
+    key, address = f"key-{uuid.uuid4()}", f"10.9.{uuid.uuid4().int % 250}.1"
+    connection = await asyncpg.connect(plain_url(database_url))
+    try:
+        for _ in range(6):
+            first.admit(key)
+        await ratelimit.share(connection, first)
+        second.admit(key)  # before it has shared: it knows only its own
+        await ratelimit.share(connection, second)
+        assert second.per_key.peek(key)[0] == 7
+        for _ in range(3):
+            second.admit(key)
+        with pytest.raises(TooManyRequests):
+            second.admit(key)
+        await ratelimit.share(connection, second)
+        await ratelimit.share(connection, first)
+        with pytest.raises(TooManyRequests):
+            first.admit(key)  # the 12th in all
+        for limits in (first, second, first):
+            limits.note_failure(address)
+            await ratelimit.share(connection, limits)
+        first.note_failure(address)
+        await ratelimit.share(connection, first)
+        await ratelimit.share(connection, second)
+        with pytest.raises(TooManyRequests):
+            second.refuse_failing_address(address)
+    finally:
+        await connection.execute(
+            "DELETE FROM rate_limit_windows WHERE name = ANY($1::text[])", [key, address]
+        )
+        await connection.close()

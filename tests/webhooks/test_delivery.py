@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import timedelta
 
 import httpx
@@ -228,11 +229,14 @@ async def test_an_endpoint_failing_for_three_days_is_disabled(
             await until(lambda: len(receiver.on("/script")) == 1)
             now.offset += timedelta(days=3, minutes=1)
             await until(lambda: len(receiver.on("/script")) == 2)
-            await asyncio.sleep(0.3)
-    read = await committing_client.get(
-        f"/v1/webhook-endpoints/{endpoint['id']}", headers=p.counterpart
-    )
-    assert read.json()["enabled"] is False
+            # The dispatcher records the second failure after the receiver has answered it.
+            url = f"/v1/webhook-endpoints/{endpoint['id']}"
+            deadline = time.monotonic() + 10
+            while (read := await committing_client.get(url, headers=p.counterpart)).json()[
+                "enabled"
+            ]:
+                assert time.monotonic() < deadline, "the endpoint was never disabled"
+                await asyncio.sleep(0.05)
     assert "http_503" in read.json()["disabled_reason"]
 
 

@@ -49,6 +49,7 @@ from fastapi import Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.auth import Principal
+from app.core.clock import woken_or_after
 from app.core.database import driver_connection
 
 logger = logging.getLogger("perisai.access_log")
@@ -321,8 +322,7 @@ class AccessLogWriter:
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+            await woken_or_after(self._wake, self.interval)
             self._wake.clear()
             try:
                 await self.flush()

@@ -1,5 +1,8 @@
-"""The service's clock: a day is a day in Asia/Jakarta (WIB), where the officers serve."""
+"""The service's clock: a day is a day in Asia/Jakarta (WIB), where the officers serve; and the
+background loops' wait between rounds."""
 
+import asyncio
+import contextlib
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -17,3 +20,12 @@ def today() -> date:
 def day_of(moment: datetime) -> date:
     """The day in Jakarta of an aware moment (the database gives them in UTC)."""
     return moment.astimezone(JAKARTA).date()
+
+
+async def woken_or_after(event: asyncio.Event, seconds: float) -> None:
+    """Until `event` is set or `seconds` have passed. Not asyncio.wait_for: on Python 3.11 it
+    swallows a cancellation that comes as the event is set, and a background loop cancelled at
+    shutdown then runs on for ever (a webhook dispatcher's did, stalling a lifespan's end)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()

@@ -110,8 +110,7 @@ class Dispatcher:
                 task.add_done_callback(self._done)
             if claimed and len(claimed) == free:
                 continue
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_seconds)
+            await clock.woken_or_after(self._wake, self.settings.webhook_poll_seconds)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)

@@ -10,6 +10,7 @@ from app.models.coverage import AccessLogEntry
 from app.models.event import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.models.idempotency import IdempotencyRecord
 from app.models.organization import ApiKey, Organization, OrganizationKind
+from app.models.ratelimit import RateLimitWindow
 from app.models.reference import (
     BenefitSchedule,
     Election,
@@ -50,6 +51,7 @@ __all__ = [
     "IdempotencyRecord",
     "Organization",
     "OrganizationKind",
+    "RateLimitWindow",
     "Region",
     "Registration",
     "RegistrationStatus",

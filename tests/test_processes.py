@@ -5,6 +5,7 @@ limit holds across them."""
 
 import asyncio
 import signal
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -253,30 +254,49 @@ async def test_batch_checks_are_answered_by_a_worker_and_by_the_server_when_it_d
 
 
 async def test_a_keys_limit_holds_across_two_servers(
-    pair: Pair, tmp_path_factory: pytest.TempPathFactory
+    pair: Pair, db: asyncpg.Connection, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """Two more servers with a limit of 20 requests a day (a window that does not end during
-    the test): 15 on one, then 6 on the other, once the first has shared its count."""
+    """Two more servers with a limit of 20 requests a day: 15 on one, then the other, each
+    allowed what the shared count leaves once it has shared."""
+    until_midnight = 86_400 - time.time() % 86_400  # a day's window ends at midnight UTC
+    if until_midnight < 60:
+        await asyncio.sleep(until_midnight + 1)
     logs = tmp_path_factory.mktemp("limited")
     limited = {"RATE_LIMIT_PER_KEY": "20/day"}
     servers = [start_server_process(pair.url, logs / f"{n}.log", limited) for n in (1, 2)]
+
+    async def shared_count_reaches(hits: int) -> None:
+        """Until the key's shared count is `hits` (each server shares once a second)."""
+        for _ in range(200):
+            count = await db.fetchval(
+                "SELECT max(hits) FROM rate_limit_windows"
+                " WHERE limit_name = 'key/86400' AND name <> 'admin'"
+            )
+            if count is not None and count >= hits:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the shared count stayed at {count}")
+
     try:
         for server in servers:
             wait_until_ready(server)
         async with httpx.AsyncClient(base_url=servers[0].base, timeout=30) as admin:
             _, key = await organization_with_key(admin, "integrator", scopes=["coverage:read"])
+        await db.execute("DELETE FROM rate_limit_windows WHERE limit_name = 'key/86400'")
         url = f"/v1/coverage/{officer_nik(900)}"
         async with (
             httpx.AsyncClient(base_url=servers[0].base, headers=key, timeout=30) as a,
             httpx.AsyncClient(base_url=servers[1].base, headers=key, timeout=30) as b,
         ):
             assert [(await a.get(url)).status_code for _ in range(15)] == [200] * 15
-            await asyncio.sleep(2.5)  # each server shares its counts once a second
-            assert (await b.get(url)).status_code == 200  # b counts 1, then learns of the 15
-            await asyncio.sleep(2.5)
+            await shared_count_reaches(15)
+            assert (await b.get(url)).status_code == 200  # b knew only its own 1
+            await shared_count_reaches(16)  # b shared it and learnt of the 15
             statuses = [(await b.get(url)).status_code for _ in range(6)]
             assert statuses == [200] * 4 + [429] * 2
-            await asyncio.sleep(2.5)
+            await shared_count_reaches(22)
+            assert (await a.get(url)).status_code == 200  # a has not shared since its 15
+            await shared_count_reaches(23)
             refused = await a.get(url)
             assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
     finally:

@@ -4,11 +4,12 @@ The limits are written as the `limits` library (pinned in pyproject.toml) parses
 (`6000/minute`, `20 per minute`) and counted here, in fixed windows aligned on the clock (a
 minute's window starts at each whole minute), in memory on the request's path: no round trip.
 Once a second each process adds what it counted to its windows' rows in the database
-(`rate_limit_windows`, one upsert for all of them, `share`) and learns the others' counts from
-the same statement, so a key's limit holds across uvicorn workers and replicas. A window may let
-through up to (processes x one second's requests) more than its limit before the counts meet;
-with the database gone, each process goes on counting on its own and adds its counts on
-reconnection. The counting is ours, not the library's storage: its memory storage takes a lock,
+(`rate_limit_windows`, one upsert for all of them, `share`) and learns the others' counts of the
+same names from the same statement, so a key's limit holds across uvicorn workers and replicas.
+A window may let through up to (processes x one second's requests) more than its limit before
+the counts meet, so a limit per second is in effect counted per process; a day's window starts
+at midnight UTC. With the database gone, each process goes on counting on its own and adds its
+counts on reconnection. The counting is ours, not the library's storage: its memory storage takes a lock,
 wraps every call and starts a timer thread to expire counters, and the per-key count runs on
 every request (measured with bench/bench_coverage.py, it was a tenth of what the lookup added
 over its baseline).
@@ -164,23 +165,34 @@ RETURNING limit_name, name, window_index, hits
 FORGET_ENDED = "DELETE FROM rate_limit_windows WHERE ends_at < now() - interval '1 minute'"
 
 
-async def share(connection: Any, limits: RateLimits) -> None:
-    """One round trip on an asyncpg connection: our open windows' counts added to the database's,
-    theirs learnt. Rows are written in key order, so two processes sharing never deadlock."""
+Shared = list[tuple[Window, int, int]]  # (window, count sent, the database's total)
+
+
+async def share(connection: Any, limits: RateLimits) -> Shared:
+    """Our windows' new counts added to the database's in one round trip on an asyncpg
+    connection, rows locked in key order (two processes sharing never deadlock). Returns what to
+    `settle` once the transaction has committed. Windows with nothing new are not written: a
+    process learns the others' counts of a name when it has counted that name itself."""
     sent: dict[tuple[str, str, int], tuple[Window, int]] = {}
     ends: list[float] = []
     for windows in (limits.per_key, limits.failed_auth):
         for name, window in windows.open_windows():
-            sent[(windows.shared_as, name, window.index)] = (window, window.unshared)
-            ends.append((window.index + 1) * windows.seconds)
+            if window.unshared:
+                sent[(windows.shared_as, name, window.index)] = (window, window.unshared)
+                ends.append((window.index + 1) * windows.seconds)
     if not sent:
-        return
+        return []
     limit_names, names, indexes = (list(column) for column in zip(*sent, strict=True))
     counts = [count for _, count in sent.values()]
     rows = await connection.fetch(SHARE, limit_names, names, indexes, counts, ends)
-    for limit_name, name, index, hits in rows:
-        window, count = sent[(limit_name, name, index)]
-        window.shared = hits
+    return [(*sent[(limit, name, index)], hits) for limit, name, index, hits in rows]
+
+
+def settle(shared: Shared) -> None:
+    """After the commit: what was sent is now in the shared count. A total below what this
+    process knew (the unlogged table emptied by a crash or a failover) does not lower it."""
+    for window, count, total in shared:
+        window.shared = max(window.shared + count, total)
         window.unshared -= count
 
 
@@ -197,16 +209,24 @@ async def shared(app: Any) -> AsyncIterator[None]:
 
 
 async def _share_forever(app: Any) -> None:
-    rounds = 0
+    sessionmaker = app.state.sessionmaker
+    rounds, failing = 0, False
     while True:
         await asyncio.sleep(SHARE_SECONDS)
         try:
-            async with app.state.sessionmaker() as session:
-                connection = await driver_connection(session)
-                await share(connection, app.state.rate_limits)
-                if rounds % int(SWEEP_SECONDS / SHARE_SECONDS) == 0:
-                    await connection.execute(FORGET_ENDED)
+            async with sessionmaker() as session:
+                pending = await share(await driver_connection(session), app.state.rate_limits)
                 await session.commit()
+            settle(pending)
+            if rounds % int(SWEEP_SECONDS / SHARE_SECONDS) == 0:
+                async with sessionmaker() as session:
+                    await (await driver_connection(session)).execute(FORGET_ENDED)
+                    await session.commit()
+            if failing:
+                logger.info("rate limits shared again")
+            failing = False
         except Exception as exc:  # the database gone: counted on here, shared when it is back
-            logger.warning("rate limits not shared: %s", type(exc).__name__)
+            if not failing:
+                logger.warning("rate limits not shared: %s", type(exc).__name__)
+            failing = True
         rounds += 1

@@ -1,7 +1,8 @@
 """The rate limits' shared counts: each process adds what it counted to its window's row once a
 second (app.core.ratelimit), so that a key's limit holds across processes and replicas.
 
-Unlogged: a count lost in a crash only lets a few more requests through in that window.
+Unlogged (no WAL for a row written every second): a crash or a failover empties it, and each
+process keeps what it knew of its windows and counts on from there.
 
 Revision ID: 0014
 Revises: 0013

@@ -86,11 +86,40 @@ async def test_an_express_route_answers_with_the_apps_handlers_and_leaves_the_re
         assert (await client.get("/items")).json() == {"route": "/items"}
 
 
+def routed_paths(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths of the requests that will reach `app`'s router."""
+    routed: list[str] = []
+    router_type = type(app.router)
+    call = router_type.__call__
+
+    async def spy(router: Any, scope: Any, receive: Any, send: Any) -> None:
+        routed.append(scope["path"])
+        await call(router, scope, receive, send)
+
+    monkeypatch.setattr(router_type, "__call__", spy)
+    return routed
+
+
+async def test_an_express_request_never_reaches_the_router(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = small_app("/other")
+    express.install(app)
+    routed = routed_paths(app, monkeypatch)
+    async with asgi_client(app) as client:
+        assert (await client.get("/items/7")).status_code == 200
+        assert (await client.get("/other")).status_code == 200
+        assert (await client.put("/items/7")).status_code == 200
+    assert routed == ["/other", "/items/7"]  # the PUT: the express route is GET only
+
+
 async def test_the_lookup_is_counted_under_its_route_and_its_neighbours_still_answer(
-    client: httpx.AsyncClient,
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, headers = await organization_with_key(client, "integrator")
+    routed = routed_paths(app, monkeypatch)
     assert (await client.get("/v1/coverage/1209185705900001", headers=headers)).status_code == 200
+    assert routed == []
     metrics = (await client.get("/metrics")).text
     assert (
         'perisai_http_requests_total{method="GET",route="/v1/coverage/{nik}",status="200"} 1.0'

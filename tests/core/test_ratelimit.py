@@ -158,37 +158,75 @@ def test_addresses_not_seen_again_are_forgotten(monkeypatch: pytest.MonkeyPatch)
     limits.refuse_failing_address("10.0.5.1")
 
 
-async def test_processes_share_their_counts_through_the_database(database_url: str) -> None:
+async def share(connection: asyncpg.Connection, limits: RateLimits) -> None:
+    """One round of a served process's sharing: the upsert, committed, then settled."""
+    async with connection.transaction():
+        pending = await ratelimit.share(connection, limits)
+    ratelimit.settle(pending)
+
+
+async def test_processes_share_their_counts_through_the_database(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two processes' limits, as each server keeps them, sharing as their lifespans do once a
-    second; a day's windows, so that no window ends during the test."""
-    first, second = RateLimits("10/day", "4/day"), RateLimits("10/day", "4/day")
+    second."""
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_030.0)  # half a minute into a window
+    first, second = RateLimits("10/minute", "4/minute"), RateLimits("10/minute", "4/minute")
     key, address = f"key-{uuid.uuid4()}", f"10.9.{uuid.uuid4().int % 250}.1"
     connection = await asyncpg.connect(plain_url(database_url))
     try:
         for _ in range(6):
             first.admit(key)
-        await ratelimit.share(connection, first)
+        await share(connection, first)
         second.admit(key)  # before it has shared: it knows only its own
-        await ratelimit.share(connection, second)
+        await share(connection, second)
         assert second.per_key.peek(key)[0] == 7
         for _ in range(3):
             second.admit(key)
         with pytest.raises(TooManyRequests):
             second.admit(key)
-        await ratelimit.share(connection, second)
-        await ratelimit.share(connection, first)
+        await share(connection, second)
+        first.admit(key)  # the 12th in all, let through: the first has not heard of them yet
+        await share(connection, first)
         with pytest.raises(TooManyRequests):
-            first.admit(key)  # the 12th in all
-        for limits in (first, second, first):
+            first.admit(key)
+        for limits in (first, second, first, first):
             limits.note_failure(address)
-            await ratelimit.share(connection, limits)
-        first.note_failure(address)
-        await ratelimit.share(connection, first)
-        await ratelimit.share(connection, second)
+            await share(connection, limits)
+        second.note_failure(address)
+        await share(connection, second)
         with pytest.raises(TooManyRequests):
             second.refuse_failing_address(address)
+
+        # A crash empties the unlogged table: what a process knew stays known.
+        await connection.execute("DELETE FROM rate_limit_windows WHERE name = $1", key)
+        with pytest.raises(TooManyRequests):
+            second.admit(key)
+        await share(connection, second)
+        assert second.per_key.peek(key)[0] == 12  # the 11 it knew, and the one refused since
     finally:
         await connection.execute(
             "DELETE FROM rate_limit_windows WHERE name = ANY($1::text[])", [key, address]
         )
+        await connection.close()
+
+
+async def test_a_failed_share_is_sent_again(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_030.0)
+    limits, key = RateLimits("10/minute", "4/minute"), f"key-{uuid.uuid4()}"
+    connection = await asyncpg.connect(plain_url(database_url))
+    try:
+        for _ in range(3):
+            limits.admit(key)
+        transaction = connection.transaction()
+        await transaction.start()
+        await ratelimit.share(connection, limits)
+        await transaction.rollback()  # the commit never came: nothing settled
+        await share(connection, limits)
+        hits = await connection.fetchval("SELECT hits FROM rate_limit_windows WHERE name = $1", key)
+        assert hits == 3 and limits.per_key.peek(key)[0] == 3
+    finally:
+        await connection.execute("DELETE FROM rate_limit_windows WHERE name = $1", key)
         await connection.close()

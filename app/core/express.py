@@ -9,9 +9,10 @@ handlers around it, as the router would. Everything else passes on to the router
 
 An express route's class resolves its handler's arguments itself, as LookupRoute (in
 app.coverage.dependencies) does: FastAPI's generic handler needs the exit stacks that the
-router's path sets up. An express route must win every request it matches, so only routes with
-fixed paths (that it does not match) may come before it in the router's order: `install`
-refuses the app otherwise.
+router's path sets up, and dependencies given to its router or to include_router, which only the
+router runs, are refused. An express route must win every request it matches, so only routes
+with fixed paths (that it does not match) may come before it in the router's order: `install`
+refuses the app otherwise. The exception handlers are those of the app when `install` runs.
 """
 
 from typing import Any
@@ -28,7 +29,8 @@ ExpressTable = list[tuple[Any, Any, ASGIApp]]  # (route context, route, handler 
 
 
 class ShadowedExpressRoute(RuntimeError):
-    """A route that may match the same requests comes before an express route."""
+    """A route that may match the same requests comes before an express route, or the router
+    would run something for it that the express path does not."""
 
 
 def install(app: FastAPI) -> None:
@@ -61,6 +63,11 @@ def express_table(app: Any) -> ExpressTable:
         route = context.original_route
         if getattr(route, "express", False):
             _refuse_shadows(context, earlier)
+            if context.dependencies:
+                raise ShadowedExpressRoute(
+                    f"the express route {context.path_format} has dependencies of its router's,"
+                    " which only the router runs"
+                )
             table.append((context, route, _handler_app(app, route)))
         earlier.append(context)
     return table

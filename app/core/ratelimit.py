@@ -9,10 +9,10 @@ same names from the same statement, so a key's limit holds across uvicorn worker
 A window may let through up to (processes x one second's requests) more than its limit before
 the counts meet, so a limit per second is in effect counted per process; a day's window starts
 at midnight UTC. With the database gone, each process goes on counting on its own and adds its
-counts on reconnection. The counting is ours, not the library's storage: its memory storage takes a lock,
-wraps every call and starts a timer thread to expire counters, and the per-key count runs on
-every request (measured with bench/bench_coverage.py, it was a tenth of what the lookup added
-over its baseline).
+counts on reconnection. The counting is ours, not the library's storage: its memory storage
+takes a lock, wraps every call and starts a timer thread to expire counters, and the per-key
+count runs on every request (measured with bench/bench_coverage.py, it was a tenth of what the
+lookup added over its baseline).
 
 Answers carry the IETF draft's headers (draft-ietf-httpapi-ratelimit-headers):
 `RateLimit-Policy: "key";q=6000;w=60` and `RateLimit: "key";r=5999;t=42` (quota, window

@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 
@@ -64,6 +64,18 @@ def small_app(*before: str, mount: str | None = None) -> FastAPI:
 def test_an_app_whose_express_route_could_lose_a_request_is_refused(before: str) -> None:
     with pytest.raises(express.ShadowedExpressRoute, match="before the express route"):
         express.install(small_app(before))
+
+
+def test_an_express_route_whose_router_has_dependencies_is_refused() -> None:
+    async def checked() -> None:
+        return None
+
+    app = FastAPI()
+    router = APIRouter(dependencies=[Depends(checked)])
+    router.add_api_route("/items/{number}", checked, route_class_override=Express)
+    app.include_router(router)
+    with pytest.raises(express.ShadowedExpressRoute, match="which only the router runs"):
+        express.install(app)
 
 
 def test_a_mount_before_an_express_route_is_refused_whatever_its_path() -> None:

@@ -65,14 +65,19 @@ class FixedWindows:
 
     def hit(self, name: str) -> tuple[int, float]:
         """Count one for `name`: the count in its window and the seconds until the window ends."""
-        window, left = self._current(name, create=True)
-        assert window is not None
+        index, left = self._now()
+        window = self._open(name, index)
+        if window is None:
+            if time.time() >= self._next_sweep:
+                self._sweep(index)
+            window = self._windows[name] = Window(index)
         window.unshared += 1
         return window.shared + window.unshared, left
 
     def peek(self, name: str) -> tuple[int, float]:
         """The count of `name`'s window (0 when none is open) and the seconds it has left."""
-        window, left = self._current(name, create=False)
+        index, left = self._now()
+        window = self._open(name, index)
         if window is None:
             return 0, 0.0
         return window.shared + window.unshared, left
@@ -83,25 +88,21 @@ class FixedWindows:
 
     def open_windows(self) -> list[tuple[str, Window]]:
         """The windows not ended yet, for `share`."""
-        index = int(time.time() // self.seconds)
+        index, _ = self._now()
         return [(name, window) for name, window in self._windows.items() if window.index == index]
 
-    def _current(self, name: str, *, create: bool) -> tuple[Window | None, float]:
+    def _now(self) -> tuple[int, float]:
+        """The current window's index and the seconds it has left."""
         now = time.time()
         index = int(now // self.seconds)
-        left = (index + 1) * self.seconds - now
-        window = self._windows.get(name)
-        if window is not None and window.index == index:
-            return window, left
-        if not create:
-            return None, left
-        if now >= self._next_sweep:
-            self._sweep(now, index)
-        window = self._windows[name] = Window(index)
-        return window, left
+        return index, (index + 1) * self.seconds - now
 
-    def _sweep(self, now: float, index: int) -> None:
-        self._next_sweep = now + SWEEP_SECONDS
+    def _open(self, name: str, index: int) -> Window | None:
+        window = self._windows.get(name)
+        return window if window is not None and window.index == index else None
+
+    def _sweep(self, index: int) -> None:
+        self._next_sweep = time.time() + SWEEP_SECONDS
         for name in [name for name, window in self._windows.items() if window.index != index]:
             del self._windows[name]
 

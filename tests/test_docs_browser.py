@@ -13,6 +13,8 @@ from tests.conftest import ADMIN_KEY
 from tests.live_server import real_server
 
 ROLES_PATH = "/v1/roles"
+LOOKUP_PATH = "/v1/coverage/{nik}"
+LOOKUP_NIK = "1209185705900001"
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +70,23 @@ def test_swagger_ui_renders_every_tag_and_tries_a_call_with_a_key(
     )
     browser.scroll_to(status)
     browser.screenshot("swagger-ui-get-roles")
+
+    # The coverage lookup, answered past the router (app.core.express), from the docs too.
+    summary = browser.wait_for(f'.opblock-get .opblock-summary-path[data-path="{LOOKUP_PATH}"]')
+    operation = browser.run("return arguments[0].closest('.opblock')", summary)
+    browser.click(summary)
+    browser.click(browser.wait_for(".try-out__btn", within=operation))
+    browser.type(browser.wait_for('input[placeholder="nik"]', within=operation), LOOKUP_NIK)
+    browser.click(browser.wait_for("button.execute", within=operation))
+    status = browser.wait_for_text(
+        ".live-responses-table .response-col_status", "200", within=operation
+    )
+    body = browser.wait_for(
+        ".live-responses-table .response-col_description .microlight", within=operation
+    )
+    assert f'"nik": "{LOOKUP_NIK}"' in body.text
+    browser.scroll_to(status)
+    browser.screenshot("swagger-ui-get-coverage")
     assert_stayed_local(browser)
 
 

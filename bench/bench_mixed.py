@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -46,6 +47,7 @@ sys.path.insert(0, str(REPO))
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 import orjson  # noqa: E402
+import psutil  # noqa: E402
 
 from app.core.database import plain_url  # noqa: E402
 from bench import bench_coverage, bench_rosters  # noqa: E402
@@ -304,6 +306,94 @@ def collector_pauses(base: str) -> dict[str, float]:
     }
 
 
+def cpu_by_part(server: int) -> dict[str, float]:
+    """CPU seconds so far of each part on this box, and the server's time waiting for a core:
+    its serving processes (the server, or with --workers > 1 its workers) and their processes
+    for bulk work (niced), PostgreSQL's backends by whom they serve (theirs, this script's, or
+    PostgreSQL's own processes and backends of clients gone), this script, and the load
+    generators it has waited for (so taken after lookup_samples)."""
+    parts = dict.fromkeys(
+        (
+            "serving",
+            "bulk workers",
+            "PostgreSQL for serving",
+            "PostgreSQL for bulk",
+            "PostgreSQL for this script",
+            "PostgreSQL, own",
+            "load generator",
+            "this script",
+            "waited",
+        ),
+        0.0,
+    )
+    root = psutil.Process(server)
+    family = {root.pid: root} | {child.pid: child for child in root.children(recursive=True)}
+    serving = {pid for pid, process in family.items() if process.nice() <= root.nice()}
+    clients = client_of_port()
+    for process in psutil.process_iter(["pid", "name", "cmdline", "cpu_times"]):
+        with contextlib.suppress(psutil.Error, TypeError):
+            times = process.info["cpu_times"]
+            seconds = times.user + times.system
+            if process.pid in family:
+                parts["serving" if process.pid in serving else "bulk workers"] += seconds
+                if process.pid in serving:
+                    parts["waited"] += runqueue_wait(process.pid)
+            elif process.info["name"].startswith(("postgres", "postmaster")):
+                client = clients.get(backend_port(process.info["cmdline"]) or 0)
+                if client in serving:
+                    parts["PostgreSQL for serving"] += seconds
+                elif client in family:
+                    parts["PostgreSQL for bulk"] += seconds
+                elif client == os.getpid():
+                    parts["PostgreSQL for this script"] += seconds
+                else:
+                    parts["PostgreSQL, own"] += seconds
+            elif process.pid == os.getpid():
+                parts["this script"] += seconds
+    waited_for = resource.getrusage(resource.RUSAGE_CHILDREN)
+    parts["load generator"] = waited_for.ru_utime + waited_for.ru_stime
+    return parts
+
+
+def client_of_port() -> dict[int, int]:
+    """The local TCP ports of this box's connections, each to the pid that holds it (all
+    processes' only as root; else this user's)."""
+    with contextlib.suppress(psutil.Error):
+        return {c.laddr.port: c.pid for c in psutil.net_connections("tcp") if c.pid and c.laddr}
+    return {}
+
+
+def backend_port(cmdline: list[str]) -> int | None:
+    """A backend's client port, from its title: `postgres: user db 127.0.0.1(54321) idle`."""
+    title = " ".join(cmdline)
+    opening = title.find("(")
+    closing = title.find(")", opening)
+    with contextlib.suppress(ValueError):
+        return int(title[opening + 1 : closing]) if 0 <= opening < closing else None
+    return None
+
+
+def runqueue_wait(pid: int) -> float:
+    """Seconds the process's threads have waited, runnable, for a core (/proc schedstat)."""
+    waited = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            waited += int((task / "schedstat").read_text().split()[1])
+    return waited / 1e9
+
+
+def print_cpu(
+    title: str, before: dict[str, float], after: dict[str, float], seconds: float
+) -> None:
+    used = {part: after[part] - before[part] for part in before}
+    waited = used.pop("waited")
+    shares = ", ".join(f"{part} {value / seconds:.2f}" for part, value in used.items())
+    print(
+        f"  cores used, {title}: {shares} (of {psutil.cpu_count()});"
+        f" the serving processes waited for a core {waited / seconds:.0%} of the time"
+    )
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
@@ -389,8 +479,11 @@ def run(args: argparse.Namespace, url: str, scratch: Path) -> None:
         batch_loop(base, token, data["niks"], time.time() + 0.1, Operation("warm"))
 
         print(f"\nlookups alone, {args.alone:.0f} s, {CONNECTIONS} connections")
-        alone = lookup_samples(run_lookups(port, token, niks_file, args.alone))
+        generator = run_lookups(port, token, niks_file, args.alone)
+        cpu_before = cpu_by_part(server.pid)
+        alone = lookup_samples(generator)
         print_table("alone", [row("GET /v1/coverage/{nik}", alone, args.alone)])
+        print_cpu("alone", cpu_before, cpu_by_part(server.pid), args.alone)
 
         print(f"\nmixed, {args.duration:.0f} s")
         until = time.time() + args.duration
@@ -430,9 +523,13 @@ def run(args: argparse.Namespace, url: str, scratch: Path) -> None:
             if name not in args.without
         ]
         pauses_before = collector_pauses(base)
+        cpu_before = cpu_by_part(server.pid)
+        mixed_started = time.time()
         for thread in threads:
             thread.start()
         mixed = lookup_samples(lookups)
+        cpu_after = cpu_by_part(server.pid)
+        mixed_seconds = time.time() - mixed_started
         for thread in threads:
             thread.join()
         pauses = {k: v - pauses_before[k] for k, v in collector_pauses(base).items()}
@@ -446,6 +543,7 @@ def run(args: argparse.Namespace, url: str, scratch: Path) -> None:
         ]
         print_table("mixed (per s over the whole window; the push: its own time)", rows)
         print(f"  the push: {pushed.get('status')}, counts {pushed.get('counts')}")
+        print_cpu("the mixed minute", cpu_before, cpu_after, mixed_seconds)
         alone_p99 = percentile([s for _, s, _ in alone], 0.99)
         during_p99 = percentile([s for _, s, _ in during], 0.99)
         print(

@@ -11,6 +11,8 @@ in the server's own loop.
 
 import asyncio
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import cycle
@@ -22,6 +24,7 @@ from app.core.accesslog import SPOOL_SUBDIR, AccessLogWriter, access_log_writer
 from app.core.auth import Principal
 from app.core.database import asyncpg_url, create_sessionmaker, engine_for, plain_url
 from app.core.errors import is_database_unavailable
+from app.core.giveway import GiveWay
 from app.core.manners import gzipped
 from app.core.observability import configure_logging
 from app.core.replica import on_replica_or_primary, read_on_replica
@@ -32,6 +35,7 @@ from app.coverage.runtime import PoolConnection, lookup_connection, lookup_pool
 from app.coverage.schemas import CoverageCheckRequest
 
 NAME = "perisai-batches"
+BATCH_WAIT_SECONDS = 1.0
 
 
 class _Unavailable:
@@ -137,10 +141,10 @@ async def _in_this_loop(app: FastAPI, principal: Principal, data: CoverageCheckR
 def serve_batches(sock: socket.socket, parent_pid: int, url: str, settings: Settings) -> None:
     detach(parent_pid, NAME)
     configure_logging(settings.log_level)
-    asyncio.run(_serve(sock, url, settings))
+    asyncio.run(_serve(sock, url, settings, GiveWay(parent_pid)))
 
 
-async def _serve(sock: socket.socket, url: str, settings: Settings) -> None:
+async def _serve(sock: socket.socket, url: str, settings: Settings, give_way: GiveWay) -> None:
     engine = engine_for(url, settings, connections=1)  # the access log's
     writer = AccessLogWriter(
         create_sessionmaker(engine), spool_dir=settings.data_dir / SPOOL_SUBDIR
@@ -158,10 +162,15 @@ async def _serve(sock: socket.socket, url: str, settings: Settings) -> None:
     ) -> Any:
         principal, data, on_replica, gzip_from = message
         pool = replica if on_replica and replica is not None else primary
+
+        @asynccontextmanager
+        async def connect() -> AsyncIterator[Any]:
+            async with give_way.step(), PoolConnection(pool) as connection:
+                yield connection
+
+        await give_way.wait(BATCH_WAIT_SECONDS)
         try:
-            body = await service.check_many_json(
-                partial(PoolConnection, pool), principal, data=data, access_log=writer
-            )
+            body = await service.check_many_json(connect, principal, data=data, access_log=writer)
         except Exception as exc:
             if is_database_unavailable(exc):
                 return UNAVAILABLE

@@ -383,14 +383,14 @@ def runqueue_wait(pid: int) -> float:
 
 
 def print_cpu(
-    title: str, before: dict[str, float], after: dict[str, float], seconds: float
+    title: str, before: dict[str, float], after: dict[str, float], seconds: float, workers: int
 ) -> None:
     used = {part: after[part] - before[part] for part in before}
-    waited = used.pop("waited")
+    waited = used.pop("waited") / workers
     shares = ", ".join(f"{part} {value / seconds:.2f}" for part, value in used.items())
     print(
         f"  cores used, {title}: {shares} (of {psutil.cpu_count()});"
-        f" the serving processes waited for a core {waited / seconds:.0%} of the time"
+        f" each serving process waited for a core {waited / seconds:.0%} of the time"
     )
 
 
@@ -483,7 +483,7 @@ def run(args: argparse.Namespace, url: str, scratch: Path) -> None:
         cpu_before = cpu_by_part(server.pid)
         alone = lookup_samples(generator)
         print_table("alone", [row("GET /v1/coverage/{nik}", alone, args.alone)])
-        print_cpu("alone", cpu_before, cpu_by_part(server.pid), args.alone)
+        print_cpu("alone", cpu_before, cpu_by_part(server.pid), args.alone, args.workers)
 
         print(f"\nmixed, {args.duration:.0f} s")
         until = time.time() + args.duration
@@ -543,7 +543,7 @@ def run(args: argparse.Namespace, url: str, scratch: Path) -> None:
         ]
         print_table("mixed (per s over the whole window; the push: its own time)", rows)
         print(f"  the push: {pushed.get('status')}, counts {pushed.get('counts')}")
-        print_cpu("the mixed minute", cpu_before, cpu_after, mixed_seconds)
+        print_cpu("the mixed minute", cpu_before, cpu_after, mixed_seconds, args.workers)
         alone_p99 = percentile([s for _, s, _ in alone], 0.99)
         during_p99 = percentile([s for _, s, _ in during], 0.99)
         print(

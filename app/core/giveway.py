@@ -2,17 +2,18 @@
 
 A worker's own Python runs at a lower OS priority (workers.NICE), but the database work it
 sends does not: PostgreSQL's backends run at the priority of everyone else's, and on a full
-CPU a 10,000-NIK batch's queries take the cores from the process answering the lookups
-(docs/scaling.md, sixth pass). Linux counts, for each thread, the time it spent runnable but
-not running (the second figure of /proc/<pid>/schedstat). Each step of bulk work (a query)
-runs in a `GiveWay.step()`, which reads that figure for the serving process's event-loop
-thread: when it waited for a core more than STARVED of the time since the last look, steps run
-one at a time, each after waiting, in slices, until the serving process no longer waits, and at
-most MOST_SECONDS, so that bulk work always goes on. Where the figure cannot be read (not
-Linux, the process gone) steps never wait.
+CPU a batch check's queries and a roster's chunks take the cores from the process answering
+the lookups (docs/scaling.md, sixth pass). Linux counts, for each thread, the time it spent
+runnable but not running (the second figure of /proc/<pid>/schedstat). A `GiveWay` reads that
+figure for the serving process's event-loop thread before each step of a piece of bulk work:
+when the process waited for a core more than STARVED of the time since the last look, the step
+waits, in slices, until it no longer does (at most STEP_SECONDS a step, and at most the piece's
+own allowance in all), and steps that would run side by side run one at a time. Where the
+figure cannot be read (not Linux, the process gone) nothing waits.
 """
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -20,9 +21,8 @@ from pathlib import Path
 
 STARVED = 0.10  # the share of the time the serving process may wait for a core
 SLICE_SECONDS = 0.01
-LOOK_SECONDS = 0.005
-MOST_SECONDS = 0.25
-STALE_SECONDS = 1.0  # a step after a longer rest does not judge by what came before it
+STEP_SECONDS = 0.25
+LOOK_SECONDS = 0.03  # looks closer together than this keep the last answer
 
 
 def waited_for_a_core(pid: int) -> float | None:
@@ -34,29 +34,36 @@ def waited_for_a_core(pid: int) -> float | None:
 
 
 class GiveWay:
-    """`async with give_way.step():` around each step of bulk work done for the process `pid`."""
+    """One piece of bulk work done for the process `pid` (a batch check, a roster), which gives
+    way for at most `most_seconds` in all: `async with give_way.step():` around each query, or
+    `await give_way.wait()` between steps that never run side by side."""
 
     def __init__(
         self,
         pid: int,
+        most_seconds: float = math.inf,
         *,
         waited: Callable[[int], float | None] = waited_for_a_core,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.pid = pid
+        self.left = most_seconds
         self._waited = waited
         self._clock = clock
         self._since: tuple[float, float] | None = None  # (clock, waited) at the last look
         self._starving = False  # the last look's answer
         self._one_at_a_time = asyncio.Lock()
 
-    async def wait(self, most_seconds: float = MOST_SECONDS) -> None:
-        """Returns once the serving process no longer waits for a core, or after
-        `most_seconds`."""
-        for _ in range(round(most_seconds / SLICE_SECONDS)):
+    async def wait(self) -> None:
+        """Returns once the serving process no longer waits for a core, or after STEP_SECONDS,
+        or when the allowance is spent."""
+        started = self._clock()
+        most = min(STEP_SECONDS, self.left)
+        for _ in range(math.ceil(most / SLICE_SECONDS)):
             if not self._starved():
-                return
+                break
             await asyncio.sleep(SLICE_SECONDS)
+        self.left -= self._clock() - started
 
     @asynccontextmanager
     async def step(self) -> AsyncIterator[None]:
@@ -64,19 +71,18 @@ class GiveWay:
             yield
             return
         async with self._one_at_a_time:
-            await asyncio.sleep(SLICE_SECONDS)
             await self.wait()
             yield
 
     def _starved(self) -> bool:
         """Whether the process waited for a core more than STARVED of the time since the last
-        look (a first look, or one after STALE_SECONDS, only takes the figure; one within
-        LOOK_SECONDS of the last is too short to tell, and keeps the last look's answer)."""
+        look (the first look only takes the figure, and so does a look when the allowance is
+        spent)."""
         waited, now = self._waited(self.pid), self._clock()
-        if waited is None:
+        if waited is None or self.left <= 0:
             self._since, self._starving = None, False
-        elif self._since is None or now - self._since[0] > STALE_SECONDS:
-            self._since, self._starving = (now, waited), False
+        elif self._since is None:
+            self._since = (now, waited)
         elif now - self._since[0] >= LOOK_SECONDS:
             then, waited_then = self._since
             self._since = (now, waited)

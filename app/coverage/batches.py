@@ -35,7 +35,7 @@ from app.coverage.runtime import PoolConnection, lookup_connection, lookup_pool
 from app.coverage.schemas import CoverageCheckRequest
 
 NAME = "perisai-batches"
-BATCH_WAIT_SECONDS = 1.0
+GIVES_WAY_SECONDS = 0.5  # the most a batch waits in all for the server to get its cores
 
 
 class _Unavailable:
@@ -141,10 +141,10 @@ async def _in_this_loop(app: FastAPI, principal: Principal, data: CoverageCheckR
 def serve_batches(sock: socket.socket, parent_pid: int, url: str, settings: Settings) -> None:
     detach(parent_pid, NAME)
     configure_logging(settings.log_level)
-    asyncio.run(_serve(sock, url, settings, GiveWay(parent_pid)))
+    asyncio.run(_serve(sock, url, settings, parent_pid))
 
 
-async def _serve(sock: socket.socket, url: str, settings: Settings, give_way: GiveWay) -> None:
+async def _serve(sock: socket.socket, url: str, settings: Settings, parent_pid: int) -> None:
     engine = engine_for(url, settings, connections=1)  # the access log's
     writer = AccessLogWriter(
         create_sessionmaker(engine), spool_dir=settings.data_dir / SPOOL_SUBDIR
@@ -162,13 +162,13 @@ async def _serve(sock: socket.socket, url: str, settings: Settings, give_way: Gi
     ) -> Any:
         principal, data, on_replica, gzip_from = message
         pool = replica if on_replica and replica is not None else primary
+        give_way = GiveWay(parent_pid, GIVES_WAY_SECONDS)
 
         @asynccontextmanager
         async def connect() -> AsyncIterator[Any]:
             async with give_way.step(), PoolConnection(pool) as connection:
                 yield connection
 
-        await give_way.wait(BATCH_WAIT_SECONDS)
         try:
             body = await service.check_many_json(connect, principal, data=data, access_log=writer)
         except Exception as exc:

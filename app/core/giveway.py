@@ -2,8 +2,8 @@
 
 A worker's own Python runs at a lower OS priority (workers.NICE), but the database work it
 sends does not: PostgreSQL's backends run at the priority of everyone else's, and on a full
-CPU a batch check's queries and a roster's chunks take the cores from the process answering
-the lookups (docs/scaling.md, sixth pass). Linux counts, for each thread, the time it spent
+CPU a batch check's queries take the cores from the process answering the lookups
+(docs/scaling.md, sixth pass). Linux counts, for each thread, the time it spent
 runnable but not running (the second figure of /proc/<pid>/schedstat). A `GiveWay` reads that
 figure for the serving process's event-loop thread before each step of a piece of bulk work:
 when the process waited for a core more than STARVED of the time since the last look, the step
@@ -34,8 +34,8 @@ def waited_for_a_core(pid: int) -> float | None:
 
 
 class GiveWay:
-    """One piece of bulk work done for the process `pid` (a batch check, a roster), which gives
-    way for at most `most_seconds` in all: `async with give_way.step():` around each query, or
+    """One piece of bulk work done for the process `pid` (a batch check), which gives way for at
+    most `most_seconds` in all: `async with give_way.step():` around each query, or
     `await give_way.wait()` between steps that never run side by side."""
 
     def __init__(

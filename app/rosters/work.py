@@ -18,7 +18,6 @@ from app.core import workers
 from app.core.auth import Principal
 from app.core.database import create_sessionmaker, engine_for
 from app.core.errors import AppError
-from app.core.giveway import GiveWay
 from app.core.observability import configure_logging
 from app.core.settings import Settings
 from app.events import service as events
@@ -51,29 +50,24 @@ class Finished:
 
 @dataclass(frozen=True)
 class JobEnv:
-    """What a batch's work needs of where it runs: the server's app or a roster process (which
-    gives way to the server process that started it, `serving_pid`: app/core/giveway.py)."""
+    """What a batch's work needs of where it runs: the server's app or a roster process."""
 
     sessionmaker: async_sessionmaker[AsyncSession]
     parallel_min_rows: int
     slots: asyncio.Semaphore
-    serving_pid: int | None = None
 
 
 def serve_in_process(sock: socket.socket, parent_pid: int, url: str, settings: Settings) -> None:
     """A roster process's life: the batches it is given, one at a time (app/core/workers.py)."""
     workers.detach(parent_pid, ROSTER_PROCESS_NAME)
     configure_logging(settings.log_level)
-    asyncio.run(_serve(sock, url, settings, parent_pid))
+    asyncio.run(_serve(sock, url, settings))
 
 
-async def _serve(sock: socket.socket, url: str, settings: Settings, parent_pid: int) -> None:
+async def _serve(sock: socket.socket, url: str, settings: Settings) -> None:
     engine = engine_for(url, settings, connections=ROSTER_PROCESS_CONNECTIONS)
     env = JobEnv(
-        create_sessionmaker(engine),
-        settings.roster_parallel_min_rows,
-        asyncio.Semaphore(1),
-        serving_pid=parent_pid,
+        create_sessionmaker(engine), settings.roster_parallel_min_rows, asyncio.Semaphore(1)
     )
 
     async def handle(
@@ -109,7 +103,7 @@ async def work(env: JobEnv, job: pipeline.Job, upload: Upload, principal: Princi
                     job=job,
                     file=upload.file,
                     synchronous=False,
-                    progress=_progress(sessionmaker, job.batch_id, env.serving_pid),
+                    progress=_progress(sessionmaker, job.batch_id),
                     second=second,
                 )
                 await session.commit()
@@ -144,17 +138,12 @@ def _worth_a_second_lane(env: JobEnv, job: pipeline.Job, upload: Upload) -> bool
 
 
 def _progress(
-    sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, serving_pid: int | None
+    sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID
 ) -> pipeline.Progress:
-    """What is done after each chunk: the batch's progress recorded (every PROGRESS_SECONDS),
-    and in a roster process, the way given to the server process before the next chunk."""
     last = 0.0
-    give_way = GiveWay(serving_pid) if serving_pid is not None else None
 
     async def report(processed: int) -> None:
         nonlocal last
-        if give_way is not None:
-            await give_way.wait()
         if time.monotonic() - last < PROGRESS_SECONDS:
             return
         last = time.monotonic()

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-STARVED = 0.10  # the share of the time the serving process may wait for a core
+STARVED = 0.05  # the share of the time the serving process may wait for a core
 SLICE_SECONDS = 0.01
 STEP_SECONDS = 0.25
 LOOK_SECONDS = 0.03  # looks closer together than this keep the last answer

@@ -35,7 +35,7 @@ from app.coverage.runtime import PoolConnection, lookup_connection, lookup_pool
 from app.coverage.schemas import CoverageCheckRequest
 
 NAME = "perisai-batches"
-GIVES_WAY_SECONDS = 0.5  # the most a batch waits in all for the server to get its cores
+GIVES_WAY_SECONDS = 1.0  # the most a batch waits in all for the server to get its cores
 
 
 class _Unavailable:

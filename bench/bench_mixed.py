@@ -50,6 +50,7 @@ import orjson  # noqa: E402
 import psutil  # noqa: E402
 
 from app.core.database import plain_url  # noqa: E402
+from app.core.giveway import waited_for_a_core  # noqa: E402
 from bench import bench_coverage, bench_rosters  # noqa: E402
 
 ADMIN_KEY = bench_coverage.ADMIN_KEY
@@ -307,11 +308,12 @@ def collector_pauses(base: str) -> dict[str, float]:
 
 
 def cpu_by_part(server: int) -> dict[str, float]:
-    """CPU seconds so far of each part on this box, and the server's time waiting for a core:
-    its serving processes (the server, or with --workers > 1 its workers) and their processes
-    for bulk work (niced), PostgreSQL's backends by whom they serve (theirs, this script's, or
-    PostgreSQL's own processes and backends of clients gone), this script, and the load
-    generators it has waited for (so taken after lookup_samples)."""
+    """CPU seconds so far of each part on this box: the serving processes (the server, or with
+    --workers > 1 its workers) and their processes for bulk work (niced), PostgreSQL's backends
+    by whom they serve (theirs, this script's, or PostgreSQL's own processes and backends of
+    clients gone), this script, and the load generators it has waited for (so taken after
+    lookup_samples); and `waited`, the serving processes' event loops' time waiting for a core
+    (app.core.giveway's figure)."""
     parts = dict.fromkeys(
         (
             "serving",
@@ -337,7 +339,7 @@ def cpu_by_part(server: int) -> dict[str, float]:
             if process.pid in family:
                 parts["serving" if process.pid in serving else "bulk workers"] += seconds
                 if process.pid in serving:
-                    parts["waited"] += runqueue_wait(process.pid)
+                    parts["waited"] += waited_for_a_core(process.pid) or 0.0
             elif process.info["name"].startswith(("postgres", "postmaster")):
                 client = clients.get(backend_port(process.info["cmdline"]) or 0)
                 if client in serving:
@@ -371,15 +373,6 @@ def backend_port(cmdline: list[str]) -> int | None:
     with contextlib.suppress(ValueError):
         return int(title[opening + 1 : closing]) if 0 <= opening < closing else None
     return None
-
-
-def runqueue_wait(pid: int) -> float:
-    """Seconds the process's threads have waited, runnable, for a core (/proc schedstat)."""
-    waited = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            waited += int((task / "schedstat").read_text().split()[1])
-    return waited / 1e9
 
 
 def print_cpu(

@@ -1,9 +1,11 @@
 """The service's clock: a day is a day in Asia/Jakarta (WIB), where the officers serve; and the
-background loops' wait between rounds."""
+background loops: their life beside a lifespan, their wait between rounds."""
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator, Coroutine
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -29,3 +31,15 @@ async def woken_or_after(event: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):
             await event.wait()
+
+
+@contextlib.asynccontextmanager
+async def in_background(loop: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    """`loop` running as a task of its own until the exit, then cancelled and waited for."""
+    task = asyncio.create_task(loop, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

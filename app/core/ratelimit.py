@@ -20,16 +20,16 @@ seconds, remaining, seconds to the reset); a refusal is 429 `rate_limited` with 
 """
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from limits import RateLimitItem, parse
 
+from app.core.clock import in_background
 from app.core.database import driver_connection
 from app.core.errors import TooManyRequests
 
@@ -175,17 +175,17 @@ async def share(connection: Any, limits: RateLimits) -> Shared:
     `settle` once the transaction has committed. Windows with nothing new are not written: a
     process learns the others' counts of a name when it has counted that name itself."""
     sent: dict[tuple[str, str, int], tuple[Window, int]] = {}
-    ends: list[float] = []
+    upserted: list[tuple[str, str, int, int, float]] = []  # SHARE's rows: key, count, end
     for windows in (limits.per_key, limits.failed_auth):
         for name, window in windows.open_windows():
             if window.unshared:
-                sent[(windows.shared_as, name, window.index)] = (window, window.unshared)
-                ends.append((window.index + 1) * windows.seconds)
-    if not sent:
+                key = (windows.shared_as, name, window.index)
+                sent[key] = (window, window.unshared)
+                upserted.append((*key, window.unshared, (window.index + 1) * windows.seconds))
+    if not upserted:
         return []
-    limit_names, names, indexes = (list(column) for column in zip(*sent, strict=True))
-    counts = [count for _, count in sent.values()]
-    rows = await connection.fetch(SHARE, limit_names, names, indexes, counts, ends)
+    columns = [list(column) for column in zip(*upserted, strict=True)]
+    rows = await connection.fetch(SHARE, *columns)
     return [(*sent[(limit, name, index)], hits) for limit, name, index, hits in rows]
 
 
@@ -197,16 +197,9 @@ def settle(shared: Shared) -> None:
         window.unshared -= count
 
 
-@contextlib.asynccontextmanager
-async def shared(app: Any) -> AsyncIterator[None]:
+def shared(app: Any) -> AbstractAsyncContextManager[None]:
     """While the served app runs: its counts shared every SHARE_SECONDS, ended rows deleted."""
-    task = asyncio.create_task(_share_forever(app), name="rate limits shared")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return in_background(_share_forever(app), "rate limits shared")
 
 
 async def _share_forever(app: Any) -> None:

@@ -27,6 +27,7 @@ from fastapi import BackgroundTasks, Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.auth import Principal
+from app.core.clock import in_background
 from app.core.errors import is_database_unavailable
 from app.core.settings import Settings
 from app.core.workers import Worker, WorkerFailed, WorkerGone
@@ -265,11 +266,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     with suppress(Exception):
         async with asyncio.timeout(STARTUP_SWEEP_TIMEOUT_SECONDS):
             await sweep(app.state.sessionmaker)
-    sweeper = asyncio.create_task(_sweep_forever(app), name="roster sweep")
     try:
-        yield
+        async with in_background(_sweep_forever(app), "roster sweep"):
+            yield
     finally:
-        sweeper.cancel()
-        with suppress(asyncio.CancelledError):
-            await sweeper
         await jobs_of(app).stop()

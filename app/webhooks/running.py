@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
+from app.core.clock import in_background
 from app.core.database import asyncpg_url, engine_of, plain_url
 from app.core.settings import Settings
 from app.webhooks.dispatcher import Dispatcher
@@ -35,13 +36,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         return
     dispatcher = Dispatcher(asyncpg_url(engine), settings)
-    task = asyncio.create_task(_forever(dispatcher), name="webhooks")
-    try:
+    async with in_background(_forever(dispatcher), "webhooks"):
         yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
 
 
 def dispatch(url: str, settings: Settings) -> None:

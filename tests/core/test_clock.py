@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from app.core.clock import woken_or_after
+from app.core.clock import in_background, woken_or_after
 
 
 async def test_a_loop_cancelled_as_its_event_is_set_stops() -> None:
@@ -37,3 +37,25 @@ async def test_it_returns_when_woken_or_when_the_time_is_up() -> None:
         await woken_or_after(event, 60)
     async with asyncio.timeout(5):
         await woken_or_after(asyncio.Event(), 0.01)
+
+
+async def test_a_background_loop_has_stopped_by_the_end_of_its_context() -> None:
+    rounds = 0
+    stopped = False
+
+    async def loop() -> None:
+        nonlocal rounds, stopped
+        try:
+            while True:
+                rounds += 1
+                await asyncio.sleep(0.001)
+        finally:
+            stopped = True
+
+    async with in_background(loop(), "test loop"):
+        await asyncio.sleep(0.02)
+        assert rounds > 0 and not stopped
+    assert stopped
+    counted = rounds
+    await asyncio.sleep(0.02)
+    assert rounds == counted
